@@ -1,0 +1,1 @@
+"""Bench calibration routines and the calibration file."""

@@ -1,0 +1,1 @@
+"""Device interface: SLMs, cameras, simulated devices, hardware adapters and the Bench."""

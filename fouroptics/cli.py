@@ -1,0 +1,49 @@
+"""Command-line shell: ``fouroptics <verb> ...``.
+
+Each verb lives in the module that implements it; this file only wires them together so that
+``fouroptics --help`` stays fast (verb modules are imported on use). A verb module exposes
+``add_arguments(parser)`` and ``run(args) -> int``. Every verb writes into ``--out DIR`` and
+prints where it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: verb -> (module path, one-line help). Modules are imported lazily.
+VERBS: dict[str, tuple[str, str]] = {
+    "demo": ("fouroptics.commands.demo", "simulate a convolution on the 4f system, with a figure"),
+    "simulate": ("fouroptics.commands.simulate", "run a system YAML on an input image"),
+    "train": ("fouroptics.nn.commands", "train one model (teacher or SCLC student)"),
+    "distill": ("fouroptics.nn.commands", "distill a teacher into an SCLC student"),
+    "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fouroptics", description="Optical CNNs on a 4f correlator."
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for verb, (module, help_text) in VERBS.items():
+        p = sub.add_parser(verb, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        mod = importlib.import_module(module)
+        adder = getattr(mod, f"add_{verb}_arguments", None) or mod.add_arguments
+        adder(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    mod = importlib.import_module(args._module)
+    runner = getattr(mod, f"run_{args.verb}", None) or mod.run
+    return int(runner(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
