@@ -1,0 +1,202 @@
+"""A simulated camera: the EMVA 1288 linear model (:mod:`devices.emva`) behind the Camera API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from devices.base import Camera
+from devices.emva import EmvaParameters, expose_frames, fixed_pattern, photons_from_power
+from devices.errors import DeviceTimeout, InvalidPattern
+
+PowerSource = Callable[[], np.ndarray]
+
+
+class SimulatedCamera(Camera):
+    """A camera that turns optical power per pixel into EMVA 1288 frames.
+
+    Args:
+        shape: ``(rows, columns)``.
+        pitch: pixel pitch in metres.
+        quantum_efficiency: electrons per photon at ``wavelength``.
+        gain: system gain K, DN per electron.
+        read_noise: electrons rms.
+        dark_current: electrons per second per pixel.
+        full_well: electrons.
+        bit_depth: ADC bits (frames hold ``0 .. 2**bit_depth - 1``).
+        black_level: DN offset.
+        dsnu: electrons rms, fixed pattern drawn from ``seed``.
+        prnu: fraction rms, fixed pattern drawn from ``seed``.
+        exposure: initial exposure in seconds.
+        seed: seeds the fixed pattern and the temporal noise stream (int, SeedSequence or
+            None for fresh entropy). Same seed: same DSNU/PRNU maps and the same frames.
+        wavelength: metres, to convert optical power to photons.
+        exposure_limits: ``(shortest, longest)`` seconds.
+        readout_time: seconds per frame on top of the exposure; a capture whose
+            ``n_frames * (exposure + readout_time)`` exceeds the timeout raises DeviceTimeout.
+        timeout: default capture timeout in seconds.
+        name: label used in messages.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int] = (1024, 1024),
+        pitch: float = 5.5e-6,
+        quantum_efficiency: float = 0.6,
+        gain: float = 0.25,
+        read_noise: float = 5.0,
+        dark_current: float = 10.0,
+        full_well: float = 10_000.0,
+        bit_depth: int = 12,
+        black_level: float = 64.0,
+        dsnu: float = 2.0,
+        prnu: float = 0.01,
+        exposure: float = 1e-3,
+        seed: int | np.random.SeedSequence | None = None,
+        wavelength: float = 532e-9,
+        exposure_limits: tuple[float, float] = (1e-5, 10.0),
+        readout_time: float = 0.0,
+        timeout: float = 5.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            shape,
+            pitch,
+            bit_depth=bit_depth,
+            exposure_limits=exposure_limits,
+            timeout=timeout,
+            name=name,
+        )
+        self.params = EmvaParameters(
+            quantum_efficiency=quantum_efficiency,
+            gain=gain,
+            read_noise=read_noise,
+            dark_current=dark_current,
+            full_well=full_well,
+            bit_depth=bit_depth,
+            black_level=black_level,
+            dsnu=dsnu,
+            prnu=prnu,
+        )
+        if not (np.isfinite(wavelength) and 1e-7 < wavelength < 2e-5):
+            raise ValueError(
+                f"{self.label}.wavelength: got {wavelength!r} m; expected 100 nm-20 um"
+            )
+        self.wavelength = float(wavelength)
+        self.readout_time = float(readout_time)
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        pattern_seq, noise_seq = seq.spawn(2)
+        self._dsnu_map, self._prnu_map = fixed_pattern(
+            self.shape, self.params, np.random.default_rng(pattern_seq)
+        )
+        self._rng = np.random.default_rng(noise_seq)
+        self._exposure = 0.0
+        self.set_exposure(exposure)
+        self._source: np.ndarray | PowerSource | None = None
+
+    # -- the scene ------------------------------------------------------------------------
+    def set_source(self, power: np.ndarray | float | PowerSource | None) -> None:
+        """What the sensor sees: optical power per pixel in W, shape :attr:`shape` or scalar.
+
+        A callable is evaluated at each capture (the simulated bench uses this), ``None``
+        means darkness.
+        """
+        if power is None or callable(power):
+            self._source = power
+            return
+        self._source = self._check_power(power)
+
+    def _check_power(self, power: np.ndarray | float) -> np.ndarray:
+        arr = np.asarray(power, dtype=np.float64)
+        if arr.ndim and arr.shape != self.shape:
+            raise InvalidPattern(
+                self.label, f"power map has shape {arr.shape}", f"expected {self.shape} or scalar"
+            )
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise InvalidPattern(
+                self.label,
+                "power map has NaN, inf or negative values",
+                "optical power per pixel must be finite and >= 0 W",
+            )
+        return arr
+
+    def power(self) -> np.ndarray:
+        """Current optical power per pixel in W, shape :attr:`shape` (zeros in the dark)."""
+        src = self._source
+        if src is None:
+            return np.zeros(self.shape)
+        if callable(src):
+            return np.broadcast_to(self._check_power(src()), self.shape)
+        return np.broadcast_to(src, self.shape)
+
+    # -- the model on its own -----------------------------------------------------------
+    def expose(self, mean_photons: np.ndarray | float, n_frames: int | None = None) -> np.ndarray:
+        """EMVA 1288 frames for mean photons per pixel arriving during the current exposure.
+
+        Args:
+            mean_photons: scalar or ``(H, W)`` map of mean photons per pixel (>= 0).
+            n_frames: ``None`` for one ``(H, W)`` frame, else ``(n_frames, H, W)``.
+
+        Returns:
+            integer DN, dtype :attr:`dtype`.
+        """
+        photons = np.asarray(mean_photons, dtype=np.float64)
+        if photons.ndim and photons.shape != self.shape:
+            raise InvalidPattern(
+                self.label,
+                f"photon map has shape {photons.shape}",
+                f"expected {self.shape} or a scalar",
+            )
+        if not np.all(np.isfinite(photons)) or np.any(photons < 0):
+            raise InvalidPattern(
+                self.label,
+                "photon map has NaN, inf or negative values",
+                "mean photons must be finite and >= 0",
+            )
+        frames = expose_frames(
+            photons,
+            self.params,
+            self._exposure,
+            self._dsnu_map,
+            self._prnu_map,
+            self._rng,
+            1 if n_frames is None else n_frames,
+        )
+        return frames[0] if n_frames is None else frames
+
+    def truth(self) -> dict[str, Any]:
+        """Hidden parameters and fixed-pattern maps (for tests and reports, not calibration)."""
+        return {
+            **self.params.as_dict(),
+            "wavelength": self.wavelength,
+            "dsnu_map": self._dsnu_map.copy(),
+            "prnu_map": self._prnu_map.copy(),
+        }
+
+    # -- hooks -----------------------------------------------------------------------------
+    def _capture_hw(self, n_frames: int, timeout: float) -> np.ndarray:
+        needed = n_frames * (self._exposure + self.readout_time)
+        if needed > timeout:
+            raise DeviceTimeout(
+                self.label,
+                f"{n_frames} frame(s) take {needed:g} s, longer than the {timeout:g} s timeout",
+                "shorten the exposure or pass a longer timeout",
+            )
+        photons = photons_from_power(self.power(), self._exposure, self.wavelength)
+        return expose_frames(
+            photons,
+            self.params,
+            self._exposure,
+            self._dsnu_map,
+            self._prnu_map,
+            self._rng,
+            n_frames,
+        )
+
+    def _get_exposure_hw(self) -> float:
+        return self._exposure
+
+    def _set_exposure_hw(self, seconds: float) -> None:
+        self._exposure = seconds
