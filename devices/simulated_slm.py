@@ -1,0 +1,137 @@
+"""A simulated SLM: true gray-level response, bit depth, fringing and fill factor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from devices.base import SLM, Modulation
+from devices.slm_response import apply_fringing, gamma_amplitude_curve, gamma_phase_curve
+
+
+class SimulatedSLM(SLM):
+    """An SLM whose displayed pattern becomes a complex reflectance for the physics model.
+
+    The *true* response (``response``) is hidden: it is what the device does, while
+    :attr:`lut` is what the lab believes (default: the nominal linear curve, i.e. none).
+
+    Args:
+        shape: ``(rows, columns)``.
+        pitch: metres.
+        bit_depth: drive bits (1 for ``binary``).
+        modulation: ``"phase"``, ``"amplitude"`` or ``"binary"``.
+        response: true curve per gray level, shape ``(2**bit_depth,)``: radians (phase) or
+            field amplitude in [0, 1]. Default: ``phase_range * x**gamma`` (phase) or
+            ``amplitude_min + (1 - amplitude_min) * x**gamma`` with ``x = g / (L - 1)``.
+        phase_range: radians spanned by the default phase curve (2 pi * 1.05: not exactly
+            2 pi, as on real devices).
+        gamma: exponent of the default curve.
+        amplitude_min: dark-level field leakage of the default amplitude/binary curve.
+        fill_factor: modulated fraction of the pixel *area*, in (0, 1].
+        dead_space: complex reflectance of the inter-pixel gaps (default 1 for phase SLMs:
+            unmodulated light; 0 for amplitude/binary: a DMD's gaps send light elsewhere).
+        fringing: nearest-neighbour coupling c in [0, 0.25] (see
+            :func:`devices.slm_response.apply_fringing`).
+        lut: believed response (see :class:`devices.base.SLM`).
+        name: label.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int] = (1080, 1920),
+        pitch: float = 8e-6,
+        bit_depth: int = 8,
+        modulation: Modulation = "phase",
+        response: np.ndarray | Sequence[float] | None = None,
+        phase_range: float = 2 * np.pi * 1.05,
+        gamma: float = 1.0,
+        amplitude_min: float = 0.0,
+        fill_factor: float = 1.0,
+        dead_space: complex | None = None,
+        fringing: float = 0.0,
+        lut: np.ndarray | Sequence[float] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            shape, pitch, bit_depth=bit_depth, modulation=modulation, lut=lut, name=name
+        )
+        if response is None:
+            if modulation == "phase":
+                response = gamma_phase_curve(self.levels, phase_range, gamma)
+            else:
+                response = gamma_amplitude_curve(self.levels, gamma, amplitude_min)
+        curve = np.asarray(response, dtype=np.float64)
+        if curve.shape != (self.levels,) or not np.all(np.isfinite(curve)):
+            raise ValueError(
+                f"{self.label}.response: got shape {curve.shape}; expected ({self.levels},) "
+                "finite values, one per gray level"
+            )
+        if modulation != "phase" and (curve.min() < 0 or curve.max() > 1):
+            raise ValueError(f"{self.label}.response: amplitudes must lie in [0, 1]")
+        if not 0 < fill_factor <= 1:
+            raise ValueError(f"{self.label}.fill_factor: got {fill_factor}; expected (0, 1]")
+        if not 0 <= fringing <= 0.25:
+            raise ValueError(f"{self.label}.fringing: got {fringing}; expected [0, 0.25]")
+        self._response = curve
+        self._fill_factor = float(fill_factor)
+        self._dead_space = complex(
+            (1.0 if modulation == "phase" else 0.0) if dead_space is None else dead_space
+        )
+        self._fringing = float(fringing)
+        # complex reflectance per level: used directly when there is no fringing
+        self._table = np.exp(1j * curve) if modulation == "phase" else curve.astype(complex)
+        self._cache: tuple[int, np.ndarray] | None = None
+        self._version = 0
+
+    @property
+    def fill_factor(self) -> float:
+        """Modulated fraction of the pixel area."""
+        return self._fill_factor
+
+    @property
+    def version(self) -> int:
+        """Increments at each :meth:`display`; lets a bench cache what it computed."""
+        return self._version
+
+    def _display_hw(self, levels: np.ndarray) -> None:
+        self._version += 1
+        self._cache = None
+
+    def field(self, levels: np.ndarray | None = None, fill_factor: bool = True) -> np.ndarray:
+        """Pixel-averaged complex reflectance, shape :attr:`shape`, complex128.
+
+        Args:
+            levels: gray levels to evaluate (validated); default the displayed pattern.
+            fill_factor: mix in the gaps, ``ff * modulated + (1 - ff) * dead_space``. Pass
+                False when the optics model applies the pixel aperture itself.
+        """
+        use_cache = levels is None and fill_factor
+        if use_cache and self._cache is not None and self._cache[0] == self._version:
+            return self._cache[1]
+        g = self.pattern if levels is None else self.validate(levels)
+        if self._fringing == 0:
+            out = self._table[g]
+        else:
+            realized = apply_fringing(self._response[g], self._fringing)
+            out = np.exp(1j * realized) if self.modulation == "phase" else realized + 0j
+        if fill_factor and self._fill_factor < 1:
+            out = self._fill_factor * out + (1 - self._fill_factor) * self._dead_space
+        if use_cache:
+            self._cache = (self._version, out)
+        return out
+
+    def truth(self) -> dict[str, Any]:
+        """The hidden device behaviour (for tests and reports, not calibration)."""
+        return {
+            "response": self._response.copy(),
+            "fill_factor": self._fill_factor,
+            "dead_space": self._dead_space,
+            "fringing": self._fringing,
+            "modulation": self.modulation,
+            "bit_depth": self.bit_depth,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "fill_factor": self._fill_factor}

@@ -1,0 +1,103 @@
+"""SLM gray-level responses (LUT curves) and pixel crosstalk (fringing), as pure functions.
+
+A response maps each gray level ``g = 0 .. L-1`` to the phase (radians) or field amplitude a
+pixel produces. Real LCoS curves are nonlinear and their range is rarely exactly 2 pi; the
+gamma-like family here, ``offset + range * (g / (L-1))**gamma``, captures both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gamma_phase_curve(
+    levels: int, phase_range: float = 2 * np.pi, gamma: float = 1.0, offset: float = 0.0
+) -> np.ndarray:
+    """Phase in radians per gray level: ``offset + phase_range * (g / (levels-1))**gamma``.
+
+    Returns:
+        shape ``(levels,)``, float64.
+    """
+    if levels < 2 or gamma <= 0 or not np.isfinite(phase_range):
+        raise ValueError(
+            f"phase curve: got levels={levels}, gamma={gamma}, phase_range={phase_range}; "
+            "need levels >= 2, gamma > 0 and a finite range"
+        )
+    x = np.arange(levels) / (levels - 1)
+    return offset + phase_range * x**gamma
+
+
+def gamma_amplitude_curve(levels: int, gamma: float = 1.0, minimum: float = 0.0) -> np.ndarray:
+    """Field amplitude per gray level: ``minimum + (1 - minimum) * (g / (levels-1))**gamma``.
+
+    ``minimum`` is the leakage of the darkest level (1 / sqrt(contrast ratio) in field).
+    """
+    if levels < 2 or gamma <= 0 or not 0 <= minimum < 1:
+        raise ValueError(
+            f"amplitude curve: got levels={levels}, gamma={gamma}, minimum={minimum}; need "
+            "levels >= 2, gamma > 0 and 0 <= minimum < 1"
+        )
+    x = np.arange(levels) / (levels - 1)
+    return minimum + (1.0 - minimum) * x**gamma
+
+
+def nominal_curve(levels: int, modulation: str) -> np.ndarray:
+    """What a spec sheet promises: linear 0 .. 2 pi (1 - 1/levels) phase, or 0 .. 1 amplitude."""
+    if modulation == "phase":
+        return np.arange(levels) * (2 * np.pi / levels)
+    return np.arange(levels) / (levels - 1)
+
+
+def draw_curve(
+    rng: np.random.Generator,
+    levels: int,
+    modulation: str,
+    range_spread: float = 0.1,
+    gamma_spread: float = 0.3,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Draw a device-specific response around the nominal one.
+
+    Phase: range ``2 pi * (1 + U(-range_spread/2, range_spread))`` (never exactly 2 pi),
+    gamma ``exp(U(-gamma_spread, gamma_spread))``. Amplitude/binary: gamma as above and a dark
+    leakage ``U(0, 0.05)``. Zero spreads give the nominal curve.
+
+    Returns:
+        the curve ``(levels,)`` and the drawn parameters.
+    """
+    gamma = float(np.exp(rng.uniform(-gamma_spread, gamma_spread))) if gamma_spread else 1.0
+    if modulation == "phase":
+        if range_spread:
+            scale = 1.0 + rng.uniform(-range_spread / 2, range_spread)
+        else:
+            scale = (levels - 1) / levels
+        params = {"phase_range": 2 * np.pi * scale, "gamma": gamma}
+        return gamma_phase_curve(levels, **params), params
+    minimum = float(rng.uniform(0.0, 0.05)) if range_spread else 0.0
+    if modulation == "binary":
+        gamma = 1.0
+    params = {"gamma": gamma, "minimum": minimum}
+    return gamma_amplitude_curve(levels, **params), params
+
+
+def apply_fringing(values: np.ndarray, coupling: float) -> np.ndarray:
+    """Nearest-neighbour crosstalk: separable 3-tap kernel ``[c, 1-2c, c]`` along each axis.
+
+    The fringing field of each pixel electrode leaks into its neighbours, smoothing the
+    realized phase (or amplitude) profile. Edges replicate the border pixel. The kernel sums
+    to one, so uniform patterns are unchanged.
+
+    Args:
+        values: ``(..., H, W)`` real array (radians or amplitude).
+        coupling: ``c`` in [0, 0.25]; 0 returns ``values`` unchanged.
+    """
+    if not 0 <= coupling <= 0.25:
+        raise ValueError(f"fringing coupling: got {coupling}; expected 0 <= c <= 0.25")
+    if coupling == 0:
+        return values
+    out = np.asarray(values, dtype=np.float64)
+    up = np.concatenate([out[..., :1, :], out[..., :-1, :]], axis=-2)
+    down = np.concatenate([out[..., 1:, :], out[..., -1:, :]], axis=-2)
+    out = (1 - 2 * coupling) * out + coupling * (up + down)
+    left = np.concatenate([out[..., :1], out[..., :-1]], axis=-1)
+    right = np.concatenate([out[..., 1:], out[..., -1:]], axis=-1)
+    return (1 - 2 * coupling) * out + coupling * (left + right)
