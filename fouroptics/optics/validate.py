@@ -1,4 +1,4 @@
-"""Checks on arrays entering the physics: shape, dtype and finiteness, with errors that name them."""
+"""Checks on arrays entering the physics: shape, dtype, finiteness; errors name the array."""
 
 from __future__ import annotations
 
