@@ -91,6 +91,11 @@ class SimulatedSLM(SLM):
         return self._fill_factor
 
     @property
+    def dead_space(self) -> complex:
+        """Complex reflectance of the inter-pixel gaps."""
+        return self._dead_space
+
+    @property
     def version(self) -> int:
         """Increments at each :meth:`display`; lets a bench cache what it computed."""
         return self._version

@@ -1,0 +1,1 @@
+"""Spec-sheet YAML profiles of real SLMs and cameras (each file names its source)."""

@@ -1,0 +1,267 @@
+"""A simulated 4f bench: simulated SLMs and cameras wired through the physics model, with
+hidden imperfections (misalignment, decentring, LUT curves, laser, camera) drawn from a seed.
+
+The optical chain for a capture (numpy fast path, complex64):
+
+1. laser: Gaussian beam of power ``P`` and 1/e^2 radius ``w`` (or flat over the SLM), centred
+   at ``beam_offset``: ``E0 = sqrt(2 P / (pi w^2)) exp(-r^2 / w^2)`` in sqrt(W)/m;
+2. input SLM: ``E = E0 * input_slm.field()`` (true LUT, fringing, fill factor);
+3. Fourier SLM: ``mask = fourier_slm.field()`` shifted by the decentring (bilinear, light
+   beyond the SLM edge is lost), pixel aperture and gap light by the physics model;
+4. ``FourFSystem.forward`` + ``intensity`` on the camera grid, times ``1 - splitter_ratio``
+   when a Fourier camera takes its share;
+5. camera misalignment: the ideal image point ``q`` (pixel indices) lands at
+   ``p = c + t + (1 + s) R(theta) (q - c)`` with ``c = (H // 2, W // 2)`` (bilinear
+   resampling; power conserved);
+6. the EMVA 1288 camera.
+
+Nothing here is read by calibration code: the hidden values are only in :meth:`truth`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from devices.bench import Bench
+from devices.errors import DeviceError
+from devices.simulated_camera import SimulatedCamera
+from devices.simulated_slm import SimulatedSLM
+from fouroptics.optics import FourFSystem, PixelGrid
+
+
+@dataclass(frozen=True)
+class Imperfections:
+    """Concrete hidden imperfections of one bench.
+
+    Attributes:
+        camera_shift: (dy, dx) camera pixels, image displacement on the camera.
+        camera_rotation: radians, image rotation on the camera (row/column index frame).
+        camera_scale: fractional magnification error (image is ``1 + s`` times larger).
+        fourier_decentre: (dy, dx) Fourier-SLM pixels by which the mask sits off the axis.
+        power_factor: actual laser power / nominal.
+        beam_offset: (y, x) metres, beam centre on the input SLM.
+    """
+
+    camera_shift: tuple[float, float] = (0.0, 0.0)
+    camera_rotation: float = 0.0
+    camera_scale: float = 0.0
+    fourier_decentre: tuple[float, float] = (0.0, 0.0)
+    power_factor: float = 1.0
+    beam_offset: tuple[float, float] = (0.0, 0.0)
+
+    @classmethod
+    def draw(
+        cls,
+        rng: np.random.Generator,
+        shift: float = 0.0,
+        rotation: float = 0.0,
+        scale: float = 0.0,
+        fourier_decentre: float = 0.0,
+        laser_power: float = 0.0,
+        beam_offset: float = 0.0,
+    ) -> Imperfections:
+        """Draw Gaussian imperfections with the given rms values.
+
+        Args:
+            shift: camera pixels rms per axis. rotation: radians rms. scale: fraction rms.
+            fourier_decentre: Fourier pixels rms per axis. laser_power: fraction rms.
+            beam_offset: metres rms per axis.
+        """
+        n = rng.standard_normal(10)
+        return cls(
+            camera_shift=(float(n[0] * shift), float(n[1] * shift)),
+            camera_rotation=float(n[2] * rotation),
+            camera_scale=float(n[3] * scale),
+            fourier_decentre=(float(n[4] * fourier_decentre), float(n[5] * fourier_decentre)),
+            power_factor=float(max(1.0 + n[6] * laser_power, 0.05)),
+            beam_offset=(float(n[7] * beam_offset), float(n[8] * beam_offset)),
+        )
+
+    def camera_affine(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, b)`` with camera pixel ``p = A q + b`` for ideal-image pixel ``q``."""
+        c = np.array([shape[0] // 2, shape[1] // 2], dtype=np.float64)
+        th = self.camera_rotation
+        rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+        a = (1.0 + self.camera_scale) * rot
+        b = c + np.asarray(self.camera_shift) - a @ c
+        return a, b
+
+    @property
+    def is_ideal(self) -> bool:
+        return self == Imperfections()
+
+
+class SimulatedBench(Bench):
+    """Simulated devices + the physics model + hidden imperfections.
+
+    Args:
+        system: the believed :class:`FourFSystem` (what a lab's system YAML says). The true
+            physics uses it with the Fourier SLM's true fill factor and gap reflectance.
+        input_slm, fourier_slm: :class:`SimulatedSLM` matching the system's grids.
+        camera: :class:`SimulatedCamera` matching the camera grid.
+        fourier_camera: optional :class:`SimulatedCamera` in the Fourier plane.
+        laser_power: nominal laser power in W (the true one is ``power_factor`` times it).
+        beam_waist: 1/e^2 intensity radius in metres; None for flat illumination of the SLM.
+        imperfections: the hidden values (default: none).
+        splitter_ratio: fraction of the Fourier-plane power sent to the Fourier camera.
+        name: label.
+    """
+
+    def __init__(
+        self,
+        system: FourFSystem,
+        input_slm: SimulatedSLM,
+        fourier_slm: SimulatedSLM,
+        camera: SimulatedCamera,
+        fourier_camera: SimulatedCamera | None = None,
+        *,
+        laser_power: float = 1e-3,
+        beam_waist: float | None = None,
+        imperfections: Imperfections | None = None,
+        splitter_ratio: float = 0.1,
+        name: str = "simulated bench",
+    ) -> None:
+        super().__init__(system, input_slm, fourier_slm, camera, fourier_camera, name=name)
+        for role, dev, cls in (
+            ("input_slm", input_slm, SimulatedSLM),
+            ("fourier_slm", fourier_slm, SimulatedSLM),
+            ("camera", camera, SimulatedCamera),
+        ):
+            if not isinstance(dev, cls):
+                raise DeviceError(
+                    f"bench {name!r}",
+                    f"{role} is a {type(dev).__name__}",
+                    f"a SimulatedBench needs a {cls.__name__}",
+                )
+        if not (np.isfinite(laser_power) and laser_power > 0):
+            raise ValueError(f"bench.laser.power: got {laser_power!r}; expected W > 0")
+        if beam_waist is not None and not (np.isfinite(beam_waist) and beam_waist > 0):
+            raise ValueError(f"bench.laser.beam_waist: got {beam_waist!r}; expected m > 0")
+        if not 0 < splitter_ratio < 1:
+            raise ValueError(f"bench.splitter_ratio: got {splitter_ratio!r}; expected (0, 1)")
+        self.laser_power = float(laser_power)
+        self.beam_waist = beam_waist
+        self.splitter_ratio = float(splitter_ratio) if fourier_camera is not None else 0.0
+        self._imperfections = imperfections or Imperfections()
+        fgrid = replace(
+            system.fourier_slm,
+            fill_factor=fourier_slm.fill_factor,
+            gap_transmission=fourier_slm.dead_space,
+        )
+        self._true_system = system.with_options(fourier_slm=fgrid)
+        self._beam = self._beam_field()
+        camera.wavelength = system.wavelength
+        camera.set_source(self.ideal_power)
+        self._fourier_system: FourFSystem | None = None
+        if fourier_camera is not None:
+            if not isinstance(fourier_camera, SimulatedCamera):
+                raise DeviceError(
+                    f"bench {name!r}",
+                    "fourier_camera is not a SimulatedCamera",
+                    "use driver: simulated for it",
+                )
+            fourier_camera.wavelength = system.wavelength
+            grid = PixelGrid(
+                shape=fourier_camera.shape, pitch=fourier_camera.pitch, name="fourier_slm"
+            )
+            self._fourier_system = system.with_options(fourier_slm=grid)
+            fourier_camera.set_source(self.ideal_fourier_power)
+        self._cache: dict[str, tuple[Any, np.ndarray]] = {}
+
+    # -- the optical chain ------------------------------------------------------------------
+    def _beam_field(self) -> np.ndarray:
+        grid = self.system.input_slm
+        y = grid.coords(0)[:, None] - self._imperfections.beam_offset[0]
+        x = grid.coords(1)[None, :] - self._imperfections.beam_offset[1]
+        power = self.laser_power * self._imperfections.power_factor
+        if self.beam_waist is None:
+            area = grid.shape[0] * grid.shape[1] * grid.pitch**2
+            return np.full(grid.shape, np.sqrt(power / area))
+        w = self.beam_waist
+        return np.sqrt(2 * power / (np.pi * w**2)) * np.exp(-(y**2 + x**2) / w**2)
+
+    def _input_field(self) -> np.ndarray:
+        return (self._beam * self.input_slm.field()).astype(np.complex64)
+
+    def _mask(self) -> np.ndarray:
+        mask = self.fourier_slm.field(fill_factor=False)
+        dy, dx = self._imperfections.fourier_decentre
+        if dy or dx:
+            mask = ndimage.shift(mask, (dy, dx), order=1, mode="constant", cval=0.0)
+        return mask.astype(np.complex64)
+
+    def ideal_power(self) -> np.ndarray:
+        """Noiseless optical power per camera pixel in W, shape camera.shape (truth: for
+        tests and reports only)."""
+        key = (self.input_slm.version, self.fourier_slm.version)
+        hit = self._cache.get("camera")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        sys_ = self._true_system
+        power = sys_.intensity(sys_.forward(self._input_field(), self._mask()))
+        if self.splitter_ratio:
+            power = power * (1.0 - self.splitter_ratio)
+        power = self._misalign(np.asarray(power, dtype=np.float32))
+        self._cache["camera"] = (key, power)
+        return power
+
+    def _misalign(self, power: np.ndarray) -> np.ndarray:
+        imp = self._imperfections
+        if imp.camera_shift == (0.0, 0.0) and imp.camera_rotation == 0 and imp.camera_scale == 0:
+            return power
+        a, b = imp.camera_affine(power.shape)
+        inv = np.linalg.inv(a)
+        out = ndimage.affine_transform(
+            power, inv, offset=-inv @ b, order=1, mode="constant", cval=0.0
+        )
+        out *= 1.0 / (1.0 + imp.camera_scale) ** 2
+        np.maximum(out, 0, out=out)
+        return out
+
+    def ideal_fourier_power(self) -> np.ndarray:
+        """Noiseless power per Fourier-camera pixel in W (truth: tests and reports only)."""
+        if self._fourier_system is None or self.fourier_camera is None:
+            raise DeviceError(
+                f"bench {self.name!r}",
+                "has no Fourier-plane camera",
+                "add a fourier_camera section to the bench YAML",
+            )
+        key = (self.input_slm.version,)
+        hit = self._cache.get("fourier")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        u = self._fourier_system.fourier_plane(self._input_field())
+        pitch = self.fourier_camera.pitch
+        power = (u.real**2 + u.imag**2) * (pitch**2 * self.splitter_ratio)
+        self._cache["fourier"] = (key, power)
+        return power
+
+    # -- the truth ----------------------------------------------------------------------------
+    def truth(self) -> dict[str, Any]:
+        """Every hidden value (for tests and reports; calibration code must not call this).
+
+        Keys: ``imperfections`` (see :class:`Imperfections`), ``camera_affine`` (``matrix``
+        A and ``offset`` b, camera pixel = A @ ideal pixel + b), ``laser_power`` (true, W),
+        ``beam_waist`` (m), ``beam_centre`` (m), ``system`` (the true FourFSystem as a dict),
+        ``input_slm`` / ``fourier_slm`` / ``camera`` / ``fourier_camera`` (device truths),
+        ``splitter_ratio``.
+        """
+        imp = self._imperfections
+        a, b = imp.camera_affine(self.camera.shape)
+        return {
+            "imperfections": asdict(imp),
+            "camera_affine": {"matrix": a, "offset": b},
+            "laser_power": self.laser_power * imp.power_factor,
+            "beam_waist": self.beam_waist,
+            "beam_centre": imp.beam_offset,
+            "system": self._true_system.to_dict(),
+            "input_slm": self.input_slm.truth(),
+            "fourier_slm": self.fourier_slm.truth(),
+            "camera": self.camera.truth(),
+            "fourier_camera": None if self.fourier_camera is None else self.fourier_camera.truth(),
+            "splitter_ratio": self.splitter_ratio,
+        }
