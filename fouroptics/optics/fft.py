@@ -103,7 +103,7 @@ def _transform(backend: str, inverse: bool) -> Callable[[np.ndarray], np.ndarray
             plan = get_plan(x.shape, x.dtype if x.dtype.kind == "c" else np.complex128, inverse)
             with plan.lock:
                 plan.buffer[...] = x
-                plan.fftw()
+                plan.fftw.execute()
                 return plan.buffer.copy()
 
         return run
@@ -155,9 +155,9 @@ def chain_inplace(
             buf[...] = x
         else:
             np.multiply(x, pre, out=buf)
-        plan.fftw()
+        plan.fftw.execute()
         np.multiply(buf, mid, out=buf)
-        plan.fftw()
+        plan.fftw.execute()
         return np.multiply(buf, post) if post is not None else buf.copy()
 
 

@@ -45,8 +45,13 @@ def test_fourier_sign_convention_positive_tilt_lands_at_positive_u() -> None:
     assert system.fourier_slm.coords(0)[ky] == 0.0
 
 
-@pytest.mark.parametrize("make", [lambda: FourFSystem.matched((64, 64), "8 um", f1=0.1, f2=0.15,
-                                                              dtype="complex128"), mismatched])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: FourFSystem.matched((64, 64), "8 um", f1=0.1, f2=0.15, dtype="complex128"),
+        mismatched,
+    ],
+)
 def test_off_centre_point_lands_inverted_and_magnified(make) -> None:
     """A small Gaussian spot (well inside the band, so nothing is clipped) centred off axis."""
     system = make()
@@ -82,8 +87,9 @@ def test_phase_ramp_on_fourier_slm_shifts_output_by_lambda_f2_nu(shift_px) -> No
     uy, ux = system.fourier_coords()
     ramp = np.exp(2j * np.pi * (nu_y * uy[:, None] + nu_x * ux[None, :]))
     shifted = system.forward(field, ramp)
-    np.testing.assert_allclose(shifted, np.roll(system.forward(field), shift_px, axis=(0, 1)),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        shifted, np.roll(system.forward(field), shift_px, axis=(0, 1)), atol=1e-12
+    )
 
 
 def test_phase_ramp_shift_on_mismatched_grids() -> None:

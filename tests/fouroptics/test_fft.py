@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fouroptics.optics import FourFSystem
+from fouroptics.optics import fft as F
+
+
+@pytest.mark.parametrize("backend", F.BACKENDS)
+def test_backends_agree_with_numpy_reference(backend: str) -> None:
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((3, 24, 40)) + 1j * rng.standard_normal((3, 24, 40))).astype(
+        np.complex128
+    )
+    np.testing.assert_allclose(F.fft2(x, backend), np.fft.fft2(x), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        F.fft2(x, backend, inverse=True), np.fft.ifft2(x) * x.shape[-1] * x.shape[-2], atol=1e-9
+    )
+
+
+def test_plans_are_cached_and_reused() -> None:
+    F.clear_plan_cache()
+    x = np.ones((2, 16, 16), np.complex64)
+    F.fft2(x)
+    plan = F.get_plan((2, 16, 16), np.complex64)
+    F.fft2(x * 2)
+    assert F.get_plan((2, 16, 16), np.complex64) is plan
+    assert F.plan_cache_size() == 1
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy"])
+def test_system_backends_agree(backend: str) -> None:
+    base = FourFSystem.matched((32, 32), "8 um", dtype="complex128")
+    other = base.with_options(fft_backend=backend)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 32, 32))
+    mask = np.exp(1j * rng.random((32, 32)))
+    np.testing.assert_allclose(other.forward(x, mask), base.forward(x, mask), atol=1e-12)
