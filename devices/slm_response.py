@@ -54,28 +54,27 @@ def draw_curve(
     modulation: str,
     range_spread: float = 0.1,
     gamma_spread: float = 0.3,
+    phase_range: float = 2 * np.pi,
+    gamma: float = 1.0,
+    amplitude_min: float = 0.0,
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Draw a device-specific response around the nominal one.
+    """Draw a device-specific response around a nominal gamma curve.
 
-    Phase: range ``2 pi * (1 + U(-range_spread/2, range_spread))`` (never exactly 2 pi),
-    gamma ``exp(U(-gamma_spread, gamma_spread))``. Amplitude/binary: gamma as above and a dark
-    leakage ``U(0, 0.05)``. Zero spreads give the nominal curve.
+    Phase: range ``phase_range * (1 + U(-range_spread/2, range_spread))`` (so never exactly
+    the nominal), gamma ``gamma * exp(U(-gamma_spread, gamma_spread))``. Amplitude: gamma as
+    above and dark leakage ``amplitude_min + U(0, range_spread / 2)``; binary keeps gamma 1.
+    Zero spreads give the nominal curve.
 
     Returns:
         the curve ``(levels,)`` and the drawn parameters.
     """
-    gamma = float(np.exp(rng.uniform(-gamma_spread, gamma_spread))) if gamma_spread else 1.0
+    g = float(gamma * np.exp(rng.uniform(-gamma_spread, gamma_spread))) if gamma_spread else gamma
     if modulation == "phase":
-        if range_spread:
-            scale = 1.0 + rng.uniform(-range_spread / 2, range_spread)
-        else:
-            scale = (levels - 1) / levels
-        params = {"phase_range": 2 * np.pi * scale, "gamma": gamma}
+        scale = 1.0 + rng.uniform(-range_spread / 2, range_spread) if range_spread else 1.0
+        params = {"phase_range": float(phase_range * scale), "gamma": g}
         return gamma_phase_curve(levels, **params), params
-    minimum = float(rng.uniform(0.0, 0.05)) if range_spread else 0.0
-    if modulation == "binary":
-        gamma = 1.0
-    params = {"gamma": gamma, "minimum": minimum}
+    leak = amplitude_min + (float(rng.uniform(0.0, range_spread / 2)) if range_spread else 0.0)
+    params = {"gamma": 1.0 if modulation == "binary" else g, "minimum": min(leak, 0.5)}
     return gamma_amplitude_curve(levels, **params), params
 
 

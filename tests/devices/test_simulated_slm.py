@@ -105,8 +105,10 @@ def test_drawn_curves_are_reproducible_and_not_two_pi():
     np.testing.assert_array_equal(c1, c2)
     assert 2 * np.pi * 0.95 <= p1["phase_range"] <= 2 * np.pi * 1.1
     assert p1["phase_range"] != 2 * np.pi
-    nominal, _ = draw_curve(np.random.default_rng(4), 256, "phase", 0, 0)
-    np.testing.assert_allclose(nominal, nominal_curve(256, "phase"))
+    nominal, _ = draw_curve(np.random.default_rng(4), 256, "phase", 0, 0, phase_range=6.0)
+    np.testing.assert_allclose(nominal, np.linspace(0, 6.0, 256))
+    amp, pa = draw_curve(np.random.default_rng(4), 256, "amplitude", 0.1, 0.2)
+    assert 0 <= pa["minimum"] <= 0.05 and amp[-1] == 1.0
     np.testing.assert_allclose(gamma_phase_curve(3, np.pi, 2.0), [0, np.pi / 4, np.pi])
 
 

@@ -1,0 +1,513 @@
+"""Bench YAML files and the driver registry: ``driver: simulated`` or ``slmsuite:<Class>``.
+
+A bench YAML (see examples/benches/)::
+
+    name: ideal
+    seed: 0                      # draws every hidden imperfection (simulated devices)
+    system: ../systems/x.yaml    # or an inline FourFSystem mapping (paths relative to this file)
+    laser: {power: 1 mW, beam_waist: 4 mm}       # beam_waist null: flat illumination
+    splitter_ratio: 0.1          # share of light sent to fourier_camera, if any
+    imperfections:               # rms values of the hidden imperfections
+      shift: 1.5                 # camera pixels        rotation_deg: 0.3
+      scale: 0.005               # fraction             fourier_decentre: 0.5 (Fourier px)
+      laser_power: 0.1           # fraction             beam_offset: 100 um
+      lut: {range_spread: 0.1, gamma_spread: 0.3}
+      camera: {gain: 0.05, quantum_efficiency: 0.05, read_noise: 0.1, dark_current: 0.3}
+    input_slm:   {driver: simulated, profile: holoeye_pluto2, modulation: amplitude}
+    fourier_slm: {driver: simulated, profile: holoeye_pluto2}
+    camera:      {driver: simulated, profile: sony_imx174_cmos, exposure: 1 ms}
+    fourier_camera: {driver: simulated, profile: sony_imx250_cmos}   # optional
+
+Simulated devices take their grid (shape, pitch) from the system and every other field from
+the profile, then from their own section (the section wins). A real device
+(``driver: slmsuite:Basler``, constructor keywords under ``args``; ``"@input_slm"`` etc. refers
+to a device built before it) must match the system's grid. Swapping one ``driver:`` line swaps
+the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from devices.base import SLM, Camera
+from devices.bench import Bench
+from devices.simulated_bench import Imperfections, SimulatedBench
+from devices.simulated_camera import SimulatedCamera
+from devices.simulated_slm import SimulatedSLM
+from devices.slm_response import draw_curve
+from fouroptics.optics import FourFSystem, PixelGrid
+from fouroptics.units import UnitError, parse_quantity
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+ROLES = {"input_slm": "slm", "fourier_slm": "slm", "camera": "camera", "fourier_camera": "camera"}
+META_KEYS = {"kind", "model", "source", "notes"}
+
+
+class BenchConfigError(ValueError):
+    """A bench YAML or profile field is missing, unknown or has a bad value."""
+
+
+@dataclass
+class DeviceContext:
+    """What a driver factory gets besides its YAML section.
+
+    Attributes:
+        role: ``input_slm``, ``fourier_slm``, ``camera`` or ``fourier_camera``.
+        grid: the system's grid for this role (None for the Fourier camera).
+        wavelength: metres.
+        seed: a SeedSequence for this device (simulated drivers draw from it).
+        spreads: the bench's ``imperfections`` mapping.
+        built: devices built so far, by role.
+    """
+
+    role: str
+    grid: PixelGrid | None
+    wavelength: float
+    seed: np.random.SeedSequence
+    spreads: dict[str, Any] = field(default_factory=dict)
+    built: dict[str, SLM | Camera] = field(default_factory=dict)
+
+
+Factory = Callable[[dict[str, Any], DeviceContext], SLM | Camera]
+_DRIVERS: dict[tuple[str, str], Factory] = {}
+
+
+def register_driver(kind: str, name: str, factory: Factory) -> None:
+    """Make ``driver: <name>`` build devices of ``kind`` ("slm" or "camera") with ``factory``."""
+    if kind not in ("slm", "camera"):
+        raise ValueError(f"register_driver: kind {kind!r}; expected 'slm' or 'camera'")
+    _DRIVERS[(kind, name)] = factory
+
+
+def drivers() -> list[str]:
+    """Registered driver names as ``kind:name`` (plus the slmsuite prefix)."""
+    return sorted(f"{k}:{n}" for k, n in _DRIVERS) + ["slmsuite:<ClassName>"]
+
+
+# -- profiles ------------------------------------------------------------------------------
+def list_profiles() -> list[str]:
+    """Names of the bundled profiles (devices/profiles/*.yaml)."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def load_profile(name: str | Path, base: Path | None = None) -> dict[str, Any]:
+    """A device profile by bundled name or by path (relative to ``base``)."""
+    path = Path(name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PROFILE_DIR / f"{name}.yaml"
+    elif not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.exists():
+        raise BenchConfigError(
+            f"profile {name!r}: no file {path}; bundled profiles: {', '.join(list_profiles())}"
+        )
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or "kind" not in data or "source" not in data:
+        raise BenchConfigError(f"profile {path}: expected a mapping with 'kind' and 'source'")
+    return data
+
+
+# -- field parsing --------------------------------------------------------------------------
+def _length(v: Any, name: str) -> float:
+    return parse_quantity(v, "length", name)
+
+
+def _time(v: Any, name: str) -> float:
+    return parse_quantity(v, "time", name)
+
+
+def _number(v: Any, name: str, allow_zero: bool = True) -> float:
+    return parse_quantity(v, "dimensionless", name, allow_zero=allow_zero)
+
+
+def _int(v: Any, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | np.integer):
+        raise BenchConfigError(f"{name}: got {v!r}; expected an integer")
+    return int(v)
+
+
+def _shape(v: Any, name: str) -> tuple[int, int]:
+    if not isinstance(v, list | tuple) or len(v) != 2:
+        raise BenchConfigError(f"{name}: got {v!r}; expected [rows, columns]")
+    return (_int(v[0], name), _int(v[1], name))
+
+
+def _text(v: Any, name: str) -> str:
+    if not isinstance(v, str):
+        raise BenchConfigError(f"{name}: got {v!r}; expected text")
+    return v
+
+
+def _complex(v: Any, name: str) -> complex:
+    if isinstance(v, list | tuple) and len(v) == 2:
+        return complex(float(v[0]), float(v[1]))
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return complex(v)
+    raise BenchConfigError(f"{name}: got {v!r}; expected a number or [real, imag]")
+
+
+def _limits(v: Any, name: str) -> tuple[float, float]:
+    if not isinstance(v, list | tuple) or len(v) != 2:
+        raise BenchConfigError(f"{name}: got {v!r}; expected [shortest, longest] times")
+    return (_time(v[0], name), _time(v[1], name))
+
+
+SLM_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "shape": _shape,
+    "pitch": _length,
+    "bit_depth": _int,
+    "modulation": _text,
+    "fill_factor": _number,
+    "fringing": _number,
+    "phase_range": _number,
+    "gamma": _number,
+    "amplitude_min": _number,
+    "dead_space": _complex,
+    "name": _text,
+}
+CAMERA_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "shape": _shape,
+    "pitch": _length,
+    "bit_depth": _int,
+    "quantum_efficiency": _number,
+    "gain": _number,
+    "read_noise": _number,
+    "dark_current": _number,
+    "full_well": _number,
+    "black_level": _number,
+    "dsnu": _number,
+    "prnu": _number,
+    "exposure": _time,
+    "exposure_limits": _limits,
+    "readout_time": _time,
+    "timeout": _time,
+    "name": _text,
+}
+
+
+def _parse(section: dict[str, Any], fields: dict[str, Callable], where: str) -> dict[str, Any]:
+    out = {}
+    for key, value in section.items():
+        if key not in fields:
+            raise BenchConfigError(
+                f"{where}.{key}: unknown field (value {value!r}); allowed: "
+                f"{', '.join(sorted(fields))}"
+            )
+        try:
+            out[key] = fields[key](value, f"{where}.{key}")
+        except UnitError as exc:
+            raise BenchConfigError(str(exc)) from exc
+    return out
+
+
+def _merged(section: dict[str, Any], ctx: DeviceContext, fields: dict, base: Path | None):
+    where = f"bench.{ctx.role}"
+    merged: dict[str, Any] = {}
+    if "profile" in section:
+        profile = load_profile(section["profile"], base)
+        merged.update({k: v for k, v in profile.items() if k not in META_KEYS})
+    if ctx.grid is not None:  # simulated devices live on the system's grid
+        merged.update(shape=list(ctx.grid.shape), pitch=ctx.grid.pitch)
+    merged.update({k: v for k, v in section.items() if k not in ("driver", "profile")})
+    return _parse(merged, fields, where)
+
+
+# -- simulated drivers ------------------------------------------------------------------------
+def _simulated_slm(section: dict[str, Any], ctx: DeviceContext, base: Path | None = None):
+    kw = _merged(section, ctx, SLM_FIELDS, base)
+    modulation = kw.get("modulation", "phase")
+    bit_depth = kw.get("bit_depth", 1 if modulation == "binary" else 8)
+    kw["bit_depth"] = bit_depth
+    lut = ctx.spreads.get("lut") or {}
+    unknown = set(lut) - {"range_spread", "gamma_spread"}
+    if unknown:
+        raise BenchConfigError(
+            f"bench.imperfections.lut: unknown {sorted(unknown)}; allowed: "
+            "range_spread, gamma_spread"
+        )
+    rng = np.random.default_rng(ctx.seed)
+    curve, _ = draw_curve(
+        rng,
+        1 << bit_depth,
+        modulation,
+        range_spread=float(lut.get("range_spread", 0.0)),
+        gamma_spread=float(lut.get("gamma_spread", 0.0)),
+        phase_range=kw.pop("phase_range", 2 * np.pi * 1.05),
+        gamma=kw.pop("gamma", 1.0),
+        amplitude_min=kw.pop("amplitude_min", 0.0),
+    )
+    kw.setdefault("name", ctx.role)
+    try:
+        return SimulatedSLM(response=curve, **kw)
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+
+
+_CAMERA_SPREADS = (
+    "quantum_efficiency",
+    "gain",
+    "read_noise",
+    "dark_current",
+    "full_well",
+    "dsnu",
+    "prnu",
+    "black_level",
+)
+
+
+def _simulated_camera(section: dict[str, Any], ctx: DeviceContext, base: Path | None = None):
+    kw = _merged(section, ctx, CAMERA_FIELDS, base)
+    spreads = ctx.spreads.get("camera") or {}
+    unknown = set(spreads) - set(_CAMERA_SPREADS)
+    if unknown:
+        raise BenchConfigError(
+            f"bench.imperfections.camera: unknown {sorted(unknown)}; "
+            f"allowed: {', '.join(_CAMERA_SPREADS)}"
+        )
+    draw_seq, noise_seq = ctx.seed.spawn(2)
+    rng = np.random.default_rng(draw_seq)
+    for key in _CAMERA_SPREADS:  # fractional rms spread around the profile value
+        spread = float(spreads.get(key, 0.0))
+        if spread and key in kw:
+            kw[key] = kw[key] * max(1.0 + rng.standard_normal() * spread, 0.05)
+    if "quantum_efficiency" in kw:
+        kw["quantum_efficiency"] = min(kw["quantum_efficiency"], 1.0)
+    kw.setdefault("name", ctx.role)
+    try:
+        return SimulatedCamera(seed=noise_seq, wavelength=ctx.wavelength, **kw)
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+
+
+# -- slmsuite drivers -------------------------------------------------------------------------
+def _slmsuite_device(kind: str, class_name: str, section: dict[str, Any], ctx: DeviceContext):
+    from devices import slmsuite_adapter as ad
+
+    allowed = (
+        {"driver", "args", "name", "modulation"}
+        if kind == "slm"
+        else {
+            "driver",
+            "args",
+            "name",
+            "pitch",
+            "exposure_limits",
+            "msb_aligned",
+            "timeout",
+            "exposure",
+        }
+    )
+    unknown = set(section) - allowed
+    if unknown:
+        raise BenchConfigError(
+            f"bench.{ctx.role}: unknown field(s) {sorted(unknown)} for "
+            f"driver slmsuite:{class_name}; allowed: {', '.join(sorted(allowed))}"
+        )
+    args = dict(section.get("args") or {})
+    for key, value in args.items():  # "@role" refers to a device built before
+        if isinstance(value, str) and value.startswith("@"):
+            ref = ctx.built.get(value[1:])
+            if ref is None:
+                raise BenchConfigError(
+                    f"bench.{ctx.role}.args.{key}: {value!r} names no device "
+                    f"built before it; built: {sorted(ctx.built)}"
+                )
+            args[key] = getattr(ref, "slmsuite", ref)
+    if kind == "slm":
+        return ad.make_slm(
+            class_name,
+            modulation=section.get("modulation", "phase"),
+            name=section.get("name"),
+            **args,
+        )
+    pitch = section.get("pitch")
+    limits = section.get("exposure_limits")
+    cam = ad.make_camera(
+        class_name,
+        pitch=None if pitch is None else _length(pitch, f"bench.{ctx.role}.pitch"),
+        exposure_limits=None
+        if limits is None
+        else _limits(limits, f"bench.{ctx.role}.exposure_limits"),
+        msb_aligned=bool(section.get("msb_aligned", False)),
+        timeout=_time(section.get("timeout", 5.0), f"bench.{ctx.role}.timeout"),
+        name=section.get("name"),
+        **args,
+    )
+    if "exposure" in section:
+        cam.exposure = _time(section["exposure"], f"bench.{ctx.role}.exposure")
+    return cam
+
+
+register_driver("slm", "simulated", _simulated_slm)
+register_driver("camera", "simulated", _simulated_camera)
+
+
+def build_device(section: dict[str, Any], ctx: DeviceContext, base: Path | None = None):
+    """Build one device from its YAML section via the registry."""
+    kind = ROLES[ctx.role]
+    if not isinstance(section, dict) or "driver" not in section:
+        raise BenchConfigError(
+            f"bench.{ctx.role}: expected a mapping with a 'driver' field "
+            f"(one of {', '.join(drivers())})"
+        )
+    driver = section["driver"]
+    if isinstance(driver, str) and driver.startswith("slmsuite:"):
+        return _slmsuite_device(kind, driver.split(":", 1)[1], section, ctx)
+    factory = _DRIVERS.get((kind, driver))
+    if factory is None:
+        raise BenchConfigError(
+            f"bench.{ctx.role}.driver: unknown {kind} driver {driver!r}; "
+            f"allowed: {', '.join(drivers())}"
+        )
+    if factory in (_simulated_slm, _simulated_camera):
+        return factory(section, ctx, base)
+    return factory(section, ctx)
+
+
+BENCH_KEYS = {"name", "seed", "system", "laser", "splitter_ratio", "imperfections", *ROLES}
+IMPERFECTION_KEYS = {
+    "shift",
+    "rotation_deg",
+    "scale",
+    "fourier_decentre",
+    "laser_power",
+    "beam_offset",
+    "lut",
+    "camera",
+}
+
+
+def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> Bench:
+    """Build a bench from a YAML file (or its parsed mapping).
+
+    Args:
+        source: path to a bench YAML, or the mapping itself.
+        seed: overrides the file's ``seed``.
+
+    Returns:
+        a :class:`SimulatedBench` when every device is simulated, else a :class:`Bench`.
+
+    Raises:
+        BenchConfigError: naming the field, its value and what is allowed.
+    """
+    base: Path | None = None
+    if isinstance(source, dict):
+        cfg = source
+    else:
+        path = Path(source)
+        base = path.parent
+        try:
+            cfg = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise BenchConfigError(f"bench file {path}: cannot read it ({exc.strerror})") from exc
+        if not isinstance(cfg, dict):
+            raise BenchConfigError(f"bench file {path}: expected a mapping")
+    unknown = set(cfg) - BENCH_KEYS
+    if unknown:
+        raise BenchConfigError(
+            f"bench: unknown field(s) {sorted(unknown)}; allowed: {', '.join(sorted(BENCH_KEYS))}"
+        )
+    for key in ("system", "input_slm", "fourier_slm", "camera"):
+        if key not in cfg:
+            raise BenchConfigError(f"bench: missing field {key!r}")
+    system_cfg = cfg["system"]
+    try:
+        if isinstance(system_cfg, str):
+            sys_path = Path(system_cfg)
+            system = FourFSystem.from_yaml(sys_path if base is None else base / sys_path)
+        else:
+            system = FourFSystem.from_dict(system_cfg)
+    except UnitError as exc:
+        raise BenchConfigError(f"bench.system: {exc}") from exc
+
+    imp = dict(cfg.get("imperfections") or {})
+    unknown = set(imp) - IMPERFECTION_KEYS
+    if unknown:
+        raise BenchConfigError(
+            f"bench.imperfections: unknown {sorted(unknown)}; allowed: "
+            f"{', '.join(sorted(IMPERFECTION_KEYS))}"
+        )
+    root = np.random.SeedSequence(cfg.get("seed") if seed is None else seed)
+    seqs = dict(zip(["imperfections", *ROLES], root.spawn(1 + len(ROLES)), strict=True))
+    grids = {
+        "input_slm": system.input_slm,
+        "fourier_slm": system.fourier_slm,
+        "camera": system.camera,
+        "fourier_camera": None,
+    }
+    built: dict[str, SLM | Camera] = {}
+    try:
+        for role in ROLES:
+            section = cfg.get(role)
+            if section is None:
+                continue
+            simulated = isinstance(section, dict) and section.get("driver") == "simulated"
+            ctx = DeviceContext(
+                role, grids[role] if simulated else None, system.wavelength, seqs[role], imp, built
+            )
+            built[role] = build_device(section, ctx, base)
+    except BaseException:
+        for dev in built.values():
+            dev.close()
+        raise
+
+    name = str(cfg.get("name", "bench" if base is None else Path(source).stem))
+    sims = all(isinstance(d, SimulatedSLM | SimulatedCamera) for d in built.values())
+    if not sims:
+        return Bench(
+            system,
+            built["input_slm"],
+            built["fourier_slm"],
+            built["camera"],
+            built.get("fourier_camera"),
+            name=name,
+        )
+    laser = dict(cfg.get("laser") or {})
+    unknown = set(laser) - {"power", "beam_waist"}
+    if unknown:
+        raise BenchConfigError(
+            f"bench.laser: unknown {sorted(unknown)}; allowed: power, beam_waist"
+        )
+    try:
+        power = parse_quantity(laser.get("power", 1e-3), "power", "bench.laser.power")
+        waist = laser.get("beam_waist")
+        waist = None if waist is None else _length(waist, "bench.laser.beam_waist")
+        imperfections = Imperfections.draw(
+            np.random.default_rng(seqs["imperfections"]),
+            shift=_number(imp.get("shift", 0), "bench.imperfections.shift"),
+            rotation=np.deg2rad(
+                _number(imp.get("rotation_deg", 0), "bench.imperfections.rotation_deg")
+            ),
+            scale=_number(imp.get("scale", 0), "bench.imperfections.scale"),
+            fourier_decentre=_number(
+                imp.get("fourier_decentre", 0), "bench.imperfections.fourier_decentre"
+            ),
+            laser_power=_number(imp.get("laser_power", 0), "bench.imperfections.laser_power"),
+            beam_offset=parse_quantity(
+                imp.get("beam_offset", 0),
+                "length",
+                "bench.imperfections.beam_offset",
+                allow_zero=True,
+            ),
+        )
+        ratio = _number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+    return SimulatedBench(
+        system,
+        built["input_slm"],
+        built["fourier_slm"],
+        built["camera"],
+        built.get("fourier_camera"),
+        laser_power=power,
+        beam_waist=waist,
+        imperfections=imperfections,
+        splitter_ratio=ratio,
+        name=name,
+    )

@@ -1,0 +1,206 @@
+"""SimulatedBench: the optical chain against analytic expectations, and its hidden truth."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from devices.bench_config import BenchConfigError, load_bench
+from devices.emva import HC
+from devices.simulated_bench import Imperfections, SimulatedBench
+from devices.simulated_camera import SimulatedCamera
+from devices.simulated_slm import SimulatedSLM
+from fouroptics.optics import FourFSystem
+
+BENCHES = Path(__file__).resolve().parents[2] / "examples" / "benches"
+N = 64
+
+
+def small_bench(imperfections=None, fourier_modulation="phase", fourier_camera=False):
+    system = FourFSystem.matched((N, N), 8e-6, wavelength=532e-9, f1=0.1)
+    inp = SimulatedSLM((N, N), 8e-6, modulation="amplitude")
+    fsl = SimulatedSLM(
+        (N, N), system.fourier_pitch, modulation=fourier_modulation, phase_range=2 * np.pi
+    )
+    cam = SimulatedCamera(
+        (N, N),
+        system.camera_pitch,
+        read_noise=0,
+        dark_current=0,
+        dsnu=0,
+        prnu=0,
+        gain=1.0,
+        full_well=1e9,
+        bit_depth=16,
+        black_level=0,
+        quantum_efficiency=0.5,
+        exposure=1e-3,
+        seed=0,
+    )
+    fcam = None
+    if fourier_camera:
+        fcam = SimulatedCamera(
+            (N, N), system.fourier_pitch, seed=1, bit_depth=16, full_well=1e9, gain=1.0
+        )
+    bench = SimulatedBench(
+        system,
+        inp,
+        fsl,
+        cam,
+        fcam,
+        laser_power=1e-9,
+        imperfections=imperfections,
+        splitter_ratio=0.2,
+    )
+    return bench
+
+
+def test_ideal_bench_images_a_pixel_inverted_with_the_transmitted_power():
+    bench = small_bench()
+    g = np.zeros((N, N), int)
+    g[20, 40] = 255
+    bench.display(g, np.zeros((N, N), int))
+    power = bench.ideal_power()
+    c = N // 2
+    assert np.unravel_index(power.argmax(), power.shape) == (2 * c - 20, 2 * c - 40)
+    assert power.sum() == pytest.approx(1e-9 / N**2, rel=1e-4)
+
+
+def test_frames_follow_power_to_photons_to_dn():
+    bench = small_bench()
+    bench.display(np.full((N, N), 255), np.zeros((N, N), int))
+    photons = bench.ideal_power() * 1e-3 * 532e-9 / HC
+    frame = bench.capture(8, average=True)
+    assert frame.mean() == pytest.approx(0.5 * photons.mean(), rel=0.01)
+
+
+def test_misaligned_spot_lands_where_the_truth_says():
+    imp = Imperfections(camera_shift=(1.7, -2.3), camera_rotation=0.02, camera_scale=0.03)
+    ideal, moved = small_bench(), small_bench(imp)
+    g = np.zeros((N, N), int)
+    g[24:27, 38:41] = 255
+    for b in (ideal, moved):
+        b.display(g, np.zeros((N, N), int))
+    yy, xx = np.mgrid[:N, :N]
+
+    def centroid(p):
+        return np.array([(p * yy).sum(), (p * xx).sum()]) / p.sum()
+
+    q = centroid(ideal.ideal_power())
+    truth = moved.truth()["camera_affine"]
+    expected = truth["matrix"] @ q + truth["offset"]
+    np.testing.assert_allclose(centroid(moved.ideal_power()), expected, atol=0.05)
+    assert moved.ideal_power().sum() == pytest.approx(ideal.ideal_power().sum(), rel=0.02)
+
+
+def test_fourier_decentre_attenuates_a_pinhole_analytically():
+    dy, dx = 0.25, -0.4
+    bench = small_bench(Imperfections(fourier_decentre=(dy, dx)), fourier_modulation="amplitude")
+    bench.display(np.full((N, N), 255), None)  # flat input: all light in the DC Fourier pixel
+    pinhole = np.zeros((N, N), int)
+    pinhole[N // 2, N // 2] = 255
+    bench.display(None, pinhole)
+    ratio = bench.ideal_power().sum() / 1e-9
+    assert ratio == pytest.approx((1 - abs(dy)) ** 2 * (1 - abs(dx)) ** 2, rel=1e-3)
+
+
+def test_fourier_camera_gets_its_share_of_the_power():
+    bench = small_bench(fourier_camera=True)
+    bench.display(np.full((N, N), 255), np.zeros((N, N), int))
+    assert bench.ideal_fourier_power().sum() == pytest.approx(0.2e-9, rel=1e-3)
+    assert bench.ideal_power().sum() == pytest.approx(0.8e-9, rel=1e-3)
+    assert bench.capture_fourier().shape == (N, N)
+
+
+def test_power_cache_follows_the_displays():
+    bench = small_bench()
+    bench.display(np.full((N, N), 255), np.zeros((N, N), int))
+    first = bench.ideal_power()
+    assert bench.ideal_power() is first
+    bench.display(np.full((N, N), 128), None)
+    assert bench.ideal_power().sum() < first.sum()
+
+
+def test_example_benches_load_and_hide_their_imperfections():
+    ideal = load_bench(BENCHES / "ideal.yaml")
+    noisy = load_bench(BENCHES / "misaligned_noisy.yaml")
+    assert isinstance(ideal, SimulatedBench) and isinstance(noisy, SimulatedBench)
+    assert Imperfections(**_tuples(ideal.truth()["imperfections"])).is_ideal
+    imp = noisy.truth()["imperfections"]
+    assert imp["camera_shift"] != (0.0, 0.0) and imp["camera_rotation"] != 0
+    assert noisy.fourier_camera is not None
+    curve = noisy.truth()["fourier_slm"]["response"]
+    assert curve[-1] != pytest.approx(2 * np.pi, abs=1e-3)
+    # calibration sees only the believed description
+    assert noisy.fourier_slm.lut is None
+    assert noisy.system.fourier_slm.fill_factor == 0.93
+
+
+def _tuples(d):
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def test_seed_fixes_every_hidden_value():
+    a = load_bench(BENCHES / "misaligned_noisy.yaml")
+    b = load_bench(BENCHES / "misaligned_noisy.yaml")
+    c = load_bench(BENCHES / "misaligned_noisy.yaml", seed=99)
+    ta, tb, tc = a.truth(), b.truth(), c.truth()
+    assert ta["imperfections"] == tb["imperfections"] != tc["imperfections"]
+    np.testing.assert_array_equal(ta["camera"]["dsnu_map"], tb["camera"]["dsnu_map"])
+    assert ta["camera"]["gain"] == tb["camera"]["gain"] != tc["camera"]["gain"]
+    np.testing.assert_array_equal(ta["input_slm"]["response"], tb["input_slm"]["response"])
+    assert not np.array_equal(ta["input_slm"]["response"], tc["input_slm"]["response"])
+
+
+def test_bad_bench_fields_are_named():
+    import yaml
+
+    cfg = yaml.safe_load((BENCHES / "ideal.yaml").read_text())
+    bad = copy.deepcopy(cfg)
+    bad["camera"]["driver"] = "nonesuch"
+    with pytest.raises(BenchConfigError, match=r"bench.camera.driver.*'nonesuch'.*simulated"):
+        load_bench(bad)
+    bad = copy.deepcopy(cfg)
+    bad["camera"]["gian"] = 1.0
+    with pytest.raises(BenchConfigError, match=r"bench.camera.gian: unknown field"):
+        load_bench(bad)
+    bad = copy.deepcopy(cfg)
+    bad["camera"]["exposure"] = "1 mm"
+    with pytest.raises(BenchConfigError, match="exposure"):
+        load_bench(bad)
+    bad = copy.deepcopy(cfg)
+    bad["imperfections"] = {"shfit": 1}
+    with pytest.raises(BenchConfigError, match="shfit"):
+        load_bench(bad)
+    bad = copy.deepcopy(cfg)
+    del bad["system"]
+    with pytest.raises(BenchConfigError, match="missing field 'system'"):
+        load_bench(bad)
+
+
+def test_swapping_one_driver_line_swaps_the_device():
+    pytest.importorskip("slmsuite")
+    import warnings
+
+    import yaml
+
+    from devices.slmsuite_adapter import SlmsuiteCamera, SlmsuiteSLM
+
+    cfg = yaml.safe_load((BENCHES / "slmsuite_simulated.yaml").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bench = load_bench(cfg)
+        assert isinstance(bench.fourier_slm, SlmsuiteSLM)
+        assert isinstance(bench.camera, SlmsuiteCamera)
+        bench.display(np.zeros((64, 96), int), np.tile([0, 128], (64, 48)))
+        frame = bench.capture()
+        assert frame.shape == (64, 96) and frame.max() > 0 and frame.max() <= 4095
+        bench.close()
+        cfg["input_slm"] = {"driver": "simulated", "modulation": "amplitude"}
+        mixed = load_bench(cfg)
+    assert isinstance(mixed.input_slm, SimulatedSLM)
+    assert isinstance(mixed.fourier_slm, SlmsuiteSLM)
+    mixed.close()
