@@ -1,1 +1,18 @@
-"""Device interface: SLMs, cameras, simulated devices, hardware adapters and the Bench."""
+"""Device interface: SLMs, cameras, simulated devices, hardware adapters and the Bench.
+
+Light imports only here; see :mod:`devices.simulated` (simulated devices and bench),
+:mod:`devices.bench_config` (bench YAMLs, driver registry) and
+:mod:`devices.slmsuite_adapter` (real hardware, extra ``hardware``).
+"""
+
+from devices.base import SLM, Camera
+from devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, InvalidPattern
+
+__all__ = [
+    "SLM",
+    "Camera",
+    "DeviceDisconnected",
+    "DeviceError",
+    "DeviceTimeout",
+    "InvalidPattern",
+]
