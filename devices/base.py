@@ -476,7 +476,7 @@ class Camera(Device, ABC):
             DeviceDisconnected: the camera is closed or lost.
         """
         self._check_open("capture")
-        if isinstance(n_frames, bool) or int(n_frames) != n_frames or n_frames < 1:
+        if not isinstance(n_frames, int | np.integer) or isinstance(n_frames, bool) or n_frames < 1:
             raise InvalidPattern(self.label, f"n_frames={n_frames!r}", "expected an integer >= 1")
         n = int(n_frames)
         wait = self._timeout if timeout is None else self._check_timeout(timeout)

@@ -206,6 +206,7 @@ class SimulatedBench(Bench):
         if self.splitter_ratio:
             power = power * (1.0 - self.splitter_ratio)
         power = self._misalign(np.asarray(power, dtype=np.float32))
+        power.flags.writeable = False
         self._cache["camera"] = (key, power)
         return power
 
@@ -237,6 +238,7 @@ class SimulatedBench(Bench):
         u = self._fourier_system.fourier_plane(self._input_field())
         pitch = self.fourier_camera.pitch
         power = (u.real**2 + u.imag**2) * (pitch**2 * self.splitter_ratio)
+        power.flags.writeable = False
         self._cache["fourier"] = (key, power)
         return power
 

@@ -107,6 +107,8 @@ class SimulatedSLM(SLM):
     def field(self, levels: np.ndarray | None = None, fill_factor: bool = True) -> np.ndarray:
         """Pixel-averaged complex reflectance, shape :attr:`shape`, complex128.
 
+        The displayed pattern's field is cached and returned read-only.
+
         Args:
             levels: gray levels to evaluate (validated); default the displayed pattern.
             fill_factor: mix in the gaps, ``ff * modulated + (1 - ff) * dead_space``. Pass
@@ -124,6 +126,8 @@ class SimulatedSLM(SLM):
         if fill_factor and self._fill_factor < 1:
             out = self._fill_factor * out + (1 - self._fill_factor) * self._dead_space
         if use_cache:
+            out = np.asarray(out)
+            out.flags.writeable = False  # shared with later calls: read-only
             self._cache = (self._version, out)
         return out
 
