@@ -458,6 +458,23 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
         raise
 
     name = str(cfg.get("name", "bench" if base is None else Path(source).stem))
+    try:
+        return _assemble(cfg, system, built, imp, seqs["imperfections"], name)
+    except BaseException:
+        for dev in built.values():
+            dev.close()
+        raise
+
+
+def _assemble(
+    cfg: dict[str, Any],
+    system: FourFSystem,
+    built: dict[str, Any],
+    imp: dict[str, Any],
+    imp_seq: np.random.SeedSequence,
+    name: str,
+) -> Bench:
+    """The Bench (or SimulatedBench when every device is simulated) from built devices."""
     sims = all(isinstance(d, SimulatedSLM | SimulatedCamera) for d in built.values())
     if not sims:
         return Bench(
@@ -479,7 +496,7 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
         waist = laser.get("beam_waist")
         waist = None if waist is None else _length(waist, "bench.laser.beam_waist")
         imperfections = Imperfections.draw(
-            np.random.default_rng(seqs["imperfections"]),
+            np.random.default_rng(imp_seq),
             shift=_number(imp.get("shift", 0), "bench.imperfections.shift"),
             rotation=np.deg2rad(
                 _number(imp.get("rotation_deg", 0), "bench.imperfections.rotation_deg")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from devices.base import SLM, Camera, nearest_levels
 from devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, InvalidPattern
@@ -217,3 +220,23 @@ def test_template_slm_roundtrip():
     slm = TemplateSLM(shape=(2, 3))
     slm.display([[0, 1, 2], [3, 4, 255]])
     assert slm.pattern[1, 2] == 255
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bits=st.integers(1, 16),
+    data=st.data(),
+)
+def test_any_in_range_pattern_round_trips_and_any_out_of_range_is_rejected(bits, data):
+    top = (1 << bits) - 1
+    slm = RecordingSLM(bit_depth=bits, modulation="binary" if bits == 1 else "phase")
+    good = data.draw(hnp.arrays(np.int64, (4, 6), elements=st.integers(0, top)))
+    slm.display(good)
+    np.testing.assert_array_equal(slm.sent[-1], good)
+    bad = good.copy()
+    bad[data.draw(st.integers(0, 3)), data.draw(st.integers(0, 5))] = data.draw(
+        st.one_of(st.integers(top + 1, top + 10**6), st.integers(-(10**6), -1))
+    )
+    with pytest.raises(InvalidPattern):
+        slm.display(bad)
+    assert len(slm.sent) == 1
