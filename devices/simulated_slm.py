@@ -29,7 +29,10 @@ class SimulatedSLM(SLM):
             2 pi, as on real devices).
         gamma: exponent of the default curve.
         amplitude_min: dark-level field leakage of the default amplitude/binary curve.
-        fill_factor: modulated fraction of the pixel *area*, in (0, 1].
+        fill_factor: modulated fraction of the pixel *area*, in (0, 1]. :meth:`field` returns
+            the pixel average ``ff * modulated + (1 - ff) * dead_space`` (the in-band part;
+            the rest diffracts into higher orders). On the Fourier SLM the bench instead hands
+            ``fill_factor`` and ``dead_space`` to the physics model's pixel aperture.
         dead_space: complex reflectance of the inter-pixel gaps (default 1 for phase SLMs:
             unmodulated light; 0 for amplitude/binary: a DMD's gaps send light elsewhere).
         fringing: nearest-neighbour coupling c in [0, 0.25] (see
