@@ -15,14 +15,14 @@ import sys
 #: verb -> (module path, one-line help). Modules are imported lazily.
 VERBS: dict[str, tuple[str, str]] = {
     "demo": ("fouroptics.commands.demo", "simulate a convolution on the 4f system, with a figure"),
-    "simulate": ("fouroptics.commands.simulate", "run a system YAML on an input image"),
     "train": ("fouroptics.nn.commands", "train one model (teacher or SCLC student)"),
     "distill": ("fouroptics.nn.commands", "distill a teacher into an SCLC student"),
     "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the ``selected`` verb's module is imported (the others stay lazy)."""
     parser = argparse.ArgumentParser(
         prog="fouroptics", description="Optical CNNs on a 4f correlator."
     )
@@ -31,14 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, (module, help_text) in VERBS.items():
         p = sub.add_parser(verb, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        mod = importlib.import_module(module)
-        adder = getattr(mod, f"add_{verb}_arguments", None) or mod.add_arguments
-        adder(p)
+        if verb == selected:
+            mod = importlib.import_module(module)
+            adder = getattr(mod, f"add_{verb}_arguments", None) or mod.add_arguments
+            adder(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(selected if selected in VERBS else None)
     args = parser.parse_args(argv)
     mod = importlib.import_module(args._module)
     runner = getattr(mod, f"run_{args.verb}", None) or mod.run
