@@ -33,7 +33,7 @@ from fouroptics.optics.validate import FieldError, check_array, is_torch
 from fouroptics.units import UnitError, parse_quantity
 
 DTYPES = ("complex64", "complex128")
-FFT_BACKENDS = ("pyfftw", "numpy", "scipy")
+FFT_BACKENDS = ("pyfftw", "numpy", "scipy", "torch")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class FourFSystem:
             1 (default) samples the incident field at the pixel centres; 2-4 integrate it over
             the aperture (sinc envelope of the pixel), at 4-16x the cost.
         dtype: "complex64" (default) or "complex128" for the numpy path's arithmetic.
-        fft_backend: "pyfftw" (default; cached plans, all cores), "numpy" or "scipy".
+        fft_backend: for numpy inputs: "pyfftw" (default; cached plans, all cores), "numpy",
+            "scipy" or "torch" (torch.fft on the CPU). Tensors always use torch.fft.
         name: a label for reports.
 
     A mapping (as loaded from YAML) is accepted for each grid.

@@ -29,7 +29,7 @@ def test_plans_are_cached_and_reused() -> None:
     assert F.plan_cache_size() == 1
 
 
-@pytest.mark.parametrize("backend", ["numpy", "scipy"])
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "torch"])
 def test_system_backends_agree(backend: str) -> None:
     base = FourFSystem.matched((32, 32), "8 um", dtype="complex128")
     other = base.with_options(fft_backend=backend)
