@@ -98,6 +98,15 @@ class FourFSystem:
                 f"system.fft_backend: got {self.fft_backend!r}; allowed: {', '.join(FFT_BACKENDS)}"
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the configuration only (operators and plans are rebuilt on demand)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_lock")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_cache", {})
+        object.__setattr__(self, "_lock", threading.Lock())
+
     # ------------------------------------------------------------------ construction
 
     @classmethod

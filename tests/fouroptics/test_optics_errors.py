@@ -141,3 +141,12 @@ def test_sampling_report_warns_about_wrap_and_band_cut() -> None:
 def test_pixel_grid_accepts_units() -> None:
     grid = PixelGrid((4, 5), "3.74 um", fill_factor="90 %")
     assert grid.pitch == pytest.approx(3.74e-6) and grid.fill_factor == pytest.approx(0.9)
+
+
+def test_system_pickles_without_its_caches() -> None:
+    import pickle
+
+    system = FourFSystem.from_yaml(EXAMPLES / "matched.yaml")
+    system.forward(np.zeros(system.input_shape))  # fills the operator cache
+    clone = pickle.loads(pickle.dumps(system))
+    assert clone == system and clone._cache == {}
