@@ -146,7 +146,7 @@ def test_pixel_grid_accepts_units() -> None:
 def test_system_pickles_without_its_caches() -> None:
     import pickle
 
-    system = FourFSystem.from_yaml(EXAMPLES / "matched.yaml")
+    system = FourFSystem.matched((16, 16), "8 um")
     system.forward(np.zeros(system.input_shape))  # fills the operator cache
     clone = pickle.loads(pickle.dumps(system))
     assert clone == system and clone._cache == {}
