@@ -98,7 +98,34 @@ class Device:
         return f"<{self.label} {state}>"
 
 
-class SLM(Device, ABC):
+class PixelDevice(Device):
+    """A device with a pixel array: shape, pitch and bit depth, validated once here."""
+
+    def __init__(
+        self, shape: Sequence[int], pitch: float, bit_depth: int, name: str | None = None
+    ) -> None:
+        super().__init__(name)
+        self._shape = _check_shape(shape, f"{self.label}.shape")
+        self._pitch = _check_pitch(pitch, f"{self.label}.pitch")
+        self._bit_depth = _check_bit_depth(bit_depth, f"{self.label}.bit_depth")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)`` of pixels."""
+        return self._shape
+
+    @property
+    def pitch(self) -> float:
+        """Pixel pitch in metres."""
+        return self._pitch
+
+    @property
+    def bit_depth(self) -> int:
+        """Bits per value: the SLM's drive resolution, the camera's true ADC resolution."""
+        return self._bit_depth
+
+
+class SLM(PixelDevice, ABC):
     """A spatial light modulator driven with integer gray levels.
 
     Args:
@@ -122,10 +149,7 @@ class SLM(Device, ABC):
         lut: np.ndarray | Sequence[float] | None = None,
         name: str | None = None,
     ) -> None:
-        super().__init__(name)
-        self._shape = _check_shape(shape, f"{self.label}.shape")
-        self._pitch = _check_pitch(pitch, f"{self.label}.pitch")
-        self._bit_depth = _check_bit_depth(bit_depth, f"{self.label}.bit_depth")
+        super().__init__(shape, pitch, bit_depth, name)
         if modulation not in MODULATIONS:
             raise ValueError(
                 f"{self.label}.modulation: got {modulation!r}; expected one of {MODULATIONS}"
@@ -141,21 +165,6 @@ class SLM(Device, ABC):
         self._pattern = np.zeros(self._shape, dtype=self.dtype)
 
     # -- properties ---------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(rows, columns)`` of pixels."""
-        return self._shape
-
-    @property
-    def pitch(self) -> float:
-        """Pixel pitch in metres."""
-        return self._pitch
-
-    @property
-    def bit_depth(self) -> int:
-        """Drive resolution in bits."""
-        return self._bit_depth
-
     @property
     def levels(self) -> int:
         """Number of gray levels, ``2**bit_depth``."""
@@ -333,7 +342,7 @@ def nearest_levels(lut: np.ndarray, target: np.ndarray, circular: bool) -> np.nd
     return order[pick]
 
 
-class Camera(Device, ABC):
+class Camera(PixelDevice, ABC):
     """An area camera delivering frames in its true bit depth.
 
     Args:
@@ -357,10 +366,7 @@ class Camera(Device, ABC):
         msb_aligned: bool = False,
         name: str | None = None,
     ) -> None:
-        super().__init__(name)
-        self._shape = _check_shape(shape, f"{self.label}.shape")
-        self._pitch = _check_pitch(pitch, f"{self.label}.pitch")
-        self._bit_depth = _check_bit_depth(bit_depth, f"{self.label}.bit_depth")
+        super().__init__(shape, pitch, bit_depth, name)
         lo, hi = (float(v) for v in exposure_limits)
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
             raise ValueError(
@@ -372,21 +378,6 @@ class Camera(Device, ABC):
         self.msb_aligned = bool(msb_aligned)
 
     # -- properties ---------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(rows, columns)`` of pixels."""
-        return self._shape
-
-    @property
-    def pitch(self) -> float:
-        """Pixel pitch in metres."""
-        return self._pitch
-
-    @property
-    def bit_depth(self) -> int:
-        """ADC resolution in bits (the true one)."""
-        return self._bit_depth
-
     @property
     def max_value(self) -> int:
         """Largest value a frame can hold, ``2**bit_depth - 1`` DN."""
