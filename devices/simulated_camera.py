@@ -155,16 +155,20 @@ class SimulatedCamera(Camera):
                 "photon map has NaN, inf or negative values",
                 "mean photons must be finite and >= 0",
             )
-        frames = expose_frames(
+        frames = self._frames(photons, 1 if n_frames is None else n_frames)
+        return frames[0] if n_frames is None else frames
+
+    def _frames(self, photons: np.ndarray, n_frames: int) -> np.ndarray:
+        """``(n_frames, H, W)`` DN frames for mean photons per pixel (scalar or (H, W))."""
+        return expose_frames(
             photons,
             self.params,
             self._exposure,
             self._dsnu_map,
             self._prnu_map,
             self._rng,
-            1 if n_frames is None else n_frames,
+            n_frames,
         )
-        return frames[0] if n_frames is None else frames
 
     def truth(self) -> dict[str, Any]:
         """Hidden parameters and fixed-pattern maps (for tests and reports, not calibration)."""
@@ -185,15 +189,7 @@ class SimulatedCamera(Camera):
                 "shorten the exposure or pass a longer timeout",
             )
         photons = photons_from_power(self.power(), self._exposure, self.wavelength)
-        return expose_frames(
-            photons,
-            self.params,
-            self._exposure,
-            self._dsnu_map,
-            self._prnu_map,
-            self._rng,
-            n_frames,
-        )
+        return self._frames(photons, n_frames)
 
     def _get_exposure_hw(self) -> float:
         return self._exposure
