@@ -35,6 +35,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=256, help="test image side, input pixels")
 
 
+#: The bench of examples/systems/realistic.yaml, for installs without the examples folder.
+DEFAULT_SYSTEM = {
+    "name": "realistic-lcos-4f",
+    "wavelength": "532 nm",
+    "f1": "100 mm",
+    "f2": "150 mm",
+    "input_slm": {"shape": [1024, 1024], "pitch": "8 um"},
+    "fourier_slm": {
+        "shape": [1080, 1080],
+        "pitch": "6.4 um",
+        "fill_factor": 0.93,
+        "gap_transmission": 1.0,
+    },
+    "camera": {"shape": [1536, 1536], "pitch": "5.5 um"},
+    "lens_aperture": "25.4 mm",
+}
+
+
+def load_system(path: str | None) -> FourFSystem:
+    """The system YAML at ``path``; by default the realistic example bench."""
+    if path is not None:
+        return FourFSystem.from_yaml(path)
+    example = EXAMPLES / "realistic.yaml"
+    return (
+        FourFSystem.from_yaml(example)
+        if example.exists()
+        else FourFSystem.from_dict(DEFAULT_SYSTEM)
+    )
+
+
 def render_text_image(size: int, text: str = "4f") -> np.ndarray:
     """A (size, size) float image in [0, 1] of ``text`` drawn with matplotlib's bundled font."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -62,7 +92,7 @@ def render_text_image(size: int, text: str = "4f") -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     out = prepare_out(args.out)
-    system = FourFSystem.from_yaml(args.system)
+    system = load_system(args.system)
     size = min(args.size, *system.input_shape)
     image = render_text_image(size)
     kernel = KERNELS[args.kernel]

@@ -50,3 +50,12 @@ def test_json_write_is_atomic(tmp_path: Path) -> None:
         write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}  # the old file survives a failed write
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_built_in_default_system_is_the_realistic_example() -> None:
+    from fouroptics.commands.demo import DEFAULT_SYSTEM
+    from fouroptics.optics import FourFSystem
+
+    assert FourFSystem.from_dict(DEFAULT_SYSTEM) == FourFSystem.from_yaml(
+        ROOT / "examples/systems/realistic.yaml"
+    )
