@@ -84,7 +84,10 @@ def load_segmentation(
 ) -> SegmentationData:
     """Segmentation canvases composed from a classification dataset (train canvases from its
     train images, test canvases from its test images). Labels: 0 background, digit + 1."""
-    src = load_classification(name, seed=seed)
+    # synthetic sources are rendered only as large as the canvases need (file sets are fixed)
+    src = load_classification(
+        name, seed=seed, n_train=min(T10K_TRAIN, 3 * n_train), n_test=min(2000, 3 * n_test)
+    )
     g = torch.Generator().manual_seed(int(seed) + 1)
     trx, try_ = make_canvases(src.train_x, src.train_y, n_train, g, size, max_objects)
     tex, tey = make_canvases(src.test_x, src.test_y, n_test, g, size, max_objects)

@@ -115,6 +115,13 @@ def _apply_overrides(preset: dict[str, Any], opts: ExperimentOptions) -> None:
         preset["resolutions"] = list(opts.resolutions)
 
 
+def _load(opts: ExperimentOptions) -> Any:
+    """The classification dataset (synthetic glyph sets are only rendered as large as used)."""
+    return load_classification(
+        opts.dataset, seed=0, n_train=opts.limit_train or 8000, n_test=opts.limit_test or 2000
+    )
+
+
 def _limit(data: Any, opts: ExperimentOptions) -> Any:
     """Keep only the first ``limit_train`` / ``limit_test`` samples (small smoke runs)."""
     if opts.limit_train:
@@ -150,8 +157,7 @@ def run_classify(opts: ExperimentOptions) -> dict[str, Any]:
 
     preset = get_preset("classify", opts.preset)
     _apply_overrides(preset, opts)
-    data = load_classification(opts.dataset, seed=0)
-    data = _limit(data, opts)
+    data = _limit(_load(opts), opts)
     evaluated_on = f"test ({len(data.test_x)} images)"
     if opts.val:
         data = data.split_validation(opts.val, seed=1234)
@@ -290,7 +296,7 @@ def run_resolution(opts: ExperimentOptions) -> dict[str, Any]:
 
     preset = get_preset("resolution", opts.preset)
     _apply_overrides(preset, opts)
-    base = _limit(load_classification(opts.dataset, seed=0), opts)
+    base = _limit(_load(opts), opts)
     if opts.val:
         base = base.split_validation(opts.val, seed=1234)
     out: dict[str, Any] = _header(opts, preset, "validation" if opts.val else "test")

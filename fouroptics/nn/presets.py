@@ -14,7 +14,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "paper": {
             "seeds": [0, 1, 2],
-            "teacher": {"widths": [32, 64], "epochs": 15, "lr": 1e-3},
+            "teacher": {"widths": [32, 64], "epochs": 10, "lr": 1e-3},
             "student": {"channels": [16, 32], "epochs": 20, "lr": 3e-3},
             "batch_size": 128,
         },

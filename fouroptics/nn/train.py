@@ -210,10 +210,6 @@ def fit(
         hist["epoch_seconds"].append(time.perf_counter() - t0)
         hist["samples_per_rank"] = len(perm)
         if rank == 0:
-            log(
-                f"  epoch {epoch + 1}/{cfg.epochs} loss {hist['train_loss'][-1]:.4f} "
-                f"test {metric_key} {metric:.4f} ({hist['epoch_seconds'][-1]:.1f} s)"
-            )
             if ckpt_path is not None:
                 state = {
                     "epoch": epoch,
@@ -226,6 +222,10 @@ def fit(
                     "model_config": model_config,
                 }
                 _atomic_save(state, ckpt_path)
+            log(
+                f"  epoch {epoch + 1}/{cfg.epochs} loss {hist['train_loss'][-1]:.4f} "
+                f"test {metric_key} {metric:.4f} ({hist['epoch_seconds'][-1]:.1f} s)"
+            )
         if world > 1:
             dist.barrier()
     hist["train_seconds"] = float(sum(hist["epoch_seconds"]))
