@@ -40,6 +40,8 @@ def _training(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val", type=int, default=0, help="evaluate on N images carved from train")
+    p.add_argument("--limit-train", type=int, default=None, help="use the first N train samples")
+    p.add_argument("--limit-test", type=int, default=None, help="use the first N test samples")
 
 
 def _kd(p: argparse.ArgumentParser) -> None:
@@ -103,13 +105,21 @@ def _log(rank: int):
     return (lambda msg: print(msg, flush=True)) if rank == 0 else (lambda msg: None)
 
 
-def _data(args: argparse.Namespace, resolution: int | None = None):
+def _data(args: argparse.Namespace):
     from fouroptics.data import load_classification, load_segmentation
 
+    n_tr, n_te = args.limit_train, args.limit_test
     if args.task == "classify":
-        data = load_classification(args.dataset, seed=0, resolution=resolution)
-        return data.split_validation(args.val, seed=1234) if args.val else data
-    return load_segmentation(args.dataset, seed=0)
+        data = load_classification(args.dataset, seed=0, n_train=n_tr or 8000, n_test=n_te or 2000)
+        if args.val:
+            data = data.split_validation(args.val, seed=1234)
+    else:
+        data = load_segmentation(args.dataset, seed=0, n_train=n_tr or 4000, n_test=n_te or 1000)
+    if n_tr:
+        data.train_x, data.train_y = data.train_x[:n_tr], data.train_y[:n_tr]
+    if n_te:
+        data.test_x, data.test_y = data.test_x[:n_te], data.test_y[:n_te]
+    return data
 
 
 def _student_config(args: argparse.Namespace, data) -> dict:

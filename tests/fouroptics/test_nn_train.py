@@ -22,7 +22,7 @@ def small() -> tuple[torch.Tensor, ...]:
 def test_sclc_learns_glyphs(small) -> None:
     cfg = sclc_config(detection="intensity", channels=(8, 8))
     model = build_model(cfg, seed=0)
-    hist = fit(model, *small, TrainConfig(epochs=3, batch_size=64, lr=5e-3), log=lambda m: None)
+    hist = fit(model, *small, TrainConfig(epochs=2, batch_size=64, lr=5e-3), log=lambda m: None)
     assert hist["final"]["accuracy"] > 0.5  # chance is 0.1
     assert hist["train_loss"][-1] < hist["train_loss"][0]
 
