@@ -1,28 +1,37 @@
 """Learning: SCLC students (spectral linear optics + detection + electronic head), nonlinear
-teachers, knowledge distillation, training, MAC counting and the experiment commands."""
+teachers, knowledge distillation, training, MAC counting and the experiment commands.
 
-from fouroptics.nn.detection import DETECTION_MODES, Detection, detect
-from fouroptics.nn.kd import FeatureMatcher, kd_loss
-from fouroptics.nn.macs import count_macs
-from fouroptics.nn.models import build_model
-from fouroptics.nn.sclc import SCLC, SpectralStack, apply_collapsed
-from fouroptics.nn.spectral import SpectralConv2d, SpectralPool2d, spectral_crop
-from fouroptics.nn.teacher import TeacherCNN, TeacherSegNet
+Names are imported lazily so that ``fouroptics --help`` (which imports
+``fouroptics.nn.commands``) does not pay for importing torch.
+"""
 
-__all__ = [
-    "DETECTION_MODES",
-    "SCLC",
-    "Detection",
-    "FeatureMatcher",
-    "SpectralConv2d",
-    "SpectralPool2d",
-    "SpectralStack",
-    "TeacherCNN",
-    "TeacherSegNet",
-    "apply_collapsed",
-    "build_model",
-    "count_macs",
-    "detect",
-    "kd_loss",
-    "spectral_crop",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DETECTION_MODES": "detection",
+    "Detection": "detection",
+    "detect": "detection",
+    "FeatureMatcher": "kd",
+    "kd_loss": "kd",
+    "count_macs": "macs",
+    "build_model": "models",
+    "SCLC": "sclc",
+    "SpectralStack": "sclc",
+    "apply_collapsed": "sclc",
+    "SpectralConv2d": "spectral",
+    "SpectralPool2d": "spectral",
+    "spectral_crop": "spectral",
+    "TeacherCNN": "teacher",
+    "TeacherSegNet": "teacher",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'fouroptics.nn' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"fouroptics.nn.{_EXPORTS[name]}"), name)
