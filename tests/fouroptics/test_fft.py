@@ -37,3 +37,19 @@ def test_system_backends_agree(backend: str) -> None:
     x = rng.standard_normal((2, 32, 32))
     mask = np.exp(1j * rng.random((32, 32)))
     np.testing.assert_allclose(other.forward(x, mask), base.forward(x, mask), atol=1e-12)
+
+
+def test_thread_count_is_configurable(monkeypatch) -> None:
+    assert F.threads_for((4, 64, 64)) == 1  # small transforms stay on one thread
+    F.set_threads(3)
+    try:
+        assert F.threads_for((4, 64, 64)) == 3 and F.default_threads() == 3
+    finally:
+        F.set_threads(None)
+    monkeypatch.setenv("FOUROPTICS_FFT_THREADS", "2")
+    assert F.threads_for((1, 8, 8)) == 2
+    monkeypatch.setenv("FOUROPTICS_FFT_THREADS", "many")
+    with pytest.raises(ValueError, match="FOUROPTICS_FFT_THREADS"):
+        F.default_threads()
+    with pytest.raises(ValueError, match="set_threads"):
+        F.set_threads(0)
