@@ -91,6 +91,9 @@ def build_operators(system: FourFSystem, dtype: np.dtype) -> Operators:
     pupil = system.pupil()
     if pupil is not None:
         mid *= pupil
+    envelope = system.input_envelope()
+    if envelope is not None:  # evaluated at the pixel centres (also for quadrature nodes)
+        mid *= envelope
 
     def nodes(width: float) -> list[Node]:
         if system.pixel_quadrature == 1:
@@ -136,10 +139,13 @@ def build_operators(system: FourFSystem, dtype: np.dtype) -> Operators:
         ops.a1xt = np.ascontiguousarray(mft_matrix(gin.coords(1), gf.coords(1), lam * f1).T).astype(
             dtype
         )
-        ops.fp_post = np.full(gf.shape, s1, dtype=dtype)
+        fp_post = np.full(gf.shape, s1, dtype=np.complex128)
     else:
         ops.fp_pre = pre1.astype(dtype)
-        ops.fp_post = (post1 * s1).astype(dtype)
+        fp_post = post1 * s1
+    if envelope is not None:
+        fp_post = fp_post * envelope
+    ops.fp_post = fp_post.astype(dtype)
     if not t2_fft:
         ops.a2y = mft_matrix(gf.coords(0), gcam.coords(0), lam * f2).astype(dtype)
         ops.a2xt = np.ascontiguousarray(

@@ -33,6 +33,7 @@ from fouroptics.optics.validate import FieldError, check_array, is_torch
 from fouroptics.units import UnitError, parse_quantity
 
 DTYPES = ("complex64", "complex128")
+INPUT_PIXEL_MODELS = ("point", "aperture")
 FFT_BACKENDS = ("pyfftw", "numpy", "scipy", "torch")
 
 
@@ -50,6 +51,11 @@ class FourFSystem:
         camera: the camera grid (shape (H_cam, W_cam), pitch p_cam, fill factor).
         lens_aperture: clear diameter of the lenses, metres, modelled as a circular stop in the
             Fourier plane; None for unlimited.
+        input_pixel_model: "point" (default): the input field is band-limited, its samples are
+            point values; "aperture": each input SLM pixel is a uniform square of side
+            ``sqrt(fill_factor) * p_in`` (dark gaps), which multiplies the Fourier-plane field by
+            ``fill_factor * sinc(a nu_y) sinc(a nu_x)`` (0.64 per axis at the band edge for a
+            100% fill factor). :meth:`kernel_to_mask` divides that envelope out.
         pixel_quadrature: Gauss-Legendre nodes per axis over each Fourier SLM pixel aperture.
             1 (default) samples the incident field at the pixel centres; 2-4 integrate it over
             the aperture (sinc envelope of the pixel), at 4-16x the cost.
@@ -68,6 +74,7 @@ class FourFSystem:
     fourier_slm: PixelGrid
     camera: PixelGrid
     lens_aperture: float | None = None
+    input_pixel_model: str = "point"
     pixel_quadrature: int = 1
     dtype: str = "complex64"
     fft_backend: str = "pyfftw"
@@ -91,6 +98,11 @@ class FourFSystem:
         q = self.pixel_quadrature
         if isinstance(q, bool) or not isinstance(q, int | np.integer) or not 1 <= q <= 8:
             raise UnitError(f"system.pixel_quadrature: got {q!r}; allowed integers 1..8")
+        if self.input_pixel_model not in INPUT_PIXEL_MODELS:
+            raise UnitError(
+                f"system.input_pixel_model: got {self.input_pixel_model!r}; allowed: "
+                f"{', '.join(INPUT_PIXEL_MODELS)}"
+            )
         if self.dtype not in DTYPES:
             raise UnitError(f"system.dtype: got {self.dtype!r}; allowed: {', '.join(DTYPES)}")
         if self.fft_backend not in FFT_BACKENDS:
@@ -262,6 +274,18 @@ class FourFSystem:
         scale = self.wavelength * self.f1
         return uy / scale, ux / scale
 
+    def input_envelope(self) -> np.ndarray | None:
+        """Input-pixel aperture envelope on the Fourier grid (H_F, W_F), or None for "point".
+
+        ``fill_factor * sinc(a u_y / (lambda f1)) * sinc(a u_x / (lambda f1))`` with
+        ``a = sqrt(fill_factor) * p_in`` (numpy's sinc, sin(pi t) / (pi t)).
+        """
+        if self.input_pixel_model == "point":
+            return None
+        a = self.input_slm.aperture
+        ny, nx = self.spatial_frequencies()
+        return self.input_slm.fill_factor * np.outer(np.sinc(a * ny), np.sinc(a * nx))
+
     def pupil(self) -> np.ndarray | None:
         """Lens aperture as a (H_F, W_F) 0/1 stop in the Fourier plane, or None if unlimited."""
         if self.lens_aperture is None:
@@ -355,7 +379,9 @@ class FourFSystem:
         a band window: a smooth partition of unity over the input's first Brillouin zone
         ``|u| < lambda f1 / (2 p_in)`` when the SLM extends past it (so each spatial frequency
         is passed once and higher diffraction orders of the pixelated input are blocked), or
-        the half-open zone on a matched grid. The mask is not normalised to |m| <= 1.
+        the half-open zone on a matched grid. With ``input_pixel_model="aperture"`` the input
+        pixel envelope is divided out (it is >= 0.64 per axis inside the band), so the chain
+        stays an exact convolution. The mask is not normalised to |m| <= 1.
 
         Returns:
             (..., H_F, W_F) complex128 numpy array, or a complex tensor for a torch kernel.
@@ -392,6 +418,10 @@ class FourFSystem:
                     d = (np.arange(k) - (k - 1) // 2) * self.input_pitch
                     u = self.fourier_slm.coords(axis)
                     window = band_window(u, self.fourier_pitch, lam_f / self.input_pitch)
+                    if self.input_pixel_model == "aperture":  # divide the pixel envelope out
+                        a = self.input_slm.aperture
+                        env = np.sqrt(self.input_slm.fill_factor) * np.sinc(a * u / lam_f)
+                        window = np.where(window > 0, window / np.where(env == 0, 1, env), 0.0)
                     mats.append(mft_matrix(d, u, lam_f) * window[:, None])
                 self._cache[key] = tuple(mats)
             return self._cache[key]

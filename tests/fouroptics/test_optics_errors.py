@@ -48,6 +48,7 @@ def good(**changes):
         ({"fourier_slm": {"shape": [8, 8], "pitch": "8 um", "pitchh": 1}}, ["pitchh"]),
         ({"focal": 1}, ["unknown", "focal"]),
         ({"pixel_quadrature": 0}, ["pixel_quadrature", "1..8"]),
+        ({"input_pixel_model": "square"}, ["input_pixel_model", "square", "aperture"]),
         ({"dtype": "float16"}, ["system.dtype", "float16", "complex64"]),
     ],
 )

@@ -70,3 +70,52 @@ def test_gap_light_is_an_unfiltered_zero_order(quadrature: int) -> None:
         # integrated over the cells the same holds to the accuracy of the quadrature
         ratio = np.linalg.norm(dark) / np.linalg.norm(clear)
         assert ratio == pytest.approx(1 - ff, rel=0.05)
+
+
+def test_one_pixelated_input_pixel_diffracts_as_a_square_aperture() -> None:
+    """A single input pixel of side a = sqrt(ff) p: U(u) = a^2/(i lambda f) sinc(a nu_y)
+    sinc(a nu_x), nu = u / (lambda f1) (Fraunhofer pattern of a square)."""
+    ff = 0.81
+    system = FourFSystem(
+        wavelength=633e-9,
+        f1=0.2,
+        f2=0.2,
+        input_slm=PixelGrid((16, 16), 12e-6, fill_factor=ff),
+        fourier_slm=PixelGrid((301, 301), 200e-6),
+        camera=PixelGrid((16, 16), 12e-6),
+        input_pixel_model="aperture",
+        dtype="complex128",
+    )
+    field = np.zeros(system.input_shape)
+    field[8, 8] = 1.0
+    u = system.fourier_slm.coords(0)
+    a, lf = np.sqrt(ff) * 12e-6, 633e-9 * 0.2
+    expected = a**2 / (1j * lf) * np.outer(np.sinc(a * u / lf), np.sinc(a * u / lf))
+    assert np.abs(expected).min() < 0.01 * np.abs(expected).max()  # the pattern has zeros
+    np.testing.assert_allclose(
+        system.fourier_plane(field), expected, atol=1e-12 * abs(expected).max()
+    )
+
+
+def test_pixelated_input_still_convolves_exactly() -> None:
+    """kernel_to_mask divides the input-pixel envelope out, so the chain is a convolution."""
+    import scipy.signal
+
+    from fouroptics.optics import crop_centre, embed_centre
+
+    system = FourFSystem.matched((64, 64), "8 um", dtype="complex128").with_options(
+        input_pixel_model="aperture"
+    )
+    rng = np.random.default_rng(4)
+    x, k = rng.standard_normal((40, 40)), rng.standard_normal((5, 5))
+    out = system.output_to_input_grid(
+        system.forward(embed_centre(x, (64, 64)), system.kernel_to_mask(k))
+    )
+    ref = scipy.signal.fftconvolve(x, k, mode="same")
+    assert np.linalg.norm(crop_centre(out, (40, 40)) - ref) / np.linalg.norm(ref) < 1e-10
+    # and without the compensation the envelope really is there
+    plain = system.with_options(input_pixel_model="point")
+    raw = system.output_to_input_grid(
+        system.forward(embed_centre(x, (64, 64)), plain.kernel_to_mask(k))
+    )
+    assert np.linalg.norm(crop_centre(raw, (40, 40)) - ref) / np.linalg.norm(ref) > 0.05
