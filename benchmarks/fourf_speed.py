@@ -101,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.torchoptics:
         from torchoptics_4f import torchoptics_comparison
 
-        system = FourFSystem.matched((128, 128), "8 um", f1="100 mm", f2="150 mm")
-        cmp = torchoptics_comparison(system)
+        cmp = torchoptics_comparison()  # N = 128 at critical sampling, N p^2 = lambda f
         result["torchoptics"] = cmp
         print(json.dumps({k: v for k, v in cmp.items() if k != "sweep"}, indent=1, default=str))
     if args.json:

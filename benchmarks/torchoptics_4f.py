@@ -36,10 +36,10 @@ compared with the fouroptics model of the same physics:
 
 * ``o = 1``: torchoptics' grid is our pixel grid; input and mask are point samples. Reference:
   ``system.forward(field, mask)`` (``pixel_quadrature=1``), "sampled".
-* ``o > 1``: reference ``system.with_options(pixel_quadrature=4).forward(field, mask * env)``,
-  "pixelated", where ``env = sinc(p_in u_y / (lambda f1)) sinc(p_in u_x / (lambda f1))`` at the
-  Fourier pixel centres is the input pixel's aperture (FourFSystem has no input-pixel aperture,
-  so it is applied through the mask). That this reference is the physics of a pixelated input and
+* ``o > 1``: reference ``system.with_options(pixel_quadrature=4,
+  input_pixel_model="aperture").forward(field, mask)``, "pixelated": the input pixel's aperture
+  multiplies the spectrum by ``sinc(p_in u_y / (lambda f1)) sinc(p_in u_x / (lambda f1))`` at
+  the Fourier pixel centres. That this reference is the physics of a pixelated input and
   mask is checked against an independent quadrature with the envelope at every node
   (:func:`pixelated_reference`): they agree to ~6e-5.
 
@@ -221,17 +221,15 @@ def torchoptics_fourier_plane(
 def input_pixel_envelope(system: FourFSystem) -> np.ndarray:
     """``sinc(p_in nu_y) sinc(p_in nu_x)`` at the Fourier pixel centres: the spectrum of one
     pixelated (100 % fill) input pixel relative to a point sample."""
-    nu_y, nu_x = system.spatial_frequencies()
-    p = system.input_pitch
-    return np.outer(np.sinc(p * nu_y), np.sinc(p * nu_x))
+    return system.with_options(input_pixel_model="aperture").input_envelope()
 
 
 def reference(system: FourFSystem, field: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarray:
     """Our model of the physics torchoptics simulates: "sampled" (o = 1) or "pixelated"."""
     if kind == "sampled":
         return system.with_options(pixel_quadrature=1).forward(field, mask)
-    sys4 = system.with_options(pixel_quadrature=4)
-    return sys4.forward(field, mask * input_pixel_envelope(system))
+    sys4 = system.with_options(pixel_quadrature=4, input_pixel_model="aperture")
+    return sys4.forward(field, mask)
 
 
 def pixelated_reference(
