@@ -82,7 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--torchoptics", action="store_true", help="also run the comparison")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="FFT threads for both sides (default: all)"
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        from fouroptics.optics.fft import set_threads
+
+        set_threads(args.threads)
 
     rows = [measure(b, n, args.repeat) for b, n in CASES]
     print(

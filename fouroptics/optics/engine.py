@@ -189,7 +189,9 @@ def apply_numpy(ops: Operators, x: np.ndarray, terms: list, backend: str) -> np.
     for nodes, term in terms:
         m = ops.mid * term
         for node in nodes:
-            if ops.t1_fft and ops.t2_fft:
+            if ops.t1_fft and ops.t2_fft and backend == "pyfftw":
+                y = _fft.chain_batched(x, node.pre, m, node.post)
+            elif ops.t1_fft and ops.t2_fft:
                 y = _fft.chain_inplace(x, node.pre, m, node.post, backend=backend)
             else:
                 y = x * node.pre if node.pre is not None else x.astype(ops.dtype)

@@ -12,11 +12,12 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 BACKENDS = ("pyfftw", "numpy", "scipy", "torch")
-_MAX_PLANS = 16
+_MAX_PLANS = 32
 _plans: OrderedDict[tuple, _Plan] = OrderedDict()
 _plans_lock = threading.Lock()
 
@@ -87,7 +88,11 @@ class _Plan:
 
 
 def get_plan(
-    shape: tuple[int, ...], dtype: np.dtype | str, inverse: bool = False, threads: int | None = None
+    shape: tuple[int, ...],
+    dtype: np.dtype | str,
+    inverse: bool = False,
+    threads: int | None = None,
+    owner: int | None = None,
 ) -> _Plan:
     """Return the cached in-place plan for this shape/dtype/direction, creating it if needed.
 
@@ -96,10 +101,12 @@ def get_plan(
         dtype: complex64 or complex128.
         inverse: unnormalised backward transform if True.
         threads: FFTW threads; default :func:`threads_for` the shape.
+        owner: a thread id for a plan (and buffer) private to that thread; None for a shared
+            plan guarded by its lock.
     """
     dtype = np.dtype(dtype)
     threads = threads or threads_for(tuple(shape))
-    key = (tuple(shape), dtype.str, bool(inverse), threads)
+    key = (tuple(shape), dtype.str, bool(inverse), threads, owner)
     with _plans_lock:
         plan = _plans.get(key)
         if plan is not None:
@@ -204,6 +211,80 @@ def chain_inplace(
         np.multiply(buf, mid, out=buf)
         plan.fftw.execute()
         return np.multiply(buf, post) if post is not None else buf.copy()
+
+
+#: Bytes of complex data per chunk in :func:`chain_batched`: about one core's L2 cache, so the
+#: elementwise products run on data the FFT just left in cache.
+CHUNK_BYTES = 1 << 20
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _plans_lock:
+        if _pool is None or _pool_size != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fouroptics-fft")
+            _pool_size = workers
+        return _pool
+
+
+def chain_batched(
+    x: np.ndarray,
+    pre: np.ndarray | None,
+    mid: np.ndarray,
+    post: np.ndarray | None,
+    workers: int | None = None,
+) -> np.ndarray:
+    """:func:`chain_inplace` with pyFFTW over a batch, parallel over images.
+
+    The batch is cut into cache-sized chunks; each worker thread transforms its chunks with its
+    own single-threaded in-place plan (numpy's products and FFTW release the GIL) and writes the
+    result straight into the output. For batched 2-D FFTs this beats one multi-threaded plan
+    over the whole batch: no thread synchronisation inside a transform, and the products run
+    in cache.
+
+    Args:
+        x: (..., H, W) real or complex.
+        pre, mid, post: (H, W) multipliers as in :func:`chain_inplace` (pre/post may be None).
+        workers: threads; default :func:`default_threads`.
+
+    Returns:
+        New array (..., H, W) of ``mid``'s dtype.
+    """
+    *batch, h, w = x.shape
+    dtype = mid.dtype
+    flat = x.reshape(-1, h, w)
+    n = flat.shape[0]
+    out = np.empty((n, h, w), dtype=dtype)
+    chunk = max(1, CHUNK_BYTES // (h * w * dtype.itemsize))
+    spans = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+    workers = min(workers or default_threads(), len(spans))
+
+    def work(span: tuple[int, int]) -> None:
+        i, j = span
+        plan = get_plan((j - i, h, w), dtype, threads=1, owner=threading.get_ident())
+        buf = plan.buffer
+        if pre is None:
+            buf[...] = flat[i:j]
+        else:
+            np.multiply(flat[i:j], pre, out=buf)
+        plan.fftw.execute()
+        np.multiply(buf, mid, out=buf)
+        plan.fftw.execute()
+        if post is None:
+            out[i:j] = buf
+        else:
+            np.multiply(buf, post, out=out[i:j])
+
+    if workers <= 1:
+        for span in spans:
+            work(span)
+    else:
+        list(_executor(workers).map(work, spans))
+    return out.reshape(*batch, h, w)
 
 
 def _cdtype(x: np.ndarray) -> np.dtype:
