@@ -53,3 +53,14 @@ def test_thread_count_is_configurable(monkeypatch) -> None:
         F.default_threads()
     with pytest.raises(ValueError, match="set_threads"):
         F.set_threads(0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batched_chain_matches_numpy_for_uneven_chunks(workers: int) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 1, 256, 256)).astype(np.complex64)  # chunks of 2, 2 and 1
+    pre, mid, post = (np.exp(1j * rng.random((256, 256))).astype(np.complex64) for _ in range(3))
+    got = F.chain_batched(x, pre, mid, post, workers=workers)
+    ref = np.fft.fft2(np.fft.fft2(x * pre) * mid) * post
+    assert got.shape == x.shape
+    assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 1e-5
