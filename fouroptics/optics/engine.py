@@ -187,7 +187,7 @@ def apply_numpy(ops: Operators, x: np.ndarray, terms: list, backend: str) -> np.
     """Camera-plane field for input ``x`` (..., H_in, W_in) (numpy fast path)."""
     out = None
     for nodes, term in terms:
-        m = ops.mid * term
+        m = (ops.mid * term).astype(ops.dtype, copy=False)  # the system's precision governs
         for node in nodes:
             if ops.t1_fft and ops.t2_fft and backend == "pyfftw":
                 y = _fft.chain_batched(x, node.pre, m, node.post)
@@ -259,6 +259,8 @@ def apply_torch(ops: Operators, x, terms: list):
     for kind, term in terms:
         nodes = tops["aperture_nodes"] if kind is ops.aperture_nodes else tops["cell_nodes"]
         m = tops["mid"] * term
+        if m.dtype != cdtype:
+            m = m.to(cdtype)
         for pre, post in nodes:
             y = x * pre if pre is not None else x
             y = torch.fft.fft2(y) if ops.t1_fft else _torch_mft(y, tops["a1y"], tops["a1xt"])

@@ -106,3 +106,11 @@ def test_trainable_mask_learns_a_convolution() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 1e-3 * float(torch.mean(tt**2))
+
+
+def test_system_precision_governs_the_result_dtype() -> None:
+    system = FourFSystem.matched((32, 32), "8 um")  # complex64
+    mask128 = system.kernel_to_mask(np.ones((3, 3)))  # complex128 from kernel_to_mask
+    assert system.forward(np.ones((2, 32, 32)), mask128).dtype == np.complex64
+    out = system.forward(torch.ones(2, 32, 32), torch.from_numpy(mask128))
+    assert out.dtype == torch.complex64
