@@ -98,6 +98,15 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def balanced_class_weights(labels: torch.Tensor, classes: int) -> list[float]:
+    """Per-class cross-entropy weights ``freq**-0.5`` normalized to mean 1 (absent classes 1):
+    keeps the dominant background from swamping the per-pixel loss."""
+    freq = torch.bincount(labels.reshape(-1), minlength=classes).double()
+    w = torch.where(freq > 0, (freq / freq.sum()).clamp(min=1e-12) ** -0.5, torch.zeros(()))
+    w = w / w[freq > 0].mean()
+    return torch.where(freq > 0, w, torch.ones(())).tolist()
+
+
 def _train_cfg(block: dict[str, Any], preset: dict[str, Any], seed: int, **kw: Any) -> TrainConfig:
     return TrainConfig(
         epochs=block["epochs"], batch_size=preset["batch_size"], lr=block["lr"], seed=seed, **kw
@@ -237,22 +246,28 @@ def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
         data.test_x, data.test_y = data.train_x[n - opts.val :], data.train_y[n - opts.val :]
         data.train_x, data.train_y = data.train_x[: n - opts.val], data.train_y[: n - opts.val]
         evaluated_on = f"validation ({opts.val} canvases carved from the training set)"
+    cw = balanced_class_weights(data.train_y, data.num_classes)
     t_cfg = seg_teacher_config(data.num_classes, preset["teacher"]["width"])
     s_cfg = seg_sclc_config(64, data.num_classes, preset["student"]["channels"], opts.detection)
     names = ("teacher", "sclc", "sclc_kd")
     hists: dict[str, list] = {k: [] for k in names}
     models: dict[str, torch.nn.Module] = {}
     for seed in preset["seeds"]:
-        tc = _train_cfg(preset["teacher"], preset, seed)
+        tc = _train_cfg(preset["teacher"], preset, seed, class_weights=cw)
         teacher, h = _train_or_load(
             "teacher", t_cfg, tc, data, "segment", opts.out / "teacher" / f"seed{seed}", opts
         )
-        sc = _train_cfg(preset["student"], preset, seed)
+        sc = _train_cfg(preset["student"], preset, seed, class_weights=cw)
         student, h2 = _train_or_load(
             "sclc", s_cfg, sc, data, "segment", opts.out / "sclc" / f"seed{seed}", opts
         )
         kc = _train_cfg(
-            preset["student"], preset, seed, temperature=opts.temperature, alpha=opts.alpha
+            preset["student"],
+            preset,
+            seed,
+            temperature=opts.temperature,
+            alpha=opts.alpha,
+            class_weights=cw,
         )
         kd_student, h3 = _train_or_load(
             "sclc_kd",

@@ -17,12 +17,15 @@ def kd_loss(
     targets: torch.Tensor,
     temperature: float = PAPER_TEMPERATURE,
     alpha: float = PAPER_ALPHA,
+    class_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, y)``.
 
     Logits are ``[B, K]`` or per-pixel ``[B, K, H, W]`` (classes on dim 1); targets ``[B]`` or
     ``[B, H, W]``. The KL is summed over classes and averaged over samples (and pixels), the
     cross-entropy averaged the same way, so the per-pixel loss is the mean of per-pixel losses.
+    ``class_weights`` ``[K]`` (optional) weights the cross-entropy term per true class (as in
+    ``F.cross_entropy(weight=...)``); the soft term is unweighted.
     """
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(
@@ -34,7 +37,7 @@ def kd_loss(
     log_s = F.log_softmax(student_logits / temperature, dim=1)
     log_t = F.log_softmax(teacher_logits.detach() / temperature, dim=1)
     kl = (log_t.exp() * (log_t - log_s)).sum(1).mean()
-    ce = F.cross_entropy(student_logits, targets)
+    ce = F.cross_entropy(student_logits, targets, weight=class_weights)
     return alpha * temperature**2 * kl + (1.0 - alpha) * ce
 
 

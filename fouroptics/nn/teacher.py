@@ -45,31 +45,36 @@ class TeacherCNN(nn.Module):
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU())
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
 
 
 class TeacherSegNet(nn.Module):
-    """Small U-Net-like encoder-decoder: two 2x poolings, bilinear upsampling, skip
-    concatenation. Input ``[B, C, H, W]`` (H, W divisible by 4); output ``[B, classes, H, W]``."""
+    """Small U-Net-like encoder-decoder: three 2x poolings (receptive field wider than a digit),
+    bilinear upsampling, skip concatenation, conv-BN-ReLU blocks. Input ``[B, C, H, W]`` (H, W
+    divisible by 8); output per-pixel logits ``[B, classes, H, W]``."""
 
     def __init__(self, in_channels: int = 1, classes: int = 11, width: int = 8) -> None:
         super().__init__()
         w = width
         self.enc1 = _block(in_channels, w)
         self.enc2 = nn.Sequential(nn.MaxPool2d(2), _block(w, 2 * w))
-        self.bott = nn.Sequential(nn.MaxPool2d(2), _block(2 * w, 4 * w))
+        self.enc3 = nn.Sequential(nn.MaxPool2d(2), _block(2 * w, 4 * w))
+        self.bott = nn.Sequential(nn.MaxPool2d(2), _block(4 * w, 4 * w), _block(4 * w, 4 * w))
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.dec3 = _block(8 * w, 4 * w)
         self.dec2 = _block(6 * w, 2 * w)
         self.dec1 = _block(3 * w, w)
         self.out = nn.Conv2d(w, classes, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bott(self.enc2(self.enc1(x)))
+        return self.bott(self.enc3(self.enc2(self.enc1(x))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
-        b = self.bott(e2)
-        d2 = self.dec2(torch.cat([self.up(b), e2], 1))
+        e3 = self.enc3(e2)
+        b = self.bott(e3)
+        d3 = self.dec3(torch.cat([self.up(b), e3], 1))
+        d2 = self.dec2(torch.cat([self.up(d3), e2], 1))
         d1 = self.dec1(torch.cat([self.up(d2), e1], 1))
         return self.out(d1)

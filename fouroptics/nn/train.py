@@ -35,6 +35,7 @@ class TrainConfig:
     temperature: float = PAPER_TEMPERATURE
     alpha: float = PAPER_ALPHA
     feature_weight: float = 0.0
+    class_weights: list[float] | None = None  # cross-entropy weight per class (segmentation)
 
 
 def default_device() -> torch.device:
@@ -167,6 +168,11 @@ def fit(
     if teacher is not None and task == "classify" and matcher is None and start < cfg.epochs:
         cached_t = predict(teacher, train_x, device)
     metric_key = "accuracy" if task == "classify" else "miou"
+    weight = (
+        torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
+        if cfg.class_weights
+        else None
+    )
     n = len(train_x)
     per_rank = max(cfg.batch_size // world, 1)
     for epoch in range(start, cfg.epochs):
@@ -183,7 +189,7 @@ def fit(
                 xb, yb = train_x[idx].to(device), train_y[idx].to(device)
                 if teacher is None:
                     logits = net(xb)
-                    loss = F.cross_entropy(logits, yb)
+                    loss = F.cross_entropy(logits, yb, weight=weight)
                 else:
                     if cached_t is not None:
                         t_logits = cached_t[idx].to(device)
@@ -191,7 +197,7 @@ def fit(
                         with torch.no_grad():
                             t_logits = teacher(xb)
                     logits = net(xb)
-                    loss = kd_loss(logits, t_logits, yb, cfg.temperature, cfg.alpha)
+                    loss = kd_loss(logits, t_logits, yb, cfg.temperature, cfg.alpha, weight)
                     if matcher is not None:
                         with torch.no_grad():
                             t_feat = teacher.features(xb)  # type: ignore[operator]

@@ -82,3 +82,17 @@ def test_feature_matcher_is_zero_for_matching_features() -> None:
     f = torch.randn(3, 2, 4, 4)
     assert m(f, 2 * f + 1).item() == pytest.approx(0.0, abs=1e-6)
     assert m(f, torch.randn(3, 2, 4, 4)).item() > 0.1
+
+
+def test_class_weights_enter_only_the_hard_term() -> None:
+    from fouroptics.nn.experiment import balanced_class_weights
+
+    g = torch.Generator().manual_seed(1)
+    s, t = torch.randn(6, 3, generator=g), torch.randn(6, 3, generator=g)
+    y = torch.tensor([0, 0, 0, 0, 1, 2])
+    w = torch.tensor(balanced_class_weights(y, 4)[:3])
+    assert float(w[0]) < float(w[1]) == pytest.approx(float(w[2]))  # rare classes weigh more
+    ref = F.cross_entropy(s, y, weight=w)
+    assert kd_loss(s, t, y, 3.0, 0.0, w).item() == pytest.approx(ref.item(), rel=1e-6)
+    soft = kd_loss(s, t, y, 3.0, 1.0)
+    assert kd_loss(s, t, y, 3.0, 1.0, w).item() == pytest.approx(soft.item(), rel=1e-6)
