@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fouroptics.io.atomic import atomic_write_bytes
 
 
 def prepare_out(path: str | Path) -> Path:
@@ -18,23 +18,6 @@ def prepare_out(path: str | Path) -> Path:
         raise NotADirectoryError(f"--out {out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, then rename: never half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> Path:

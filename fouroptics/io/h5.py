@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from fouroptics import __version__
+from fouroptics.io.atomic import atomic_target
 
 Payload = Mapping[str, Any]
 
@@ -59,25 +58,14 @@ def write_h5(
     path = Path(path)
     _check_payload(payload, "payload")
     digest = payload_sha256(payload)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = fmt
-            f.attrs["format_version"] = int(version)
-            f.attrs["fouroptics_version"] = __version__
-            f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            f.attrs["system"] = system_yaml
-            f.attrs["sha256"] = digest
-            _write_group(f.create_group("payload"), payload)
-            f.flush()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_target(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = fmt
+        f.attrs["format_version"] = int(version)
+        f.attrs["fouroptics_version"] = __version__
+        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.attrs["system"] = system_yaml
+        f.attrs["sha256"] = digest
+        _write_group(f.create_group("payload"), payload)
     return path
 
 
