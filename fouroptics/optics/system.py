@@ -286,6 +286,18 @@ class FourFSystem:
         ny, nx = self.spatial_frequencies()
         return self.input_slm.fill_factor * np.outer(np.sinc(a * ny), np.sinc(a * nx))
 
+    def shift_ramp(self, shift_y: float, shift_x: float) -> np.ndarray:
+        """Fourier-plane phase ramp (H_F, W_F) complex128 that moves the camera image by
+        (shift_y, shift_x) metres: ``exp(2 pi i (u_y shift_y + u_x shift_x) / (lambda f2))``.
+
+        Multiply a mask by it to place an output channel on its own tile of the camera.
+        """
+        uy, ux = self.fourier_coords()
+        scale = self.wavelength * self.f2
+        return np.outer(
+            np.exp(2j * np.pi * uy * shift_y / scale), np.exp(2j * np.pi * ux * shift_x / scale)
+        )
+
     def pupil(self) -> np.ndarray | None:
         """Lens aperture as a (H_F, W_F) 0/1 stop in the Fourier plane, or None if unlimited."""
         if self.lens_aperture is None:

@@ -86,6 +86,7 @@ def test_phase_ramp_on_fourier_slm_shifts_output_by_lambda_f2_nu(shift_px) -> No
     nu_y, nu_x = (s * pc / (system.wavelength * system.f2) for s in shift_px)
     uy, ux = system.fourier_coords()
     ramp = np.exp(2j * np.pi * (nu_y * uy[:, None] + nu_x * ux[None, :]))
+    np.testing.assert_allclose(system.shift_ramp(shift_px[0] * pc, shift_px[1] * pc), ramp)
     shifted = system.forward(field, ramp)
     np.testing.assert_allclose(
         shifted, np.roll(system.forward(field), shift_px, axis=(0, 1)), atol=1e-12
