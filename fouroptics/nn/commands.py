@@ -154,7 +154,7 @@ def _finish(args, rank: int, kind: str, model, hist, data) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """Train one model (teacher or SCLC without KD) on ``--dataset``; returns an exit code."""
     from fouroptics.nn.models import build_model, seg_teacher_config, teacher_config
-    from fouroptics.nn.train import TrainConfig, fit
+    from fouroptics.nn.train import TrainConfig, fit_data
 
     try:
         rank, _world, device = _setup(args)
@@ -171,12 +171,9 @@ def run_train(args: argparse.Namespace) -> int:
         cfg = _student_config(args, data)
     model = build_model(cfg, seed=args.seed)
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    hist = fit(
+    hist = fit_data(
         model,
-        data.train_x,
-        data.train_y,
-        data.test_x,
-        data.test_y,
+        data,
         tc,
         task=args.task,
         out_dir=args.out,
@@ -191,7 +188,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_distill(args: argparse.Namespace) -> int:
     """Distill a trained teacher (``--teacher DIR``) into an SCLC student."""
     from fouroptics.nn.models import build_model
-    from fouroptics.nn.train import TrainConfig, fit, load_model
+    from fouroptics.nn.train import TrainConfig, fit_data, load_model
 
     try:
         rank, _world, device = _setup(args)
@@ -211,12 +208,9 @@ def run_distill(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         feature_weight=args.feature_weight,
     )
-    hist = fit(
+    hist = fit_data(
         model,
-        data.train_x,
-        data.train_y,
-        data.test_x,
-        data.test_y,
+        data,
         tc,
         task=args.task,
         out_dir=args.out,

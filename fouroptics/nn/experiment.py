@@ -9,7 +9,6 @@ interrupted ones continue from their last epoch.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 
 from fouroptics.data import load_classification, load_segmentation
+from fouroptics.io.atomic import atomic_write_bytes
 from fouroptics.nn.kd import PAPER_ALPHA, PAPER_TEMPERATURE
 from fouroptics.nn.macs import count_macs
 from fouroptics.nn.models import (
@@ -30,7 +30,8 @@ from fouroptics.nn.models import (
     teacher_config,
 )
 from fouroptics.nn.presets import get_preset
-from fouroptics.nn.train import FINAL, TrainConfig, default_device, fit, load_model, predict
+from fouroptics.nn.train import FINAL, TrainConfig, default_device, fit_data, load_model, predict
+from fouroptics.report import write_json
 
 
 @dataclass
@@ -75,12 +76,9 @@ def _train_or_load(
         return model, state["history"]
     opts.log(f"{name} seed {cfg.seed}: training -> {out_dir}")
     model = build_model(model_cfg, seed=cfg.seed)
-    hist = fit(
+    hist = fit_data(
         model,
-        data.train_x,
-        data.train_y,
-        data.test_x,
-        data.test_y,
+        data,
         cfg,
         task=task,
         out_dir=out_dir,
@@ -381,10 +379,8 @@ def run_resolution(opts: ExperimentOptions) -> dict[str, Any]:
 
 def _write(out_dir: Path, results: dict[str, Any], metric: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    tmp.replace(out_dir / "results.json")
-    (out_dir / "results.md").write_text(results_markdown(results, metric))
+    write_json(out_dir / "results.json", results)
+    atomic_write_bytes(out_dir / "results.md", results_markdown(results, metric).encode())
 
 
 def results_markdown(results: dict[str, Any], metric: str) -> str:

@@ -16,6 +16,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from fouroptics.io.atomic import atomic_target
 from fouroptics.nn.kd import PAPER_ALPHA, PAPER_TEMPERATURE, FeatureMatcher, kd_loss
 from fouroptics.nn.metrics import accuracy, confusion_matrix, mean_iou
 
@@ -87,9 +88,8 @@ def evaluate(
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_target(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def fit(
@@ -239,6 +239,11 @@ def fit(
     if out is not None and rank == 0:
         save_model(out, model, model_config, hist, cfg)
     return hist
+
+
+def fit_data(model: nn.Module, data: Any, cfg: TrainConfig, **kwargs: Any) -> dict[str, Any]:
+    """:func:`fit` on a dataset object with ``train_x, train_y, test_x, test_y`` tensors."""
+    return fit(model, data.train_x, data.train_y, data.test_x, data.test_y, cfg, **kwargs)
 
 
 def save_model(
