@@ -220,14 +220,18 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
+_pool_pid = 0
+
+
 def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
+    """The worker pool, rebuilt after a fork (a forked child inherits no threads)."""
+    global _pool, _pool_size, _pool_pid
     with _plans_lock:
-        if _pool is None or _pool_size != workers:
-            if _pool is not None:
+        if _pool is None or _pool_size != workers or _pool_pid != os.getpid():
+            if _pool is not None and _pool_pid == os.getpid():
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fouroptics-fft")
-            _pool_size = workers
+            _pool_size, _pool_pid = workers, os.getpid()
         return _pool
 
 

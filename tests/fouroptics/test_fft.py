@@ -64,3 +64,22 @@ def test_batched_chain_matches_numpy_for_uneven_chunks(workers: int) -> None:
     ref = np.fft.fft2(np.fft.fft2(x * pre) * mid) * post
     assert got.shape == x.shape
     assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 1e-5
+
+
+def test_batched_chain_works_in_a_forked_child() -> None:
+    """The worker pool is rebuilt after fork (DataLoader workers, multiprocessing)."""
+    import multiprocessing as mp
+
+    x = np.ones((4, 256, 256), np.complex64)
+    ones = np.ones((256, 256), np.complex64)
+    F.chain_batched(x, ones, ones, ones, workers=2)  # the parent's pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        value = pool.apply_async(_child_chain).get(timeout=60)
+    assert value == pytest.approx(float(256 * 256) * 4 * 256 * 256, rel=1e-5)
+
+
+def _child_chain() -> float:
+    x = np.ones((4, 256, 256), np.complex64)
+    ones = np.ones((256, 256), np.complex64)
+    return float(np.abs(F.chain_batched(x, ones, ones, ones, workers=2)).sum())
