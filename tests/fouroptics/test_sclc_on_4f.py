@@ -43,3 +43,31 @@ def test_collapsed_sclc_kernel_runs_on_a_matched_4f_system() -> None:
         got = crop_centre(out, (n, n))
         err = np.linalg.norm(got - reference[:, o]) / np.linalg.norm(reference[:, o])
         assert err < 1e-5, (o, err)
+
+
+def test_spectral_pooling_is_a_band_limit_sampled_by_a_coarser_camera() -> None:
+    """Pooling 16 -> 8: the mask passes only the central 8 x 8 DFT band, and the pooled output
+    is the band-limited field on every second input-plane pixel."""
+    from fouroptics.nn.spectral import crop_indices
+
+    n, m = 16, 8
+    stack = SpectralStack([1, 2], [n, m], seed=3)
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for p in stack.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    x = torch.rand(1, 1, n, n, generator=g)
+    reference = stack.forward_layers(x).detach().numpy()  # [1, 2, m, m]
+
+    kernels = stack.collapse().detach().numpy()[:, 0]  # [2, m, m], unshifted
+    idx = crop_indices(n, m).numpy()
+    padded = np.zeros((2, n, n), complex)
+    padded[:, idx[:, None], idx[None, :]] = kernels  # the same band on the n-point DFT grid
+    system = FourFSystem.matched((4 * n, 4 * n), "8 um", dtype="complex128")
+    field = embed_centre(np.tile(x.numpy()[:, 0], (1, 3, 3)), system.input_shape)
+    masks = system.kernel_to_mask(spatial_kernel(padded))
+    for o in range(2):
+        tile = crop_centre(system.output_to_input_grid(system.forward(field, masks[o])), (n, n))
+        got = tile[:, ::2, ::2]
+        err = np.linalg.norm(got - reference[:, o]) / np.linalg.norm(reference[:, o])
+        assert err < 1e-5, (o, err)
