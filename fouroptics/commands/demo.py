@@ -41,7 +41,7 @@ DEFAULT_SYSTEM = {
     "wavelength": "532 nm",
     "f1": "100 mm",
     "f2": "150 mm",
-    "input_slm": {"shape": [1024, 1024], "pitch": "8 um"},
+    "input_slm": {"shape": [640, 640], "pitch": "8 um"},
     "fourier_slm": {
         "shape": [1080, 1080],
         "pitch": "6.4 um",
