@@ -36,3 +36,9 @@ $FO experiment classify --dataset mnist --preset paper --detection ideal -T 4 --
 # 6. segmentation canvases (64x64, 1-3 digits) and the input-resolution sweep
 $FO experiment segment --dataset mnist --preset quick --detection intensity --out "$OUT/segment"
 $FO experiment resolution --dataset mnist --preset quick --out "$OUT/resolution"
+
+# 7. the selected KD setting with intensity detection (teachers and plain SCLC reused)
+mkdir -p "$OUT/paper_intensity_tuned" && cp -r "$OUT/paper_intensity/teacher" \
+  "$OUT/paper_intensity/sclc" "$OUT/paper_intensity_tuned/"
+$FO experiment classify --dataset mnist --preset paper --detection intensity -T 4 --alpha 0.5 \
+  --feature-weight 0.5 --out "$OUT/paper_intensity_tuned" --resume
