@@ -212,19 +212,27 @@ def run_classify(opts: ExperimentOptions) -> dict[str, Any]:
     in_shape = tuple(data.train_x.shape[1:])
     out: dict[str, Any] = _header(opts, preset, evaluated_on)
     out["models"] = {
-        k: {
-            "test_accuracy": [f["accuracy"] for f in finals[k]],
-            "electronic_macs": count_macs(models[k], in_shape),
-            "train_seconds": [h["train_seconds"] for h in hists[k]],
-            "epochs": len(hists[k][0]["epoch"]),
-            "curve": [h["test_metric"] for h in hists[k]],
-        }
+        k: _summary(models[k], hists[k], in_shape, test_accuracy=[f["accuracy"] for f in finals[k]])
         for k in names
     }
     _write(opts.out, out, "test_accuracy")
     plot_curves(hists, "accuracy", opts.out / "curves.png")
     plot_confusions({k: finals[k][0]["confusion"] for k in names}, opts.out / "confusion.png")
     return out
+
+
+def _summary(
+    model: torch.nn.Module, hists: list[dict[str, Any]], in_shape: tuple[int, ...], **metrics: Any
+) -> dict[str, Any]:
+    """results.json entry of one model: its test metrics (one value per seed) first, then
+    electronic MACs, training times, epochs and the per-epoch test curves."""
+    return {
+        **metrics,
+        "electronic_macs": count_macs(model, in_shape),
+        "train_seconds": [h["train_seconds"] for h in hists],
+        "epochs": len(hists[0]["epoch"]),
+        "curve": [h["test_metric"] for h in hists],
+    }
 
 
 def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
@@ -284,14 +292,13 @@ def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
     out: dict[str, Any] = _header(opts, preset, evaluated_on)
     out["num_classes"] = data.num_classes
     out["models"] = {
-        k: {
-            "test_miou": [h["final"]["miou"] for h in hists[k]],
-            "test_pixel_accuracy": [h["final"]["pixel_accuracy"] for h in hists[k]],
-            "electronic_macs": count_macs(models[k], in_shape),
-            "train_seconds": [h["train_seconds"] for h in hists[k]],
-            "epochs": len(hists[k][0]["epoch"]),
-            "curve": [h["test_metric"] for h in hists[k]],
-        }
+        k: _summary(
+            models[k],
+            hists[k],
+            in_shape,
+            test_miou=[h["final"]["miou"] for h in hists[k]],
+            test_pixel_accuracy=[h["final"]["pixel_accuracy"] for h in hists[k]],
+        )
         for k in names
     }
     _write(opts.out, out, "test_miou")
