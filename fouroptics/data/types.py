@@ -8,12 +8,8 @@ import torch
 
 
 @dataclass
-class ClassificationData:
-    """Train/test split of a classification dataset.
-
-    ``train_x``/``test_x``: float32 ``[N, 1, H, W]`` in [0, 1]; ``train_y``/``test_y``: int64
-    ``[N]`` class indices in ``[0, num_classes)``.
-    """
+class TrainTestSplit:
+    """Tensors of a train/test split: images ``*_x``, labels ``*_y``, and the class count."""
 
     name: str
     train_x: torch.Tensor
@@ -21,6 +17,15 @@ class ClassificationData:
     test_x: torch.Tensor
     test_y: torch.Tensor
     num_classes: int
+
+
+@dataclass
+class ClassificationData(TrainTestSplit):
+    """Train/test split of a classification dataset.
+
+    ``train_x``/``test_x``: float32 ``[N, 1, H, W]`` in [0, 1]; ``train_y``/``test_y``: int64
+    ``[N]`` class indices in ``[0, num_classes)``.
+    """
 
     def split_validation(self, n_val: int, seed: int) -> ClassificationData:
         """Carve ``n_val`` images out of the training set (a seeded random subset) as the new
@@ -41,16 +46,9 @@ class ClassificationData:
 
 
 @dataclass
-class SegmentationData:
+class SegmentationData(TrainTestSplit):
     """Train/test split of a segmentation dataset.
 
     ``*_x``: float32 ``[N, 1, H, W]``; ``*_y``: int64 ``[N, H, W]`` per-pixel labels, 0 is the
     background and ``c + 1`` the class ``c`` of the source classification dataset.
     """
-
-    name: str
-    train_x: torch.Tensor
-    train_y: torch.Tensor
-    test_x: torch.Tensor
-    test_y: torch.Tensor
-    num_classes: int
