@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from fouroptics.report import save_figure
+
 
 def _plt():
     import matplotlib
@@ -32,9 +34,7 @@ def plot_curves(histories: dict[str, list[dict[str, Any]]], metric: str, path: P
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_confusions(confusions: dict[str, list[list[int]]], path: Path) -> Path:
@@ -48,9 +48,7 @@ def plot_confusions(confusions: dict[str, list[list[int]]], path: Path) -> Path:
         ax.set_xticks(range(len(cm_arr)))
         ax.set_yticks(range(len(cm_arr)))
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_segmentations(
@@ -74,9 +72,7 @@ def plot_segmentations(
             if i == 0:
                 ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)
 
 
 def plot_resolution(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -99,6 +95,4 @@ def plot_resolution(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
