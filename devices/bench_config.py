@@ -41,6 +41,7 @@ from devices.simulated_bench import Imperfections, SimulatedBench
 from devices.simulated_camera import SimulatedCamera
 from devices.simulated_slm import SimulatedSLM
 from devices.slm_response import draw_curve
+from fouroptics.errors import ConfigError
 from fouroptics.optics import FourFSystem, PixelGrid
 from fouroptics.units import UnitError, parse_quantity
 
@@ -49,7 +50,7 @@ ROLES = {"input_slm": "slm", "fourier_slm": "slm", "camera": "camera", "fourier_
 META_KEYS = {"kind", "model", "source", "notes"}
 
 
-class BenchConfigError(ValueError):
+class BenchConfigError(ConfigError):
     """A bench YAML or profile field is missing, unknown or has a bad value."""
 
 

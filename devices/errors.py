@@ -8,8 +8,10 @@ NaN); it is also a ``ValueError``.
 
 from __future__ import annotations
 
+from fouroptics.errors import FouropticsError
 
-class DeviceError(RuntimeError):
+
+class DeviceError(FouropticsError, RuntimeError):
     """A device refused an operation or failed while doing it.
 
     Args:

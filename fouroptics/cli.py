@@ -12,6 +12,8 @@ import argparse
 import importlib
 import sys
 
+from fouroptics.errors import FouropticsError, one_line
+
 #: verb -> (module path, one-line help). Modules are imported lazily.
 VERBS: dict[str, tuple[str, str]] = {
     "demo": ("fouroptics.commands.demo", "simulate a convolution on the 4f system, with a figure"),
@@ -24,7 +26,11 @@ VERBS: dict[str, tuple[str, str]] = {
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the ``selected`` verb's module is imported (the others stay lazy)."""
     parser = argparse.ArgumentParser(
-        prog="fouroptics", description="Optical CNNs on a 4f correlator."
+        prog="fouroptics",
+        description="Optical CNNs on a 4f correlator. Known errors print one line and exit 2.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of known errors (any position)"
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
@@ -39,13 +45,30 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb. Known errors (:class:`fouroptics.errors.FouropticsError`) print one line
+    ``fouroptics <verb>: error: ...`` on stderr and return 2; ``--debug`` re-raises them with
+    their traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     selected = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(selected if selected in VERBS else None)
     args = parser.parse_args(argv)
-    mod = importlib.import_module(args._module)
-    runner = getattr(mod, f"run_{args.verb}", None) or mod.run
-    return int(runner(args) or 0)
+    args.debug = debug
+    try:
+        mod = importlib.import_module(args._module)
+        runner = getattr(mod, f"run_{args.verb}", None) or mod.run
+        return int(runner(args) or 0)
+    except FouropticsError as exc:
+        if debug:
+            raise
+        print(f"fouroptics {args.verb}: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"fouroptics {args.verb}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

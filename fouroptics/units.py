@@ -11,6 +11,8 @@ import math
 import re
 from numbers import Real
 
+from fouroptics.errors import ConfigError
+
 #: Allowed unit strings per physical dimension, with their factor to SI.
 UNITS: dict[str, dict[str, float]] = {
     "length": {
@@ -34,7 +36,7 @@ UNITS: dict[str, dict[str, float]] = {
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)?\s*$")
 
 
-class UnitError(ValueError):
+class UnitError(ConfigError):
     """A configuration value has a missing, unknown or wrong-dimension unit, or a bad value."""
 
 

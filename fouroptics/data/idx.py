@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fouroptics.errors import DataError
+
 #: IDX type code -> big-endian numpy dtype.
 IDX_DTYPES: dict[int, str] = {
     0x08: ">u1",
@@ -24,7 +26,7 @@ IDX_DTYPES: dict[int, str] = {
 }
 
 
-class IDXError(ValueError):
+class IDXError(DataError):
     """A missing, truncated or malformed IDX file."""
 
 

@@ -12,12 +12,13 @@ from fouroptics.data.folder import T10K_TRAIN, load_idx_folder
 from fouroptics.data.glyphs import render_glyphs
 from fouroptics.data.segmentation import make_canvases
 from fouroptics.data.types import ClassificationData, SegmentationData
+from fouroptics.errors import ConfigError
 
 DATASET_NAMES = ("mnist", "idx:<folder>", "glyphs")
 DATA_ENV = "FOUROPTICS_DATA"
 
 
-class UnknownDatasetError(ValueError):
+class UnknownDatasetError(ConfigError):
     """A dataset name that the registry does not know."""
 
 

@@ -25,13 +25,10 @@ from typing import Any
 import numpy as np
 
 from fouroptics import __version__
+from fouroptics.errors import FileFormatError
 from fouroptics.io.atomic import atomic_target
 
 Payload = Mapping[str, Any]
-
-
-class FileFormatError(ValueError):
-    """A file is missing, not HDF5, of another format or version, or its payload is corrupt."""
 
 
 def write_h5(

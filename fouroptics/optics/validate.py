@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from fouroptics.errors import FouropticsError
 
-class FieldError(ValueError):
+
+class FieldError(FouropticsError, ValueError):
     """A field or mask has the wrong shape, a non-numeric dtype, or NaN/inf values."""
 
 
