@@ -117,7 +117,8 @@ class Bench:
         }
 
     def close(self) -> None:
-        """Close every device (each close is harmless twice); reports the first failure."""
+        """Close every device (each close is harmless twice); raises the first failure after
+        trying them all (a device whose close failed stays open, so close() can be retried)."""
         first: BaseException | None = None
         for dev in self.devices.values():
             try:
@@ -130,5 +131,11 @@ class Bench:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            self.close()
+            return
+        try:  # an error is already on its way: do not let a failing close replace it
+            self.close()
+        except Exception as close_exc:
+            exc.add_note(f"closing bench {self.name!r} failed too: {close_exc}")

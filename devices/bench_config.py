@@ -27,6 +27,7 @@ the device.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ import yaml
 
 from devices.base import SLM, Camera
 from devices.bench import Bench
+from devices.errors import DeviceError, InvalidSetting
 from devices.simulated_bench import Imperfections, SimulatedBench
 from devices.simulated_camera import SimulatedCamera
 from devices.simulated_slm import SimulatedSLM
@@ -65,6 +67,7 @@ class DeviceContext:
         seed: a SeedSequence for this device (simulated drivers draw from it).
         spreads: the bench's ``imperfections`` mapping.
         built: devices built so far, by role.
+        source: where the section comes from, for messages (the bench YAML's path).
     """
 
     role: str
@@ -73,6 +76,7 @@ class DeviceContext:
     seed: np.random.SeedSequence
     spreads: dict[str, Any] = field(default_factory=dict)
     built: dict[str, SLM | Camera] = field(default_factory=dict)
+    source: str = "<mapping>"
 
 
 Factory = Callable[[dict[str, Any], DeviceContext], SLM | Camera]
@@ -320,28 +324,43 @@ def _slmsuite_device(kind: str, class_name: str, section: dict[str, Any], ctx: D
                     f"built before it; built: {sorted(ctx.built)}"
                 )
             args[key] = getattr(ref, "slmsuite", ref)
-    if kind == "slm":
-        return ad.make_slm(
+    where = f"bench.{ctx.role} (driver slmsuite:{class_name}, {ctx.source})"
+    try:
+        if kind == "slm":
+            return ad.make_slm(
+                class_name,
+                modulation=section.get("modulation", "phase"),
+                name=section.get("name"),
+                **args,
+            )
+        pitch = section.get("pitch")
+        limits = section.get("exposure_limits")
+        cam = ad.make_camera(
             class_name,
-            modulation=section.get("modulation", "phase"),
+            pitch=None if pitch is None else _length(pitch, f"bench.{ctx.role}.pitch"),
+            exposure_limits=None
+            if limits is None
+            else _limits(limits, f"bench.{ctx.role}.exposure_limits"),
+            msb_aligned=bool(section.get("msb_aligned", False)),
+            timeout=_time(section.get("timeout", 5.0), f"bench.{ctx.role}.timeout"),
             name=section.get("name"),
             **args,
         )
-    pitch = section.get("pitch")
-    limits = section.get("exposure_limits")
-    cam = ad.make_camera(
-        class_name,
-        pitch=None if pitch is None else _length(pitch, f"bench.{ctx.role}.pitch"),
-        exposure_limits=None
-        if limits is None
-        else _limits(limits, f"bench.{ctx.role}.exposure_limits"),
-        msb_aligned=bool(section.get("msb_aligned", False)),
-        timeout=_time(section.get("timeout", 5.0), f"bench.{ctx.role}.timeout"),
-        name=section.get("name"),
-        **args,
-    )
+    except UnitError as exc:
+        raise BenchConfigError(f"{where}: {exc}") from exc
+    except (InvalidSetting, TypeError) as exc:  # a wrong argument (ours or slmsuite's)
+        raise BenchConfigError(f"{where}: {exc}") from exc
+    except DeviceError as exc:  # it could not be opened: say which YAML section
+        raise type(exc)(f"{where}: {exc.device}", exc.problem, exc.action) from exc
     if "exposure" in section:
-        cam.exposure = _time(section["exposure"], f"bench.{ctx.role}.exposure")
+        try:
+            cam.exposure = _time(section["exposure"], f"bench.{ctx.role}.exposure")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                cam.close()
+            if isinstance(exc, UnitError | InvalidSetting):
+                raise BenchConfigError(f"{where}: {exc}") from exc
+            raise
     return cam
 
 
@@ -450,21 +469,32 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
                 continue
             simulated = isinstance(section, dict) and section.get("driver") == "simulated"
             ctx = DeviceContext(
-                role, grids[role] if simulated else None, system.wavelength, seqs[role], imp, built
+                role,
+                grids[role] if simulated else None,
+                system.wavelength,
+                seqs[role],
+                imp,
+                built,
+                source="<mapping>" if base is None else str(source),
             )
             built[role] = build_device(section, ctx, base)
     except BaseException:
-        for dev in built.values():
-            dev.close()
+        _close_quietly(built)
         raise
 
     name = str(cfg.get("name", "bench" if base is None else Path(source).stem))
     try:
         return _assemble(cfg, system, built, imp, seqs["imperfections"], name)
     except BaseException:
-        for dev in built.values():
-            dev.close()
+        _close_quietly(built)
         raise
+
+
+def _close_quietly(built: dict[str, Any]) -> None:
+    """Close devices built before an error, keeping that error the one reported."""
+    for dev in built.values():
+        with contextlib.suppress(Exception):
+            dev.close()
 
 
 def _assemble(
@@ -475,8 +505,26 @@ def _assemble(
     imp_seq: np.random.SeedSequence,
     name: str,
 ) -> Bench:
-    """The Bench (or SimulatedBench when every device is simulated) from built devices."""
-    sims = all(isinstance(d, SimulatedSLM | SimulatedCamera) for d in built.values())
+    """The Bench (or SimulatedBench when every device is simulated) from built devices.
+
+    Raises:
+        BenchConfigError: simulated and real devices mixed. A simulated SLM modulates only
+            the simulation's light and a simulated camera sees only it, so on a real bench
+            they would do nothing (and real devices cannot take part in a simulation).
+    """
+    simulated = {
+        role: isinstance(dev, SimulatedSLM | SimulatedCamera) for role, dev in built.items()
+    }
+    sims = all(simulated.values())
+    if any(simulated.values()) and not sims:
+        sim_roles = [role for role, flag in simulated.items() if flag]
+        real_roles = [role for role, flag in simulated.items() if not flag]
+        raise BenchConfigError(
+            f"bench {name!r}: {', '.join(sim_roles)} use driver 'simulated' but "
+            f"{', '.join(real_roles)} are real devices; a simulated device only acts on "
+            "simulated light, so on a real bench it would modulate or see nothing. Use "
+            "driver: simulated for every device, or a real driver for every device"
+        )
     if not sims:
         return Bench(
             system,

@@ -1,9 +1,19 @@
 """Device errors: every message names the device, the problem and what to do about it.
 
-``DeviceError`` is the base; ``DeviceTimeout`` and ``DeviceDisconnected`` also derive from the
-matching builtins (``TimeoutError``, ``ConnectionError``) so generic handlers still catch them.
-``InvalidPattern`` is raised for a bad SLM pattern or a bad setting (wrong shape, dtype, range,
-NaN); it is also a ``ValueError``.
+``DeviceError`` is the base (a :class:`fouroptics.errors.FouropticsError`, so the CLI prints it
+on one line). Its kinds:
+
+* :class:`InvalidPattern`: an SLM pattern was rejected (shape, dtype, range, NaN) before it
+  reached the hardware. Also a ``ValueError``.
+* :class:`InvalidSetting`: any other value a device refused before the hardware saw it:
+  exposure, timeout, frame count, bit depth, shape, pitch, LUT, a simulated scene. Also a
+  ``ValueError``.
+* :class:`DeviceTimeout`: the device (or its driver) did not answer in time. Also a
+  ``TimeoutError``.
+* :class:`DeviceDisconnected`: the device is closed, or its connection was lost; reconnect and
+  open it again. Also a ``ConnectionError``.
+* :class:`DeviceBusy`: an earlier driver call that timed out is still blocked in the driver;
+  :meth:`devices.base.Device.recover` or ``close()`` gets past it.
 """
 
 from __future__ import annotations
@@ -34,7 +44,11 @@ class DeviceError(FouropticsError, RuntimeError):
 
 
 class InvalidPattern(DeviceError, ValueError):
-    """An SLM pattern or a device setting was rejected before reaching the hardware."""
+    """An SLM pattern was rejected before reaching the hardware."""
+
+
+class InvalidSetting(DeviceError, ValueError):
+    """A device setting (exposure, timeout, frame count, bit depth, ...) was rejected."""
 
 
 class DeviceTimeout(DeviceError, TimeoutError):
@@ -43,3 +57,7 @@ class DeviceTimeout(DeviceError, TimeoutError):
 
 class DeviceDisconnected(DeviceError, ConnectionError):
     """The device is closed or its connection was lost; open it again to continue."""
+
+
+class DeviceBusy(DeviceError):
+    """A driver call that timed out is still blocked; recover() or close() the device."""

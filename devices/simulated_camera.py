@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from devices.base import Camera
+from devices.base import Camera, is_real_number
 from devices.emva import EmvaParameters, expose_frames, fixed_pattern, photons_from_power
-from devices.errors import DeviceTimeout, InvalidPattern
+from devices.errors import DeviceTimeout, InvalidSetting
 
 PowerSource = Callable[[], np.ndarray]
 
@@ -39,6 +40,8 @@ class SimulatedCamera(Camera):
         timeout: default capture timeout in seconds.
         name: label used in messages.
     """
+
+    blocking_hooks = False  # the hooks compute and never block: run them in the caller's thread
 
     def __init__(
         self,
@@ -81,10 +84,12 @@ class SimulatedCamera(Camera):
             prnu=prnu,
         )
         if not (np.isfinite(wavelength) and 1e-7 < wavelength < 2e-5):
-            raise ValueError(
-                f"{self.label}.wavelength: got {wavelength!r} m; expected 100 nm-20 um"
+            raise InvalidSetting(
+                self.label, f"wavelength {wavelength!r} m", "expected 100 nm-20 um"
             )
         self.wavelength = float(wavelength)
+        if not (is_real_number(readout_time) and 0 <= readout_time < math.inf):
+            raise InvalidSetting(self.label, f"readout_time {readout_time!r} s", "expected >= 0")
         self.readout_time = float(readout_time)
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         pattern_seq, noise_seq = seq.spawn(2)
@@ -111,11 +116,11 @@ class SimulatedCamera(Camera):
     def _check_power(self, power: np.ndarray | float) -> np.ndarray:
         arr = np.asarray(power, dtype=np.float64)
         if arr.ndim and arr.shape != self.shape:
-            raise InvalidPattern(
+            raise InvalidSetting(
                 self.label, f"power map has shape {arr.shape}", f"expected {self.shape} or scalar"
             )
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise InvalidPattern(
+            raise InvalidSetting(
                 self.label,
                 "power map has NaN, inf or negative values",
                 "optical power per pixel must be finite and >= 0 W",
@@ -144,13 +149,13 @@ class SimulatedCamera(Camera):
         """
         photons = np.asarray(mean_photons, dtype=np.float64)
         if photons.ndim and photons.shape != self.shape:
-            raise InvalidPattern(
+            raise InvalidSetting(
                 self.label,
                 f"photon map has shape {photons.shape}",
                 f"expected {self.shape} or a scalar",
             )
         if not np.all(np.isfinite(photons)) or np.any(photons < 0):
-            raise InvalidPattern(
+            raise InvalidSetting(
                 self.label,
                 "photon map has NaN, inf or negative values",
                 "mean photons must be finite and >= 0",

@@ -13,6 +13,7 @@ the driver (no phase conversion, no wavefront correction, no sign flip).
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import warnings
 from typing import Any
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from devices.base import SLM, Camera, Modulation
-from devices.errors import DeviceError, DeviceTimeout
+from devices.errors import DeviceError, DeviceTimeout, InvalidSetting
+from devices.hooks import as_device_error
 
 _MODULES = {
     "slm": "slmsuite.hardware.slms",
@@ -75,6 +77,55 @@ def find_class(kind: str, class_name: str) -> type:
         f"no slmsuite {kind} class named {attr!r}",
         f"use a class from {package} (modules that failed to import: {tried or 'none'})",
     )
+
+
+def keywords(cls: type) -> tuple[list[str], bool]:
+    """The keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up its bases.
+
+    Returns:
+        ``(names, open_ended)``: ``open_ended`` is True when some ``__init__`` forwards
+        ``**kwargs`` beyond the class's own bases (then the list may be incomplete).
+    """
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]  # skip self
+        except (TypeError, ValueError):  # builtins without a signature
+            return names, True
+        names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return list(dict.fromkeys(names)), False
+    return list(dict.fromkeys(names)), True
+
+
+def construct(kind: str, class_name: str, kwargs: dict[str, Any]) -> Any:
+    """``cls(**kwargs)`` for the slmsuite class ``class_name``, with errors that say which.
+
+    Raises:
+        InvalidSetting: a wrong argument (unknown keyword, missing or bad value): the
+            TypeError/ValueError slmsuite raised, with the unknown keywords named.
+        DeviceDisconnected: the device could not be reached (ConnectionError and the like).
+        DeviceError: any other failure while opening the device.
+    """
+    cls = find_class(kind, class_name)
+    device = f"slmsuite:{class_name}"
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        accepted, open_ended = keywords(cls)
+        unknown = [k for k in kwargs if k not in accepted]
+        if unknown and not open_ended:
+            problem = f"unknown argument(s) {unknown} ({exc})"
+        else:
+            problem = f"bad arguments {sorted(kwargs)}: {exc}"
+        raise InvalidSetting(
+            device, problem, f"{cls.__name__} accepts: {', '.join(accepted) or 'no arguments'}"
+        ) from exc
+    except Exception as exc:  # vendor SDK errors: not connected, no licence, ...
+        raise as_device_error(exc, device, "open the device") from exc
 
 
 class SlmsuiteSLM(SLM):
@@ -157,11 +208,17 @@ class SlmsuiteCamera(Camera):
         self.slmsuite = camera
 
     def _capture_hw(self, n_frames: int, timeout: float) -> np.ndarray:
+        """Raw frames: no HDR, no software averaging (whatever the slmsuite camera's defaults),
+        so every frame is one exposure in the sensor's DN. slmsuite adds the exposure to its
+        per-frame ``timeout_s``; the budget is split so the total stays ``timeout``."""
         cam = self.slmsuite
+        exposure = float(getattr(cam, "exposure_s", 0.0) or 0.0)
+        per_frame = max(timeout / n_frames - exposure, 1e-3)
         try:
             if n_frames == 1:
-                return np.asarray(cam.get_image(timeout_s=timeout))[None]
-            return np.asarray(cam.get_images(n_frames, timeout_s=timeout))
+                frame = cam.get_image(timeout_s=per_frame, hdr=False, averaging=False)
+                return np.asarray(frame)[None]
+            return np.asarray(cam.get_images(n_frames, timeout_s=per_frame))
         except TimeoutError as exc:
             raise DeviceTimeout(
                 self.label,
@@ -178,7 +235,7 @@ class SlmsuiteCamera(Camera):
     def _recover_hw(self) -> None:
         try:
             self.slmsuite.flush()
-        except Exception:  # a camera that cannot flush has nothing to flush
+        except (NotImplementedError, TimeoutError):  # nothing to flush (e.g. triggered mode)
             pass
 
     def _close_hw(self) -> None:
@@ -189,8 +246,9 @@ def make_slm(
     class_name: str, modulation: Modulation = "phase", lut=None, name=None, **kwargs: Any
 ) -> SlmsuiteSLM:
     """Construct ``slmsuite.<...>.<class_name>(**kwargs)`` and wrap it."""
-    cls = find_class("slm", class_name)
-    return SlmsuiteSLM(cls(**kwargs), modulation=modulation, lut=lut, name=name)
+    return SlmsuiteSLM(
+        construct("slm", class_name, kwargs), modulation=modulation, lut=lut, name=name
+    )
 
 
 def make_camera(
@@ -209,9 +267,8 @@ def make_camera(
     """
     if isinstance(kwargs.get("slm"), SlmsuiteSLM):
         kwargs["slm"] = kwargs["slm"].slmsuite
-    cls = find_class("camera", class_name)
     return SlmsuiteCamera(
-        cls(**kwargs),
+        construct("camera", class_name, kwargs),
         pitch=pitch,
         exposure_limits=exposure_limits,
         msb_aligned=msb_aligned,

@@ -1,26 +1,38 @@
 """Template for a new driver: copy this file, rename the classes, fill in the ``_..._hw`` hooks.
 
 The base classes in :mod:`devices.base` already validate every input (shape, dtype, range, NaN,
-exposure limits, timeouts), convert frames to the camera's true bit depth and turn driver
-failures into :class:`~devices.errors.DeviceError` messages that name the device. A driver only
-talks to its hardware. What each hook receives and must return:
+exposure limits, timeouts), convert frames to the camera's true bit depth, run each hook in the
+device's worker thread with a deadline (a hook that blocks forever cannot hang the caller) and
+turn whatever a hook raises into a :class:`~devices.errors.DeviceError` kind naming the device
+and the action: ``ConnectionError`` or an ``OSError`` with ``ENODEV``/``EPIPE``/``ECONNRESET``...
+becomes :class:`~devices.errors.DeviceDisconnected`, ``TimeoutError``
+:class:`~devices.errors.DeviceTimeout`, anything else a plain ``DeviceError``. So a hook just
+calls its SDK and lets the SDK's exceptions out. What each hook receives and must return:
 
 SLM
     ``_display_hw(levels)``: ``levels`` is a C-contiguous ``(H, W)`` array of ``uint8`` (up to
     8 bits) or ``uint16`` gray levels already checked against ``0 .. 2**bit_depth - 1``.
     Send it to the device and return when it is shown (wait for the liquid crystal to settle
-    if the vendor SDK does not).
-    ``_close_hw()``: release the SDK handle. Called at most once.
+    if the vendor SDK does not). Waited on for ``hook_timeout`` seconds (10 s by default).
 
 Camera
     ``_capture_hw(n_frames, timeout)``: return ``(n_frames, H, W)`` integer frames. Raise
     :class:`~devices.errors.DeviceTimeout` (or plain ``TimeoutError``) if they do not arrive
-    within ``timeout`` seconds. If the SDK hands out 12-bit samples left-justified in 16-bit
-    words, pass ``msb_aligned=True`` to ``Camera.__init__`` instead of shifting here.
+    within ``timeout`` seconds. If it has not returned by ``Camera.capture_deadline(timeout)``
+    the caller gives up, calls ``_abort_hw`` and discards the late frames. If the SDK hands out
+    12-bit samples left-justified in 16-bit words, pass ``msb_aligned=True`` to
+    ``Camera.__init__`` instead of shifting here.
     ``_get_exposure_hw()`` / ``_set_exposure_hw(seconds)``: seconds, already inside
     ``exposure_limits``. Report what the hardware realized (it may round).
-    ``_recover_hw()``: abort a stuck acquisition so the next capture works.
-    ``_close_hw()``: stop acquisition and release the handle.
+
+Both
+    ``_abort_hw()``: stop an operation in progress (abort the acquisition). Called from another
+    thread while ``_capture_hw`` may still be blocked, after a timeout, a malformed frame or
+    Ctrl-C; must be safe to call concurrently. Optional (no-op).
+    ``_recover_hw()``: bring the device back to idle after a failure (flush the frame buffer,
+    re-synchronize, reconnect); called after a failed capture and by ``recover()``. Optional.
+    ``_close_hw()``: stop acquisition and release the handle. If it raises, the device stays
+    open and ``close()`` may be retried, so make it safe to call again after a failure.
 
 Register the driver for bench YAMLs with :func:`devices.bench_config.register_driver` (or use
 ``driver: slmsuite:<ClassName>`` for anything slmsuite already supports).
@@ -46,6 +58,9 @@ class TemplateSLM(SLM):
     def _display_hw(self, levels: np.ndarray) -> None:
         self._sdk_frame = levels.copy()  # e.g. self._sdk.write(levels); self._sdk.wait()
 
+    def _recover_hw(self) -> None:
+        pass  # e.g. self._sdk.reset(); self._sdk.write(self.pattern)
+
     def _close_hw(self) -> None:
         self._sdk_frame = None  # e.g. self._sdk.close()
 
@@ -68,8 +83,11 @@ class TemplateCamera(Camera):
     def _set_exposure_hw(self, seconds: float) -> None:
         self._exposure = seconds  # e.g. self._sdk.exposure_us = round(seconds * 1e6)
 
+    def _abort_hw(self) -> None:
+        pass  # e.g. self._sdk.abort_acquisition()  (thread-safe in most SDKs)
+
     def _recover_hw(self) -> None:
-        pass  # e.g. self._sdk.abort_acquisition()
+        pass  # e.g. self._sdk.flush_buffers()
 
     def _close_hw(self) -> None:
         pass  # e.g. self._sdk.close()

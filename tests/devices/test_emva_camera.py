@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from devices.emva import HC, EmvaParameters
-from devices.errors import DeviceTimeout, InvalidPattern
+from devices.errors import DeviceTimeout, InvalidSetting
 from devices.simulated_camera import SimulatedCamera
 
 SHAPE = (192, 192)
@@ -184,9 +184,9 @@ def test_simulated_camera_timeout_and_recovery():
 def test_bad_photon_maps_and_parameters_are_rejected():
     cam = SimulatedCamera(shape=(16, 16), pitch=5e-6, seed=0)
     for bad in (np.full((16, 16), np.nan), -1.0, np.zeros((8, 8))):
-        with pytest.raises(InvalidPattern):
+        with pytest.raises(InvalidSetting):
             cam.expose(bad)
-    with pytest.raises(InvalidPattern):
+    with pytest.raises(InvalidSetting):
         cam.set_source(np.full((16, 16), -1e-9))
     with pytest.raises(ValueError, match="camera.gain"):
         EmvaParameters(gain=0)

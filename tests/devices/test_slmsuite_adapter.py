@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("slmsuite")
 
-from devices.errors import DeviceError, InvalidPattern  # noqa: E402
+from devices.errors import DeviceError, InvalidPattern, InvalidSetting  # noqa: E402
 from devices.slmsuite_adapter import (  # noqa: E402
     SlmsuiteCamera,
     SlmsuiteSLM,
@@ -72,7 +72,7 @@ def test_capture_returns_the_frame_slmsuite_renders(bench):
 
 def test_exposure_limits_are_ours(bench):
     _, cam = bench
-    with pytest.raises(InvalidPattern):
+    with pytest.raises(InvalidSetting):
         cam.exposure = -1.0
 
 
