@@ -126,8 +126,8 @@ class Device:
 
     @property
     def closed(self) -> bool:
-        """True after a successful :meth:`close`."""
-        return self._closed
+        """True once the driver released the device (:meth:`close` succeeded)."""
+        return self._closed or self._closed_late()
 
     @property
     def hook_timeout(self) -> float:
@@ -148,17 +148,28 @@ class Device:
                 connection). The device then stays open (:attr:`closed` is False) and
                 ``close()`` can be retried.
         """
-        if self._closed:
+        if self._closed or self._closed_late():
             return
         runner = self._runner
         if runner is not None and runner.stuck():
             self._abort()
             runner.replace_worker()
         self._call_hook("close the device", self._close_hw)
+        self._mark_closed()
+
+    def _mark_closed(self) -> None:
         self._closed = True
         if self._runner is not None:
             self._runner.stop()
             self._runner = None
+
+    def _closed_late(self) -> bool:
+        """A close that timed out but then returned normally did release the device."""
+        runner = self._runner
+        if runner is not None and runner.finished_late("close the device"):
+            self._mark_closed()
+            return True
+        return False
 
     def recover(self) -> None:
         """Bring the device back after a failure (timeout, driver error, lost connection).
@@ -172,7 +183,7 @@ class Device:
             DeviceDisconnected: the device is closed.
             DeviceError: ``_recover_hw`` failed; the device stays as it was.
         """
-        if self._closed:
+        if self._closed or self._closed_late():
             self._check_open("recover")
         runner = self._runner
         if runner is not None and runner.stuck():
@@ -255,7 +266,7 @@ class Device:
         return None
 
     def _check_open(self, action: str) -> None:
-        if self._closed:
+        if self._closed or self._closed_late():
             raise DeviceDisconnected(
                 self.label,
                 f"cannot {action}: the device is closed",

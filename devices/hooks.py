@@ -59,13 +59,19 @@ def is_connection_loss(exc: BaseException) -> bool:
 def as_device_error(exc: Exception, device: str, action: str) -> DeviceError:
     """The :class:`DeviceError` kind for an exception a driver hook raised while ``action``.
 
-    A DeviceError passes through unchanged; a lost connection becomes
+    A DeviceError naming ``device`` passes through unchanged (one naming something else is
+    re-raised as its class naming ``device``); a lost connection becomes
     :class:`DeviceDisconnected`, a ``TimeoutError`` :class:`DeviceTimeout`, anything else a
     plain :class:`DeviceError` (the device is still open). The caller chains the original
     (``raise ... from exc``).
     """
     if isinstance(exc, DeviceError):
-        return exc
+        if exc.device == device:
+            return exc
+        try:  # a driver's own DeviceError naming something else: name this device too
+            return type(exc)(device, f"while trying to {action}: {exc}", "")
+        except Exception:  # a driver subclass with another signature
+            return DeviceError(device, f"while trying to {action}: {exc}")
     if is_connection_loss(exc):
         return DeviceDisconnected(
             device,
@@ -104,6 +110,18 @@ def _run(fn: Callable[..., Any], args: tuple, future: Future) -> None:
         future.set_result(result)
 
 
+def _wait(future: Future, timeout: float, slice_s: float = 0.05) -> bool:
+    """Wait for ``future`` up to ``timeout`` s, in short slices so that Ctrl-C (a signal the
+    kernel may hand to another thread) raises KeyboardInterrupt here within ``slice_s``."""
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return future.done()
+        if wait([future], min(left, slice_s)).done:
+            return True
+
+
 class HookRunner:
     """One reusable daemon thread that runs a device's hooks, waited on with a deadline.
 
@@ -116,6 +134,7 @@ class HookRunner:
         self._name = name
         self._jobs: queue.SimpleQueue | None = None
         self._stuck: tuple[str, float, Future] | None = None
+        self._late: tuple[str, Future] | None = None  # the last abandoned call, kept when done
         self._lock = threading.Lock()
         self._owner_finalizer = None if owner is None else weakref.finalize(owner, self.stop)
 
@@ -131,12 +150,21 @@ class HookRunner:
                 return None
             return f"{action} (blocked for {time.monotonic() - since:.3g} s)"
 
+    def finished_late(self, action: str) -> bool:
+        """True when the last abandoned call was ``action`` and has since returned normally
+        (e.g. a close that timed out but then released the device)."""
+        with self._lock:
+            late = self._late
+        if late is None or late[0] != action or not late[1].done():
+            return False
+        return late[1].exception() is None
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for an abandoned call to return; True when none is left."""
         with self._lock:
             stuck = self._stuck
         if stuck is not None:
-            wait([stuck[2]], timeout)
+            _wait(stuck[2], timeout)
         return self.stuck() is None
 
     # -- calls ----------------------------------------------------------------------------
@@ -157,7 +185,7 @@ class HookRunner:
                 ).start()
             self._jobs.put((fn, args, future))
         try:
-            done, _ = wait([future], deadline)
+            done = _wait(future, deadline)
         except BaseException:  # Ctrl-C while waiting: the call goes on without us
             self._abandon(action, future)
             raise
@@ -168,6 +196,7 @@ class HookRunner:
 
     def _abandon(self, action: str, future: Future) -> None:
         with self._lock:
+            self._late = (action, future)
             if not future.done():
                 self._stuck = (action, time.monotonic(), future)
 
@@ -196,7 +225,6 @@ def call_once(fn: Callable[[], Any], deadline: float, name: str) -> Any:
     """
     future: Future = Future()
     threading.Thread(target=_run, args=(fn, (), future), name=name, daemon=True).start()
-    done, _ = wait([future], deadline)
-    if not done:
+    if not _wait(future, deadline):
         raise HookDeadline(name)
     return future.result()
