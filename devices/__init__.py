@@ -6,13 +6,22 @@ Light imports only here; see :mod:`devices.simulated` (simulated devices and ben
 """
 
 from devices.base import SLM, Camera
-from devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, InvalidPattern
+from devices.errors import (
+    DeviceBusy,
+    DeviceDisconnected,
+    DeviceError,
+    DeviceTimeout,
+    InvalidPattern,
+    InvalidSetting,
+)
 
 __all__ = [
     "SLM",
     "Camera",
+    "DeviceBusy",
     "DeviceDisconnected",
     "DeviceError",
     "DeviceTimeout",
     "InvalidPattern",
+    "InvalidSetting",
 ]

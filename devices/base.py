@@ -153,7 +153,8 @@ class Device:
         runner = self._runner
         if runner is not None and runner.stuck():
             self._abort()
-            runner.replace_worker()
+            if not runner.wait_idle(min(self._hook_timeout, 1.0)):
+                runner.replace_worker()
         self._call_hook("close the device", self._close_hw)
         self._mark_closed()
 

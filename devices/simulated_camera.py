@@ -72,18 +72,21 @@ class SimulatedCamera(Camera):
             timeout=timeout,
             name=name,
         )
-        self.params = EmvaParameters(
-            quantum_efficiency=quantum_efficiency,
-            gain=gain,
-            read_noise=read_noise,
-            dark_current=dark_current,
-            full_well=full_well,
-            bit_depth=bit_depth,
-            black_level=black_level,
-            dsnu=dsnu,
-            prnu=prnu,
-        )
-        if not (np.isfinite(wavelength) and 1e-7 < wavelength < 2e-5):
+        try:
+            self.params = EmvaParameters(
+                quantum_efficiency=quantum_efficiency,
+                gain=gain,
+                read_noise=read_noise,
+                dark_current=dark_current,
+                full_well=full_well,
+                bit_depth=bit_depth,
+                black_level=black_level,
+                dsnu=dsnu,
+                prnu=prnu,
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidSetting(self.label, str(exc), "see devices.emva for the ranges") from exc
+        if not (is_real_number(wavelength) and 1e-7 < wavelength < 2e-5):
             raise InvalidSetting(
                 self.label, f"wavelength {wavelength!r} m", "expected 100 nm-20 um"
             )
