@@ -21,8 +21,9 @@ A bench YAML (see examples/benches/)::
 Simulated devices take their grid (shape, pitch) from the system and every other field from
 the profile, then from their own section (the section wins). A real device
 (``driver: slmsuite:Basler``, constructor keywords under ``args``; ``"@input_slm"`` etc. refers
-to a device built before it) must match the system's grid. Swapping one ``driver:`` line swaps
-the device.
+to a device built before it) must match the system's grid. A bench is all simulated (a
+SimulatedBench) or all real (a Bench): mixing them is refused, since a simulated device acts
+only on simulated light.
 """
 
 from __future__ import annotations
