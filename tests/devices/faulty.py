@@ -87,7 +87,6 @@ class Faults:
         end = time.monotonic() + within
         while self.blocked and time.monotonic() < end:
             time.sleep(0.001)
-        time.sleep(0.005)  # let the released hook finish its (trivial) work
 
     def hit(self, hook: str) -> Fault | None:
         """Count the call; apply a raise/block/interrupt fault; return a malformed fault."""
@@ -209,3 +208,11 @@ CAMERA_HOOKS = (
     "_recover_hw",
     "_close_hw",
 )
+
+
+def settle(dev, within: float = 5.0) -> None:
+    """Release every blocked hook of ``dev`` and wait until its worker has returned."""
+    dev.faults.release_all(within)
+    runner = dev._runner  # the device's HookRunner (None when no hook ran in a thread)
+    if runner is not None:
+        runner.wait_idle(within)

@@ -21,6 +21,7 @@ from faulty import (
     SLM_HOOKS,
     FaultyCamera,
     FaultySLM,
+    settle,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,7 +81,7 @@ def check_outcome(dev, out: object, took: float, kind: str) -> None:
 def check_consistent(dev, healthy: Callable[[], None]) -> None:
     """After the faults are gone: closed means closed (handle released, calls refused); an
     open device works again after recover(), and then closes cleanly."""
-    dev.faults.release_all()
+    settle(dev)
     if dev.closed:
         assert not dev.handle_open
         with pytest.raises(DeviceDisconnected, match=dev.label):
@@ -207,7 +208,7 @@ def test_blocked_capture_times_out_aborts_and_discards_the_late_frame():
         # the driver is still blocked: the next call is refused, not queued behind it
         with pytest.raises(DeviceBusy, match="still blocked: capture 1 frame"):
             cam.capture()
-        cam.faults.release_all()  # the blocked call now returns frame 0, too late
+        settle(cam)  # the blocked call now returns frame 0, too late
         frame = cam.capture()
         assert cam.frames_made == 2 and frame[0, 0] == 1  # fresh frame 1, not the late 0
     finally:
@@ -234,13 +235,18 @@ def test_ctrl_c_during_a_blocked_capture_aborts_then_reraises():
     cam = camera()
     try:
         cam.faults.inject("_capture_hw", "block")
-        timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))  # Ctrl-C
-        timer.start()
+
+        def ctrl_c():  # once the driver is blocked, as a user would press it
+            while not cam.faults.blocked:
+                time.sleep(0.001)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=ctrl_c, daemon=True).start()
         t0 = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
             cam.capture(timeout=5.0)
-        assert time.monotonic() - t0 < 1.0 and cam.aborts == 1
-        cam.faults.release_all()
+        assert time.monotonic() - t0 < 2.0 and cam.aborts == 1
+        settle(cam)
         cam.recover()
         assert cam.capture().shape == cam.shape
     finally:
@@ -325,7 +331,7 @@ def test_a_close_that_returns_late_still_counts():
     cam.faults.inject("_close_hw", "block")
     with pytest.raises(DeviceTimeout):
         cam.close()
-    cam.faults.release_all()  # the abandoned close now releases the handle
+    settle(cam)  # the abandoned close now releases the handle
     assert cam.closed and not cam.handle_open
     cam.close()  # nothing left to do
     assert cam.faults.calls["_close_hw"] == 1
