@@ -34,6 +34,11 @@ Both
     ``_close_hw()``: stop acquisition and release the handle. If it raises, the device stays
     open and ``close()`` may be retried, so make it safe to call again after a failure.
 
+Threads: hooks run in the device's worker thread, not the thread that constructed the device.
+An SDK that must be called from the thread that opened it (some COM/.NET SDKs) sets the class
+attribute ``blocking_hooks = False``; its hooks then run in the caller's thread, without the
+deadline.
+
 Register the driver for bench YAMLs with :func:`devices.bench_config.register_driver` (or use
 ``driver: slmsuite:<ClassName>`` for anything slmsuite already supports).
 """
