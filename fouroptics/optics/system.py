@@ -343,7 +343,7 @@ class FourFSystem:
         Returns:
             (..., H_F, W_F) complex, sqrt(W)/m; numpy in -> numpy out, torch in -> torch out.
         """
-        field = check_array(field, "input field", self.input_shape)
+        field = check_array(field, "input field", self.input_shape, dtype=self.dtype)
         ops = self._ops_for(field)
         if is_torch(field):
             return engine.fourier_torch(ops, field)
@@ -362,11 +362,11 @@ class FourFSystem:
             (..., H_cam, W_cam) complex field at the camera, sqrt(W)/m. Includes the lens
             aperture, the pixel aperture (fill factor, gap light), inversion and magnification.
         """
-        field = check_array(field, "input field", self.input_shape)
+        field = check_array(field, "input field", self.input_shape, dtype=self.dtype)
         torch_path = is_torch(field)
         if mask is None:
             mask = self._clear_mask(field)
-        mask = check_array(mask, "Fourier mask", self.fourier_shape)
+        mask = check_array(mask, "Fourier mask", self.fourier_shape, dtype=self.dtype)
         if is_torch(mask) != torch_path:
             raise FieldError(
                 "Fourier mask: pass numpy field and mask, or torch field and mask; got a mix"
