@@ -313,16 +313,19 @@ def _simulated_slm(section: dict[str, Any], ctx: DeviceContext, base: Path | Non
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
     rng = np.random.default_rng(ctx.seed)
-    curve, _ = draw_curve(
-        rng,
-        1 << bit_depth,
-        modulation,
-        range_spread=spreads["range_spread"],
-        gamma_spread=spreads["gamma_spread"],
-        phase_range=kw.pop("phase_range", 2 * np.pi * 1.05),
-        gamma=kw.pop("gamma", 1.0),
-        amplitude_min=kw.pop("amplitude_min", 0.0),
-    )
+    try:
+        curve, _ = draw_curve(
+            rng,
+            1 << bit_depth,
+            modulation,
+            range_spread=spreads["range_spread"],
+            gamma_spread=spreads["gamma_spread"],
+            phase_range=kw.pop("phase_range", 2 * np.pi * 1.05),
+            gamma=kw.pop("gamma", 1.0),
+            amplitude_min=kw.pop("amplitude_min", 0.0),
+        )
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
     kw.setdefault("name", ctx.role)
     try:
         return SimulatedSLM(response=curve, **kw)
@@ -441,7 +444,11 @@ def build_device(section: dict[str, Any], ctx: DeviceContext, base: Path | None 
             f"(one of {', '.join(drivers())})"
         )
     driver = section["driver"]
-    if isinstance(driver, str) and driver.startswith("slmsuite:"):
+    if not isinstance(driver, str):
+        raise BenchConfigError(
+            f"bench.{ctx.role}.driver: got {driver!r}; allowed: {', '.join(drivers())}"
+        )
+    if driver.startswith("slmsuite:"):
         return _slmsuite_device(kind, driver.split(":", 1)[1], section, ctx)
     factory = _DRIVERS.get((kind, driver))
     if factory is None:
@@ -503,7 +510,7 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
     if "name" in cfg:
         _text(cfg["name"], "bench.name")
     for key in ("system", "input_slm", "fourier_slm", "camera"):
-        if key not in cfg:
+        if cfg.get(key) is None:
             raise BenchConfigError(f"bench: missing field {key!r}")
     system_cfg = cfg["system"]
     try:
@@ -607,15 +614,18 @@ def _assemble(
         ratio = _number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
-    return SimulatedBench(
-        system,
-        built["input_slm"],
-        built["fourier_slm"],
-        built["camera"],
-        built.get("fourier_camera"),
-        laser_power=power,
-        beam_waist=waist,
-        imperfections=imperfections,
-        splitter_ratio=ratio,
-        name=name,
-    )
+    try:
+        return SimulatedBench(
+            system,
+            built["input_slm"],
+            built["fourier_slm"],
+            built["camera"],
+            built.get("fourier_camera"),
+            laser_power=power,
+            beam_waist=waist,
+            imperfections=imperfections,
+            splitter_ratio=ratio,
+            name=name,
+        )
+    except ValueError as exc:
+        raise BenchConfigError(str(exc) if "bench" in str(exc) else f"bench: {exc}") from exc

@@ -106,6 +106,8 @@ class FourFSystem:
             )
         if self.dtype not in DTYPES:
             raise UnitError(f"system.dtype: got {self.dtype!r}; allowed: {', '.join(DTYPES)}")
+        if not isinstance(self.name, str):
+            raise UnitError(f"system.name: got {self.name!r}; expected text (quote it in YAML)")
         if self.fft_backend not in FFT_BACKENDS:
             raise UnitError(
                 f"system.fft_backend: got {self.fft_backend!r}; allowed: {', '.join(FFT_BACKENDS)}"
