@@ -183,6 +183,28 @@ values = st.recursive(
 
 
 @st.composite
+def bench_texts(draw) -> bytes:
+    """A bench YAML as bytes: mutated fields, then maybe an alias, bare numbers, broken
+    indentation or a cut, in one of several encodings."""
+    text = yaml.safe_dump(draw(bench_configs()), sort_keys=False, allow_unicode=True)
+    trick = draw(st.sampled_from(["none", "alias", "bare", "indent", "truncate"]))
+    if trick == "alias":
+        text = text.replace("seed:", "seed: &s", 1) + "extra: *s\n"
+    elif trick == "bare":
+        for unit in (" ms", " um", " uW", " nm", " mm"):
+            text = text.replace(unit, "", 1)
+    elif trick == "indent":
+        text = text.replace("\n", "\n ", draw(st.integers(1, 3)))
+    elif trick == "truncate":
+        text = text[: draw(st.integers(0, len(text)))]
+    codec = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32", "latin-1"]))
+    try:
+        return text.encode(codec)
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+@st.composite
 def bench_configs(draw) -> dict:
     cfg = yaml.safe_load(yaml.safe_dump(GOOD))
     for _ in range(draw(st.integers(1, 3))):
@@ -202,9 +224,10 @@ def bench_configs(draw) -> dict:
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(cfg=bench_configs())
-def test_any_bench_yaml_loads_or_raises_config_error(tmp_path: Path, cfg: dict) -> None:
-    path = write(tmp_path, cfg)
+@given(data=bench_texts())
+def test_any_bench_yaml_loads_or_raises_config_error(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "bench.yaml"
+    path.write_bytes(data)
     t0 = time.perf_counter()
     try:
         bench = load_bench(path)

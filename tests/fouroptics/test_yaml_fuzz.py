@@ -261,3 +261,20 @@ def test_any_bytes_parse_or_raise_config_error(data: bytes) -> None:
     except ConfigError as exc:
         assert str(exc).startswith("fuzz.yaml")
     assert time.perf_counter() - t0 < TIME_BOUND_S
+
+
+def test_every_yaml_read_goes_through_the_one_loader() -> None:
+    """No module parses YAML on its own (aliases, encodings and size would go unchecked)."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r"yaml\.(safe_load|load|full_load|unsafe_load|load_all|safe_load_all)\(")
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("fouroptics", "devices", "calibration")
+        for path in sorted((root / package).rglob("*.py"))
+        if path.name != "yaml_load.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not offenders, f"use fouroptics.io.yaml_load.load_yaml / parse_yaml: {offenders}"
