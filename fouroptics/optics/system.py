@@ -237,8 +237,16 @@ class FourFSystem:
         return out
 
     def to_yaml(self) -> str:
-        """The system as YAML text in SI units."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        """The system as YAML text, lengths as exact unit strings in metres ("5.32e-07 m"), so
+        that it reads back through :meth:`from_yaml` (YAML lengths need a unit) and
+        :meth:`from_dict` of its parsed mapping alike."""
+        d = self.to_dict()
+        for key in ("wavelength", "f1", "f2", "lens_aperture"):
+            if d[key] is not None:
+                d[key] = f"{d[key]!r} m"
+        for key in ("input_slm", "fourier_slm", "camera"):
+            d[key]["pitch"] = f"{d[key]['pitch']!r} m"
+        return yaml.safe_dump(d, sort_keys=False)
 
     def with_options(self, **changes: Any) -> FourFSystem:
         """A copy with some fields changed (e.g. ``dtype="complex128"``)."""

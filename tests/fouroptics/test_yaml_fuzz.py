@@ -106,6 +106,15 @@ def test_bad_system_yaml_names_the_field(tmp_path: Path, change, words) -> None:
         assert word in message
 
 
+def test_to_yaml_reads_back_exactly(tmp_path: Path) -> None:
+    for system in (
+        FourFSystem.from_yaml(EXAMPLES / "realistic.yaml"),
+        FourFSystem.matched((16, 16), "8 um", wavelength=633e-9 / 3, dtype="complex128"),
+    ):
+        assert FourFSystem.from_yaml(write(tmp_path, system.to_yaml())) == system
+        assert FourFSystem.from_dict(yaml.safe_load(system.to_yaml())) == system
+
+
 def test_zero_and_si_floats_stay_allowed_in_python_but_not_bare_in_yaml(tmp_path) -> None:
     si = {**GOOD, "wavelength": 532e-9, "input_slm": {"shape": [16, 16], "pitch": 8e-6}}
     system = FourFSystem.from_dict(si)  # the Python API keeps SI floats
