@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from devices.base import SLM, Camera
 from devices.bench import Bench
@@ -45,8 +44,9 @@ from devices.simulated_camera import SimulatedCamera
 from devices.simulated_slm import SimulatedSLM
 from devices.slm_response import draw_curve
 from fouroptics.errors import ConfigError
+from fouroptics.io.yaml_load import load_yaml
 from fouroptics.optics import FourFSystem, PixelGrid
-from fouroptics.units import UnitError, parse_quantity
+from fouroptics.units import UnitError, parse_quantity, require_unit
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 ROLES = {"input_slm": "slm", "fourier_slm": "slm", "camera": "camera", "fourier_camera": "camera"}
@@ -104,6 +104,11 @@ def list_profiles() -> list[str]:
 
 def load_profile(name: str | Path, base: Path | None = None) -> dict[str, Any]:
     """A device profile by bundled name or by path (relative to ``base``)."""
+    if not isinstance(name, str | Path):
+        raise BenchConfigError(
+            f"profile: got {name!r}; expected a profile name ({', '.join(list_profiles())}) "
+            "or a path to a .yaml file"
+        )
     path = Path(name)
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILE_DIR / f"{name}.yaml"
@@ -113,10 +118,73 @@ def load_profile(name: str | Path, base: Path | None = None) -> dict[str, Any]:
         raise BenchConfigError(
             f"profile {name!r}: no file {path}; bundled profiles: {', '.join(list_profiles())}"
         )
-    data = yaml.safe_load(path.read_text())
+    data = _load(path, "profile")
     if not isinstance(data, dict) or "kind" not in data or "source" not in data:
         raise BenchConfigError(f"profile {path}: expected a mapping with 'kind' and 'source'")
+    _require_units(data, f"profile {path.stem}")
     return data
+
+
+def _load(path: Path, what: str) -> Any:
+    """A YAML file through the project's one loader, errors as BenchConfigError."""
+    try:
+        return load_yaml(path, what)
+    except ConfigError as exc:
+        raise BenchConfigError(str(exc)) from exc
+
+
+#: Fields of device sections and profiles that need a unit in a YAML.
+_UNIT_FIELDS = {
+    "pitch": "length",
+    "exposure": "time",
+    "exposure_limits": "time",
+    "readout_time": "time",
+    "timeout": "time",
+}
+
+
+def _require_units(section: dict[str, Any], where: str) -> None:
+    """Refuse bare numbers for the dimensioned fields of a YAML-sourced section."""
+    try:
+        for key, dimension in _UNIT_FIELDS.items():
+            value = section.get(key)
+            for v in value if isinstance(value, list | tuple) else [value]:
+                require_unit(v, dimension, f"{where}.{key}")
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+
+
+def _require_bench_units(cfg: dict[str, Any]) -> None:
+    """Refuse bare numbers for the dimensioned fields of a bench YAML (the system's lengths
+    are checked by ``FourFSystem.from_dict(..., require_units=True)``)."""
+    for role in ROLES:
+        if isinstance(cfg.get(role), dict):
+            _require_units(cfg[role], f"bench.{role}")
+    laser = cfg.get("laser") if isinstance(cfg.get("laser"), dict) else {}
+    imp = cfg.get("imperfections") if isinstance(cfg.get("imperfections"), dict) else {}
+    try:
+        require_unit(laser.get("power"), "power", "bench.laser.power")
+        require_unit(laser.get("beam_waist"), "length", "bench.laser.beam_waist")
+        require_unit(imp.get("beam_offset"), "length", "bench.imperfections.beam_offset")
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+
+
+def _mapping(v: Any, name: str) -> dict[str, Any]:
+    """``v`` as a dict (None is empty); anything else is a BenchConfigError naming ``name``."""
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise BenchConfigError(f"{name}: got {v!r}; expected a mapping of fields")
+    return dict(v)
+
+
+def _seed(v: Any, name: str) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+        raise BenchConfigError(f"{name}: got {v!r}; expected an integer >= 0 (or none)")
+    return int(v)
 
 
 # -- field parsing --------------------------------------------------------------------------
@@ -151,7 +219,12 @@ def _text(v: Any, name: str) -> str:
 
 
 def _complex(v: Any, name: str) -> complex:
-    if isinstance(v, list | tuple) and len(v) == 2:
+    real = (int, float, np.integer, np.floating)
+    if (
+        isinstance(v, list | tuple)
+        and len(v) == 2
+        and all(isinstance(x, real) and not isinstance(x, bool) for x in v)
+    ):
         return complex(float(v[0]), float(v[1]))
     if isinstance(v, int | float) and not isinstance(v, bool):
         return complex(v)
@@ -230,24 +303,34 @@ def _simulated_slm(section: dict[str, Any], ctx: DeviceContext, base: Path | Non
     modulation = kw.get("modulation", "phase")
     bit_depth = kw.get("bit_depth", 1 if modulation == "binary" else 8)
     kw["bit_depth"] = bit_depth
-    lut = ctx.spreads.get("lut") or {}
+    lut = _mapping(ctx.spreads.get("lut"), "bench.imperfections.lut")
     unknown = set(lut) - {"range_spread", "gamma_spread"}
     if unknown:
         raise BenchConfigError(
-            f"bench.imperfections.lut: unknown {sorted(unknown)}; allowed: "
+            f"bench.imperfections.lut: unknown {sorted(unknown, key=str)}; allowed: "
             "range_spread, gamma_spread"
         )
+    try:
+        spreads = {
+            k: _number(lut.get(k, 0.0), f"bench.imperfections.lut.{k}")
+            for k in ("range_spread", "gamma_spread")
+        }
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
     rng = np.random.default_rng(ctx.seed)
-    curve, _ = draw_curve(
-        rng,
-        1 << bit_depth,
-        modulation,
-        range_spread=float(lut.get("range_spread", 0.0)),
-        gamma_spread=float(lut.get("gamma_spread", 0.0)),
-        phase_range=kw.pop("phase_range", 2 * np.pi * 1.05),
-        gamma=kw.pop("gamma", 1.0),
-        amplitude_min=kw.pop("amplitude_min", 0.0),
-    )
+    try:
+        curve, _ = draw_curve(
+            rng,
+            1 << bit_depth,
+            modulation,
+            range_spread=spreads["range_spread"],
+            gamma_spread=spreads["gamma_spread"],
+            phase_range=kw.pop("phase_range", 2 * np.pi * 1.05),
+            gamma=kw.pop("gamma", 1.0),
+            amplitude_min=kw.pop("amplitude_min", 0.0),
+        )
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
     kw.setdefault("name", ctx.role)
     try:
         return SimulatedSLM(response=curve, **kw)
@@ -269,17 +352,20 @@ _CAMERA_SPREADS = (
 
 def _simulated_camera(section: dict[str, Any], ctx: DeviceContext, base: Path | None = None):
     kw = _merged(section, ctx, CAMERA_FIELDS, base)
-    spreads = ctx.spreads.get("camera") or {}
+    spreads = _mapping(ctx.spreads.get("camera"), "bench.imperfections.camera")
     unknown = set(spreads) - set(_CAMERA_SPREADS)
     if unknown:
         raise BenchConfigError(
-            f"bench.imperfections.camera: unknown {sorted(unknown)}; "
+            f"bench.imperfections.camera: unknown {sorted(unknown, key=str)}; "
             f"allowed: {', '.join(_CAMERA_SPREADS)}"
         )
     draw_seq, noise_seq = ctx.seed.spawn(2)
     rng = np.random.default_rng(draw_seq)
     for key in _CAMERA_SPREADS:  # fractional rms spread around the profile value
-        spread = float(spreads.get(key, 0.0))
+        try:
+            spread = _number(spreads.get(key, 0.0), f"bench.imperfections.camera.{key}")
+        except UnitError as exc:
+            raise BenchConfigError(str(exc)) from exc
         if spread and key in kw:
             kw[key] = kw[key] * max(1.0 + rng.standard_normal() * spread, 0.05)
     if "quantum_efficiency" in kw:
@@ -312,10 +398,10 @@ def _slmsuite_device(kind: str, class_name: str, section: dict[str, Any], ctx: D
     unknown = set(section) - allowed
     if unknown:
         raise BenchConfigError(
-            f"bench.{ctx.role}: unknown field(s) {sorted(unknown)} for "
+            f"bench.{ctx.role}: unknown field(s) {sorted(unknown, key=str)} for "
             f"driver slmsuite:{class_name}; allowed: {', '.join(sorted(allowed))}"
         )
-    args = dict(section.get("args") or {})
+    args = _mapping(section.get("args"), f"bench.{ctx.role}.args")
     for key, value in args.items():  # "@role" refers to a device built before
         if isinstance(value, str) and value.startswith("@"):
             ref = ctx.built.get(value[1:])
@@ -378,7 +464,11 @@ def build_device(section: dict[str, Any], ctx: DeviceContext, base: Path | None 
             f"(one of {', '.join(drivers())})"
         )
     driver = section["driver"]
-    if isinstance(driver, str) and driver.startswith("slmsuite:"):
+    if not isinstance(driver, str):
+        raise BenchConfigError(
+            f"bench.{ctx.role}.driver: got {driver!r}; allowed: {', '.join(drivers())}"
+        )
+    if driver.startswith("slmsuite:"):
         return _slmsuite_device(kind, driver.split(":", 1)[1], section, ctx)
     factory = _DRIVERS.get((kind, driver))
     if factory is None:
@@ -418,24 +508,29 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
         BenchConfigError: naming the field, its value and what is allowed.
     """
     base: Path | None = None
-    if isinstance(source, dict):
+    from_file = not isinstance(source, dict)
+    if not from_file:
         cfg = source
     else:
         path = Path(source)
         base = path.parent
-        try:
-            cfg = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise BenchConfigError(f"bench file {path}: cannot read it ({exc.strerror})") from exc
+        cfg = _load(path, "bench file")
         if not isinstance(cfg, dict):
-            raise BenchConfigError(f"bench file {path}: expected a mapping")
+            raise BenchConfigError(
+                f"bench file {path}: expected a mapping of fields, got {type(cfg).__name__}"
+            )
     unknown = set(cfg) - BENCH_KEYS
     if unknown:
         raise BenchConfigError(
-            f"bench: unknown field(s) {sorted(unknown)}; allowed: {', '.join(sorted(BENCH_KEYS))}"
+            f"bench: unknown field(s) {sorted(unknown, key=str)}; allowed: "
+            f"{', '.join(sorted(BENCH_KEYS))}"
         )
+    if from_file:  # YAML lengths, times and powers need units; the Python API takes SI
+        _require_bench_units(cfg)
+    if "name" in cfg:
+        _text(cfg["name"], "bench.name")
     for key in ("system", "input_slm", "fourier_slm", "camera"):
-        if key not in cfg:
+        if cfg.get(key) is None:
             raise BenchConfigError(f"bench: missing field {key!r}")
     system_cfg = cfg["system"]
     try:
@@ -443,18 +538,20 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
             sys_path = Path(system_cfg)
             system = FourFSystem.from_yaml(sys_path if base is None else base / sys_path)
         else:
-            system = FourFSystem.from_dict(system_cfg)
-    except UnitError as exc:
+            system = FourFSystem.from_dict(system_cfg, require_units=from_file)
+    except ConfigError as exc:
         raise BenchConfigError(f"bench.system: {exc}") from exc
 
-    imp = dict(cfg.get("imperfections") or {})
+    imp = _mapping(cfg.get("imperfections"), "bench.imperfections")
     unknown = set(imp) - IMPERFECTION_KEYS
     if unknown:
         raise BenchConfigError(
-            f"bench.imperfections: unknown {sorted(unknown)}; allowed: "
+            f"bench.imperfections: unknown {sorted(unknown, key=str)}; allowed: "
             f"{', '.join(sorted(IMPERFECTION_KEYS))}"
         )
-    root = np.random.SeedSequence(cfg.get("seed") if seed is None else seed)
+    root = np.random.SeedSequence(
+        _seed(cfg.get("seed"), "bench.seed") if seed is None else _seed(seed, "seed")
+    )
     seqs = dict(zip(["imperfections", *ROLES], root.spawn(1 + len(ROLES)), strict=True))
     grids = {
         "input_slm": system.input_slm,
@@ -535,11 +632,11 @@ def _assemble(
             built.get("fourier_camera"),
             name=name,
         )
-    laser = dict(cfg.get("laser") or {})
+    laser = _mapping(cfg.get("laser"), "bench.laser")
     unknown = set(laser) - {"power", "beam_waist"}
     if unknown:
         raise BenchConfigError(
-            f"bench.laser: unknown {sorted(unknown)}; allowed: power, beam_waist"
+            f"bench.laser: unknown {sorted(unknown, key=str)}; allowed: power, beam_waist"
         )
     try:
         power = parse_quantity(laser.get("power", 1e-3), "power", "bench.laser.power")
@@ -566,15 +663,18 @@ def _assemble(
         ratio = _number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
-    return SimulatedBench(
-        system,
-        built["input_slm"],
-        built["fourier_slm"],
-        built["camera"],
-        built.get("fourier_camera"),
-        laser_power=power,
-        beam_waist=waist,
-        imperfections=imperfections,
-        splitter_ratio=ratio,
-        name=name,
-    )
+    try:
+        return SimulatedBench(
+            system,
+            built["input_slm"],
+            built["fourier_slm"],
+            built["camera"],
+            built.get("fourier_camera"),
+            laser_power=power,
+            beam_waist=waist,
+            imperfections=imperfections,
+            splitter_ratio=ratio,
+            name=name,
+        )
+    except ValueError as exc:
+        raise BenchConfigError(str(exc) if "bench" in str(exc) else f"bench: {exc}") from exc

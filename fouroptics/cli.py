@@ -3,7 +3,8 @@
 Each verb lives in the module that implements it; this file only wires them together so that
 ``fouroptics --help`` stays fast (verb modules are imported on use). A verb module exposes
 ``add_arguments(parser)`` and ``run(args) -> int``. Every verb writes into ``--out DIR`` and
-prints where it wrote.
+prints where it wrote; :func:`main` holds that folder locked while the verb runs (a second run
+on the same folder is refused with one line), for every verb, here and only here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib
 import sys
 
 from fouroptics.errors import FouropticsError, one_line
+from fouroptics.io.run_folder import run_folder_lock
 
 #: verb -> (module path, one-line help). Modules are imported lazily.
 VERBS: dict[str, tuple[str, str]] = {
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mod = importlib.import_module(args._module)
         runner = getattr(mod, f"run_{args.verb}", None) or mod.run
-        return int(runner(args) or 0)
+        with run_folder_lock(args):
+            return int(runner(args) or 0)
     except FouropticsError as exc:
         if debug:
             raise

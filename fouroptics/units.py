@@ -2,7 +2,9 @@
 
 All code works in SI units (metres, seconds, watts). :func:`parse_quantity` is the single place
 where a user-supplied value becomes a number; every error names the field, the value and what
-is allowed.
+is allowed. In a YAML file a dimensioned value needs its unit (``wavelength: 532`` is refused,
+not read as 532 m): loaders call :func:`require_unit` on YAML-sourced values; the Python API
+keeps SI floats.
 """
 
 from __future__ import annotations
@@ -92,6 +94,66 @@ def parse_quantity(
         bound = ">= 0" if allow_zero else "> 0"
         raise UnitError(f"{name}: got {value!r}; it must be {bound}")
     return number
+
+
+#: Dimensions whose values need a unit in a YAML file.
+DIMENSIONED = ("length", "time", "power", "frequency")
+#: Plural names for messages.
+_PLURAL = {"length": "lengths", "time": "times", "power": "powers", "frequency": "frequencies"}
+#: Units offered as suggestions, per dimension.
+_SUGGEST = {
+    "length": ("m", "mm", "um", "nm"),
+    "time": ("s", "ms", "us", "ns"),
+    "power": ("W", "mW", "uW", "nW"),
+    "frequency": ("Hz", "kHz", "MHz"),
+}
+#: A typical SI value by keyword of the field name (first match), to suggest a unit.
+_TYPICAL: tuple[tuple[str, float], ...] = (
+    ("wavelength", 600e-9),
+    ("pitch", 8e-6),
+    ("aperture", 25e-3),
+    ("waist", 2e-3),
+    ("offset", 100e-6),
+    ("timeout", 5.0),
+    ("f1", 0.1),
+    ("f2", 0.1),
+    ("focal", 0.1),
+)
+_TYPICAL_DEFAULT = {"length": 1e-3, "time": 1e-3, "power": 1e-3, "frequency": 1e3}
+
+
+def require_unit(value: object, dimension: str, name: str) -> None:
+    """Refuse a bare number for a dimensioned field read from a YAML file.
+
+    Zero is accepted bare (it is zero in every unit); strings, None and other types are left to
+    :func:`parse_quantity`.
+
+    Raises:
+        UnitError: e.g. "system.wavelength: 532 has no unit; lengths in a YAML need one, e.g.
+            '532 nm'" (the unit suggested from the number's magnitude and the field).
+    """
+    if dimension not in DIMENSIONED or isinstance(value, bool) or not isinstance(value, Real):
+        return
+    if value == 0 or not math.isfinite(float(value)):
+        return
+    raise UnitError(
+        f"{name}: {value!r} has no unit; {_PLURAL[dimension]} in a YAML need one, e.g. "
+        f"'{suggest_unit(float(value), dimension, name)}'"
+    )
+
+
+def suggest_unit(number: float, dimension: str, name: str) -> str:
+    """``number`` with the unit that makes it closest to a typical value of the field."""
+    typical = next(
+        (v for key, v in _TYPICAL if key in name.rsplit(".", 1)[-1]),
+        _TYPICAL_DEFAULT[dimension],
+    )
+    units = UNITS[dimension]
+    best = min(
+        _SUGGEST[dimension],
+        key=lambda u: abs(math.log10(max(abs(number) * units[u], 1e-300) / typical)),
+    )
+    return f"{number:g} {best}"
 
 
 def _allowed(dimension: str) -> str:

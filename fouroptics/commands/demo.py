@@ -3,12 +3,14 @@
 Renders a test image on the input SLM of a system YAML (default: the realistic bench in
 examples/systems/realistic.yaml), displays the Fourier mask of an edge-detecting kernel, and
 compares the camera field, brought back to the input grid, with scipy.signal.fftconvolve.
-Writes DIR/demo.png and DIR/summary.json.
+Writes DIR/demo.png and DIR/summary.json; prints the sampling report's warnings on stderr.
+Configuration problems (the system YAML, ``--size``) are :class:`ConfigError`: one line, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
+from fouroptics.errors import ConfigError
 from fouroptics.optics import FourFSystem, crop_centre, embed_centre
 from fouroptics.report import prepare_out, save_figure, write_json
 
@@ -65,6 +68,18 @@ def load_system(path: str | None) -> FourFSystem:
     )
 
 
+def check_size(size: int, system: FourFSystem) -> int:
+    """``--size`` if the test image fits on the input SLM, else ConfigError (never clamped)."""
+    limit = min(system.input_shape)
+    if not 1 <= size <= limit:
+        h, w = system.input_shape
+        raise ConfigError(
+            f"--size {size}: the test image must fit on the input SLM ({h} x {w} pixels); "
+            f"allowed 1..{limit}"
+        )
+    return size
+
+
 def render_text_image(size: int, text: str = "4f") -> np.ndarray:
     """A (size, size) float image in [0, 1] of ``text`` drawn with matplotlib's bundled font."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -91,9 +106,12 @@ def render_text_image(size: int, text: str = "4f") -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = prepare_out(args.out)
     system = load_system(args.system)
-    size = min(args.size, *system.input_shape)
+    size = check_size(args.size, system)
+    sampling = system.sampling_report()
+    for warning in sampling["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    out = prepare_out(args.out)
     image = render_text_image(size)
     kernel = KERNELS[args.kernel]
 
@@ -177,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         "forward_seconds": t_forward,
         "optical_power_in_W": float(np.sum(np.abs(field) ** 2) * system.input_pitch**2),
         "optical_power_camera_W": float(intensity.sum()),
-        "sampling": system.sampling_report(),
+        "sampling": sampling,
         "figure": str(fig_path),
     }
     json_path = write_json(out / "summary.json", summary)

@@ -6,11 +6,19 @@ system configuration as YAML text, or "") and ``sha256`` of the payload. The pay
 nested mapping of numpy arrays (HDF5 datasets; nested mappings become groups) plus
 JSON-compatible scalars (HDF5 attributes of their group).
 
+Integrity: the file starts with a 512-byte HDF5 user block holding a header
+(:mod:`fouroptics.io.header`: magic, format, version, size and the sha256 of every other byte of
+the file), written after the HDF5 file is closed. :func:`read_h5` checks that header in plain
+Python before the HDF5 library parses a single byte, so a corrupt, truncated or edited file (its
+attributes, system YAML and ``created`` included) is refused with :class:`FileFormatError` and
+never reaches the C library; any exception out of h5py while reading becomes one too.
+
 Writes go to a temporary file in the destination folder, are flushed, then renamed over the
 destination: a crash or an exception never leaves a half-written file, and an existing file is
-only replaced by a complete one. Reads check, in order: the file opens as HDF5, the format is the
-expected one, its version is one this code reads, and the payload hash matches; each failure
-raises :class:`FileFormatError` naming the file and what is wrong.
+only replaced by a complete one. Reads check, in order: the header and the whole-file hash, the
+file opens as HDF5, the format is the expected one, its version is one this code reads, and the
+payload hash matches; each failure raises :class:`FileFormatError` naming the file and what is
+wrong.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import numpy as np
 from fouroptics import __version__
 from fouroptics.errors import FileFormatError
 from fouroptics.io.atomic import atomic_target
+from fouroptics.io.header import USERBLOCK_SIZE, seal, verify
 
 Payload = Mapping[str, Any]
 
@@ -55,14 +64,16 @@ def write_h5(
     path = Path(path)
     _check_payload(payload, "payload")
     digest = payload_sha256(payload)
-    with atomic_target(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["format"] = fmt
-        f.attrs["format_version"] = int(version)
-        f.attrs["fouroptics_version"] = __version__
-        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        f.attrs["system"] = system_yaml
-        f.attrs["sha256"] = digest
-        _write_group(f.create_group("payload"), payload)
+    with atomic_target(path) as tmp:
+        with h5py.File(tmp, "w", userblock_size=USERBLOCK_SIZE) as f:
+            f.attrs["format"] = fmt
+            f.attrs["format_version"] = int(version)
+            f.attrs["fouroptics_version"] = __version__
+            f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            f.attrs["system"] = system_yaml
+            f.attrs["sha256"] = digest
+            _write_group(f.create_group("payload"), payload)
+        seal(tmp, fmt, int(version))
     return path
 
 
@@ -79,19 +90,31 @@ def read_h5(path: str | Path, fmt: str, max_version: int) -> tuple[dict[str, Any
         attributes (format, format_version, fouroptics_version, created, system, sha256).
 
     Raises:
-        FileFormatError: naming the file and the problem (missing, not HDF5, foreign format,
-            newer version, checksum mismatch).
+        FileFormatError: naming the file and the problem (missing, no fouroptics header, foreign
+            format, newer version, truncated, checksum mismatch, unreadable HDF5).
     """
-    import h5py
-
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
+    verify(path, fmt, max_version)  # plain Python: nothing corrupt reaches the HDF5 library
     try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise FileFormatError(f"{path}: not a readable HDF5 file ({exc})") from exc
-    with f:
+        payload, attrs = _read_verified(path, fmt, max_version)
+    except FileFormatError:
+        raise
+    except Exception as exc:  # h5py can raise anything on a damaged file
+        raise FileFormatError(
+            f"{path}: not a readable HDF5 file ({type(exc).__name__}: {exc})"
+        ) from exc
+    if payload_sha256(payload) != attrs.get("sha256"):
+        raise FileFormatError(f"{path}: payload checksum mismatch: the file is corrupt or edited")
+    return payload, attrs
+
+
+def _read_verified(path: Path, fmt: str, max_version: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Parse a file whose header and hash :func:`verify` accepted."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
         found = attrs.get("format")
         if found != fmt:
@@ -107,13 +130,7 @@ def read_h5(path: str | Path, fmt: str, max_version: int) -> tuple[dict[str, Any
             )
         if "payload" not in f:
             raise FileFormatError(f"{path}: has no payload group (truncated or foreign file)")
-        try:
-            payload = _read_group(f["payload"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise FileFormatError(f"{path}: payload cannot be read ({exc})") from exc
-    if payload_sha256(payload) != attrs.get("sha256"):
-        raise FileFormatError(f"{path}: payload checksum mismatch: the file is corrupt or edited")
-    return payload, attrs
+        return _read_group(f["payload"]), attrs
 
 
 def payload_sha256(payload: Payload) -> str:

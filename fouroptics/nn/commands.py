@@ -272,7 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     for verb in ("train", "distill", "experiment"):
         globals()[f"add_{verb}_arguments"](sub.add_parser(verb))
     args = parser.parse_args(argv)
-    return int(globals()[f"run_{args.verb}"](args))
+    from fouroptics.io.run_folder import run_folder_lock
+
+    with run_folder_lock(args):  # the --out lock, as in fouroptics.cli.main (rank 0 only)
+        return int(globals()[f"run_{args.verb}"](args))
 
 
 if __name__ == "__main__":

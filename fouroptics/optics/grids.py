@@ -7,11 +7,16 @@ axis. This is numpy's ``fftshift`` convention, so a centred DFT needs no half-pi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 
 from fouroptics.units import UnitError, parse_quantity
+
+#: Largest grid accepted, pixels (2^28: a complex64 field of 2 GiB).
+MAX_PIXELS = 1 << 28
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,9 @@ class PixelGrid:
             inter-pixel area, e.g. 1.0 for an LCoS whose gaps reflect unmodulated light
             (the "zero order"), 0.0 for absorbing gaps. Only used for the Fourier SLM.
         name: used in error messages ("fourier_slm", "camera", ...).
+
+    A grid of more than 2^28 pixels, or whose complex64 field exceeds the memory available, is
+    refused at construction (:func:`check_grid_size`).
     """
 
     shape: tuple[int, int]
@@ -36,12 +44,13 @@ class PixelGrid:
     name: str = "grid"
 
     def __post_init__(self) -> None:
-        shape = tuple(self.shape)
+        shape = tuple(self.shape) if isinstance(self.shape, list | tuple | np.ndarray) else ()
         if len(shape) != 2 or not all(_is_positive_int(s) for s in shape):
             raise UnitError(
                 f"{self.name}.shape: got {self.shape!r}; expected two positive integers (H, W)"
             )
         object.__setattr__(self, "shape", (int(shape[0]), int(shape[1])))
+        check_grid_size(self.shape, self.name)
         object.__setattr__(
             self, "pitch", parse_quantity(self.pitch, "length", f"{self.name}.pitch")
         )
@@ -51,7 +60,13 @@ class PixelGrid:
                 f"{self.name}.fill_factor: got {self.fill_factor!r}; allowed 0 < ff <= 1"
             )
         object.__setattr__(self, "fill_factor", ff)
-        gap = complex(self.gap_transmission)
+        gap = self.gap_transmission
+        if isinstance(gap, bool) or not isinstance(gap, Number):
+            raise UnitError(
+                f"{self.name}.gap_transmission: got {gap!r}; expected a number with |t| <= 1 "
+                "(or [real, imag] in a YAML)"
+            )
+        gap = complex(gap)
         if not np.isfinite(gap) or abs(gap) > 1.0:
             raise UnitError(
                 f"{self.name}.gap_transmission: got {self.gap_transmission!r}; allowed |t| <= 1"
@@ -71,6 +86,43 @@ class PixelGrid:
     def coords(self, axis: int) -> np.ndarray:
         """Pixel-centre coordinates along ``axis`` (0 = rows/y, 1 = columns/x), metres, (n,)."""
         return axis_coords(self.shape[axis], self.pitch)
+
+
+def check_grid_size(shape: tuple[int, int], name: str, itemsize: int = 8) -> None:
+    """Refuse a grid whose complex field cannot be held: more than :data:`MAX_PIXELS` pixels,
+    or more bytes (``itemsize`` per pixel; 8 = complex64) than the memory available now.
+
+    Raises:
+        UnitError: naming the grid, its shape and the estimated memory of one field.
+    """
+    pixels = shape[0] * shape[1]
+    need = pixels * itemsize
+    what = f"{name}.shape: {shape[0]} x {shape[1]} = {pixels:,} pixels"
+    field = f"one complex field on it needs {_gib(need)}"
+    if pixels > MAX_PIXELS:
+        raise UnitError(f"{what}; {field}; allowed up to 2^28 = {MAX_PIXELS:,} pixels")
+    available = _available_memory()
+    if available is not None and need > available:
+        raise UnitError(f"{what}; {field}, more than the {_gib(available)} of memory available")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to allocate now (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def axis_coords(n: int, pitch: float) -> np.ndarray:

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from fouroptics.io.yaml_load import load_yaml
 from fouroptics.optics import engine
 from fouroptics.optics.grids import PixelGrid
 from fouroptics.optics.transforms import bandlimited_resample_matrix, mft_matrix
 from fouroptics.optics.validate import FieldError, check_array, is_torch
-from fouroptics.units import UnitError, parse_quantity
+from fouroptics.units import UnitError, parse_quantity, require_unit
 
 DTYPES = ("complex64", "complex128")
 INPUT_PIXEL_MODELS = ("point", "aperture")
@@ -105,6 +106,8 @@ class FourFSystem:
             )
         if self.dtype not in DTYPES:
             raise UnitError(f"system.dtype: got {self.dtype!r}; allowed: {', '.join(DTYPES)}")
+        if not isinstance(self.name, str):
+            raise UnitError(f"system.name: got {self.name!r}; expected text (quote it in YAML)")
         if self.fft_backend not in FFT_BACKENDS:
             raise UnitError(
                 f"system.fft_backend: got {self.fft_backend!r}; allowed: {', '.join(FFT_BACKENDS)}"
@@ -122,9 +125,14 @@ class FourFSystem:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_dict(cls, config: dict[str, Any]) -> FourFSystem:
+    def from_dict(cls, config: dict[str, Any], *, require_units: bool = False) -> FourFSystem:
         """Build from a mapping (a parsed YAML file). Pitches may be "matched": the Fourier
         SLM pitch becomes ``lambda f1 / (N_in p_in)`` and the camera's ``lambda f2 / (N_F p_F)``.
+
+        Args:
+            config: the fields of :class:`FourFSystem`; lengths as SI floats or unit strings.
+            require_units: refuse bare numbers for lengths (set for YAML-sourced mappings:
+                ``wavelength: 532`` is an error there, not 532 m).
 
         Raises:
             UnitError: naming the field, its value and what is allowed.
@@ -132,7 +140,7 @@ class FourFSystem:
         if not isinstance(config, dict):
             raise UnitError(f"system: expected a mapping of fields, got {type(config).__name__}")
         allowed = {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
-        unknown = sorted(set(config) - allowed)
+        unknown = sorted(set(config) - allowed, key=str)
         if unknown:
             raise UnitError(
                 f"system: unknown field(s) {unknown}; allowed: {', '.join(sorted(allowed))}"
@@ -144,6 +152,8 @@ class FourFSystem:
         ]
         if missing:
             raise UnitError(f"system: missing field(s) {missing}")
+        if require_units:
+            _require_length_units(config)
         cfg = dict(config)
         lam = parse_quantity(cfg["wavelength"], "length", "system.wavelength")
         f1 = parse_quantity(cfg["f1"], "length", "system.f1")
@@ -161,20 +171,21 @@ class FourFSystem:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> FourFSystem:
-        """Load a system YAML (SI numbers or unit strings such as "8 um")."""
+        """Load a system YAML; lengths need a unit ("532 nm", "8 um", "100 mm").
+
+        Raises:
+            ConfigError: naming the file, and the field, its value and what is allowed (the
+                file is read by :func:`fouroptics.io.yaml_load.load_yaml`: no aliases, size cap,
+                UTF-8).
+        """
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise UnitError(f"system file {path}: cannot read it ({exc.strerror})") from exc
-        try:
-            config = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise UnitError(f"system file {path}: not valid YAML ({exc})") from exc
+        config = load_yaml(path, "system file")
+        if config is None:
+            raise UnitError(f"system file {path}: empty; expected a mapping of fields")
         if isinstance(config, dict) and "system" in config and isinstance(config["system"], dict):
             config = config["system"]
         try:
-            return cls.from_dict(config)
+            return cls.from_dict(config, require_units=True)
         except UnitError as exc:
             raise UnitError(f"{path}: {exc}") from exc
 
@@ -226,8 +237,16 @@ class FourFSystem:
         return out
 
     def to_yaml(self) -> str:
-        """The system as YAML text in SI units."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        """The system as YAML text, lengths as exact unit strings in metres ("5.32e-07 m"), so
+        that it reads back through :meth:`from_yaml` (YAML lengths need a unit) and
+        :meth:`from_dict` of its parsed mapping alike."""
+        d = self.to_dict()
+        for key in ("wavelength", "f1", "f2", "lens_aperture"):
+            if d[key] is not None:
+                d[key] = f"{d[key]!r} m"
+        for key in ("input_slm", "fourier_slm", "camera"):
+            d[key]["pitch"] = f"{d[key]['pitch']!r} m"
+        return yaml.safe_dump(d, sort_keys=False)
 
     def with_options(self, **changes: Any) -> FourFSystem:
         """A copy with some fields changed (e.g. ``dtype="complex128"``)."""
@@ -334,7 +353,7 @@ class FourFSystem:
         Returns:
             (..., H_F, W_F) complex, sqrt(W)/m; numpy in -> numpy out, torch in -> torch out.
         """
-        field = check_array(field, "input field", self.input_shape)
+        field = check_array(field, "input field", self.input_shape, dtype=self.dtype)
         ops = self._ops_for(field)
         if is_torch(field):
             return engine.fourier_torch(ops, field)
@@ -353,11 +372,11 @@ class FourFSystem:
             (..., H_cam, W_cam) complex field at the camera, sqrt(W)/m. Includes the lens
             aperture, the pixel aperture (fill factor, gap light), inversion and magnification.
         """
-        field = check_array(field, "input field", self.input_shape)
+        field = check_array(field, "input field", self.input_shape, dtype=self.dtype)
         torch_path = is_torch(field)
         if mask is None:
             mask = self._clear_mask(field)
-        mask = check_array(mask, "Fourier mask", self.fourier_shape)
+        mask = check_array(mask, "Fourier mask", self.fourier_shape, dtype=self.dtype)
         if is_torch(mask) != torch_path:
             raise FieldError(
                 "Fourier mask: pass numpy field and mask, or torch field and mask; got a mix"
@@ -552,6 +571,16 @@ def sampling_report(system: FourFSystem) -> dict[str, Any]:
     }
 
 
+def _require_length_units(config: dict[str, Any]) -> None:
+    """Refuse bare numbers for the lengths of a YAML-sourced system mapping."""
+    for key in ("wavelength", "f1", "f2", "lens_aperture"):
+        require_unit(config.get(key), "length", f"system.{key}")
+    for key in ("input_slm", "fourier_slm", "camera"):
+        grid = config.get(key)
+        if isinstance(grid, dict):
+            require_unit(grid.get("pitch"), "length", f"{key}.pitch")
+
+
 def _grid_mapping(value: Any, name: str) -> dict[str, Any]:
     if isinstance(value, PixelGrid):
         d = asdict(value)
@@ -560,7 +589,7 @@ def _grid_mapping(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UnitError(f"{name}: expected a mapping with shape and pitch, got {value!r}")
     allowed = {"shape", "pitch", "fill_factor", "gap_transmission"}
-    unknown = sorted(set(value) - allowed)
+    unknown = sorted(set(value) - allowed, key=str)
     if unknown:
         raise UnitError(
             f"{name}: unknown field(s) {unknown}; allowed: {', '.join(sorted(allowed))}"
@@ -571,6 +600,10 @@ def _grid_mapping(value: Any, name: str) -> dict[str, Any]:
     d = dict(value)
     gap = d.get("gap_transmission")
     if isinstance(gap, list | tuple) and len(gap) == 2:
+        if not all(isinstance(g, int | float) and not isinstance(g, bool) for g in gap):
+            raise UnitError(
+                f"{name}.gap_transmission: got {gap!r}; expected a number or [real, imag]"
+            )
         d["gap_transmission"] = complex(gap[0], gap[1])
     return d
 

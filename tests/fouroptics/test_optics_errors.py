@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from fouroptics.errors import ConfigError
 from fouroptics.optics import FieldError, FourFSystem, PixelGrid, UnitError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "systems"
@@ -66,9 +67,9 @@ def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
         FourFSystem.from_yaml(bad)
     broken = tmp_path / "broken.yaml"
     broken.write_text("wavelength: [unclosed\n")
-    with pytest.raises(UnitError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml:2:1: not valid YAML"):
         FourFSystem.from_yaml(broken)
-    with pytest.raises(UnitError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         FourFSystem.from_yaml(tmp_path / "missing.yaml")
 
 
