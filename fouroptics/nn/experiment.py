@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from fouroptics.data import load_classification, load_segmentation
+from fouroptics.errors import ConfigError, RunFolderError
 from fouroptics.io.atomic import atomic_write_bytes
 from fouroptics.nn.kd import PAPER_ALPHA, PAPER_TEMPERATURE
 from fouroptics.nn.macs import count_macs
@@ -29,8 +30,19 @@ from fouroptics.nn.models import (
     seg_teacher_config,
     teacher_config,
 )
+from fouroptics.nn.options import check_limit, check_options
 from fouroptics.nn.presets import get_preset
-from fouroptics.nn.train import FINAL, TrainConfig, default_device, fit_data, load_model, predict
+from fouroptics.nn.runfolder import claim, differences, flatten
+from fouroptics.nn.train import (
+    FINAL,
+    TrainConfig,
+    _world,
+    dataset_info,
+    default_device,
+    fit_data,
+    load_model,
+    predict,
+)
 from fouroptics.report import write_json
 
 
@@ -44,7 +56,7 @@ class ExperimentOptions:
     out: Path = Path("experiment_out")
     preset: str = "quick"
     seeds: list[int] | None = None
-    detection: str = "ideal"
+    detection: str = "intensity"
     temperature: float = PAPER_TEMPERATURE
     alpha: float = PAPER_ALPHA
     feature_weight: float = 0.0
@@ -72,6 +84,22 @@ def _train_or_load(
     device = opts.device or default_device()
     if opts.resume and (out_dir / FINAL).is_file():
         model, state = load_model(out_dir, device)
+        stored = {
+            **flatten("model.", state["model_config"] or {}),
+            **flatten("train.", state["train_config"] or {}),
+            **flatten("data.", state["data"] or {}),
+        }
+        asked = {
+            **flatten("model.", model_cfg),
+            **flatten("train.", cfg.__dict__),
+            **flatten("data.", dataset_info(data)),
+        }
+        diff = differences(stored, asked)
+        if diff:
+            raise RunFolderError(
+                f"--resume {out_dir / FINAL}: the model was trained with other settings: "
+                f"{'; '.join(diff)}"
+            )
         opts.log(f"{name} seed {cfg.seed}: finished earlier, loaded {out_dir / FINAL}")
         return model, state["history"]
     opts.log(f"{name} seed {cfg.seed}: training -> {out_dir}")
@@ -131,6 +159,8 @@ def _load(opts: ExperimentOptions) -> Any:
 
 def _limit(data: Any, opts: ExperimentOptions) -> Any:
     """Keep only the first ``limit_train`` / ``limit_test`` samples (small smoke runs)."""
+    check_limit("--limit-train", opts.limit_train, len(data.train_x), "training")
+    check_limit("--limit-test", opts.limit_test, len(data.test_x), "test")
     if opts.limit_train:
         data.train_x, data.train_y = (
             data.train_x[: opts.limit_train],
@@ -249,6 +279,8 @@ def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
     evaluated_on = f"test ({len(data.test_x)} canvases)"
     if opts.val:
         n = len(data.train_x)
+        if not opts.val < n:
+            raise ConfigError(f"--val {opts.val}: must be less than the {n} training canvases")
         data.test_x, data.test_y = data.train_x[n - opts.val :], data.train_y[n - opts.val :]
         data.train_x, data.train_y = data.train_x[: n - opts.val], data.train_y[: n - opts.val]
         evaluated_on = f"validation ({opts.val} canvases carved from the training set)"
@@ -427,8 +459,31 @@ def results_markdown(results: dict[str, Any], metric: str) -> str:
 RUNNERS = {"classify": run_classify, "segment": run_segment, "resolution": run_resolution}
 
 
+def option_values(opts: ExperimentOptions) -> dict[str, Any]:
+    """The options that define an experiment, by the names the user types."""
+    names = ("dataset", "preset", "seeds", "detection", "temperature", "alpha", "feature_weight",
+             "student_epochs", "teacher_epochs", "val", "resolutions", "limit_train",
+             "limit_test")  # fmt: skip
+    return {"--" + n.replace("_", "-"): getattr(opts, n) for n in names}
+
+
 def run(opts: ExperimentOptions) -> dict[str, Any]:
-    """Dispatch on ``opts.task``."""
+    """Check the options, claim ``opts.out`` (a new run, or ``resume`` with the settings its
+    ``run.json`` records), then run ``opts.task``.
+
+    Raises:
+        ConfigError: an option out of range (named), an unknown experiment or preset.
+        RunFolderError: ``opts.out`` holds another run (or, with ``resume``, other settings).
+    """
     if opts.task not in RUNNERS:
-        raise ValueError(f"unknown experiment {opts.task!r}; allowed: {', '.join(RUNNERS)}")
+        raise ConfigError(f"unknown experiment {opts.task!r}; allowed: {', '.join(RUNNERS)}")
+    values = option_values(opts)
+    check_options(values)
+    if opts.detection not in ("ideal", "intensity", "signed"):
+        raise ConfigError(f"--detection {opts.detection!r}: allowed: ideal, intensity, signed")
+    preset = get_preset(opts.task, opts.preset)  # as the code defines it (before overrides)
+    settings = {"experiment": opts.task, **values, **flatten("preset ", preset)}
+    rank, world = _world()
+    barrier = torch.distributed.barrier if world > 1 else None
+    claim(Path(opts.out), "experiment", settings, opts.resume, rank, barrier)
     return RUNNERS[opts.task](opts)

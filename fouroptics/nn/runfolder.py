@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +138,20 @@ def write_manifest(out: Path, verb: str, settings: Mapping[str, Any]) -> Path:
 def model_folders(out: Path) -> Iterable[Path]:
     """``<model>/seed<k>/`` folders of an experiment that hold a ``model.pt``."""
     return (p.parent for p in sorted(out.glob("*/seed*/model.pt")))
+
+
+def claim(
+    out: Path,
+    verb: str,
+    settings: Mapping[str, Any],
+    resume: bool,
+    rank: int = 0,
+    barrier: Callable[[], None] | None = None,
+) -> None:
+    """:func:`check_folder` on every rank, then (after ``barrier``, under torchrun) rank 0
+    writes ``run.json``: every rank refuses together or none does."""
+    check_folder(out, verb, settings, resume)
+    if barrier is not None:
+        barrier()
+    if rank == 0:
+        write_manifest(out, verb, settings)
