@@ -241,7 +241,17 @@ def _settings(args: argparse.Namespace, model_cfg: dict, **extra: Any) -> dict[s
     settings = {"--" + k.replace("_", "-"): getattr(args, k) for k in keys}
     settings["--limit-train"] = args.limit_train
     settings["--limit-test"] = args.limit_test
-    settings.update(flatten("model ", model_cfg))
+    kind = model_cfg["kind"]
+    if "sclc" in kind:
+        settings["--model"] = "sclc"
+        settings["--detection"] = model_cfg["detection"]
+        settings["--channels"] = model_cfg["channels"]
+    else:
+        settings["--model"] = "teacher"
+        settings["--width"] = model_cfg.get("widths", [model_cfg.get("width")])
+    covered = ("kind", "detection", "channels", "widths", "width")
+    derived = {k: v for k, v in model_cfg.items() if k not in covered}
+    settings.update(flatten("model ", derived))  # from the data: resolution, classes, sizes
     settings.update(extra)
     return settings
 
