@@ -80,7 +80,8 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
 
 
 def check_folder(out: Path, verb: str, settings: Mapping[str, Any], resume: bool) -> None:
-    """Refuse ``out`` unless it is empty/new, or ``resume`` and it holds this very run.
+    """Refuse ``out`` unless it holds no trained state (only, at most, a ``run.json``), or
+    ``resume`` and it holds this very run.
 
     Raises:
         RunFolderError: ``out`` is a file; it holds a run and ``resume`` is False; ``resume``
@@ -90,8 +91,8 @@ def check_folder(out: Path, verb: str, settings: Mapping[str, Any], resume: bool
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"--out {out}: exists and is not a folder")
     found = run_files(out)
-    if not found:
-        return
+    if all(f.name == RUN_FILE for f in found):
+        return  # nothing trained yet (a run that failed its checks or died in epoch 1)
     state = "finished" if any(f.name in FINISHED_MARKERS for f in found) else "partial"
     if not resume:
         names = ", ".join(str(f.relative_to(out)) for f in found[:3])

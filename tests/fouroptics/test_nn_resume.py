@@ -127,13 +127,17 @@ def test_experiment_resume_refuses_other_settings(tmp_path: Path, capsys) -> Non
     assert commands.main([*_experiment_argv(out, **{"--limit-train": "0"}), "--resume"]) == 2
     assert "--limit-train 0: must be an integer >= 1; omit it for all" in capsys.readouterr().err
     assert not out.exists()  # checks come before anything is written
-    # an interrupted experiment: its run.json is written, no model finished yet
+    # an interrupted experiment: run.json, then a teacher checkpoint, no model finished yet
     opts = ExperimentOptions(task="classify", dataset="glyphs", out=out, seeds=[0],
                              student_epochs=1, teacher_epochs=1, limit_train=64,
                              limit_test=32)  # fmt: skip
     settings = {"experiment": "classify", **option_values(opts),
                 **flatten("preset ", get_preset("classify", "quick"))}  # fmt: skip
     write_manifest(out, "experiment", settings)
+    assert commands.main([*_experiment_argv(out, **{"--val": "64"}), "--resume"]) == 2
+    assert "--val 64: the validation split must hold 1..63" in capsys.readouterr().err
+    (out / "teacher" / "seed0").mkdir(parents=True)  # the teacher's first epoch was written
+    (out / "teacher" / "seed0" / "checkpoint.pt").write_bytes(b"")
     cases = [
         ({"--detection": "signed"}, "--detection: stored 'intensity', asked 'signed'"),
         ({"--student-epochs": "2"}, "--student-epochs: stored 1, asked 2"),
@@ -149,7 +153,7 @@ def test_experiment_resume_refuses_other_settings(tmp_path: Path, capsys) -> Non
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1, (change, err)
     assert commands.main(_experiment_argv(out)) == 2  # no --resume: the folder holds a run
-    assert "holds a partial run (run.json)" in capsys.readouterr().err
+    assert "holds a partial run (run.json, teacher/seed0/checkpoint.pt)" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
