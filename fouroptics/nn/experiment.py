@@ -9,6 +9,7 @@ interrupted ones continue from their last epoch.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from fouroptics.nn.models import (
 )
 from fouroptics.nn.options import check_limit, check_options
 from fouroptics.nn.presets import get_preset
-from fouroptics.nn.runfolder import claim, differences, flatten
+from fouroptics.nn.runfolder import check_folder, differences, flatten, write_manifest
 from fouroptics.nn.train import (
     FINAL,
     TrainConfig,
@@ -69,6 +70,9 @@ class ExperimentOptions:
     resume: bool = False
     device: torch.device | None = None
     log: Callable[[str], None] = field(default=print)
+    #: called before a model starts training; :func:`run` sets it to record ``run.json``
+    #: (so an attempt refused before training anything leaves no record behind).
+    on_train: Callable[[], None] | None = None
 
 
 def _train_or_load(
@@ -103,6 +107,8 @@ def _train_or_load(
         opts.log(f"{name} seed {cfg.seed}: finished earlier, loaded {out_dir / FINAL}")
         return model, state["history"]
     opts.log(f"{name} seed {cfg.seed}: training -> {out_dir}")
+    if opts.on_train is not None:
+        opts.on_train()
     model = build_model(model_cfg, seed=cfg.seed)
     hist = fit_data(
         model,
@@ -483,7 +489,9 @@ def run(opts: ExperimentOptions) -> dict[str, Any]:
         raise ConfigError(f"--detection {opts.detection!r}: allowed: ideal, intensity, signed")
     preset = get_preset(opts.task, opts.preset)  # as the code defines it (before overrides)
     settings = {"experiment": opts.task, **values, **flatten("preset ", preset)}
-    rank, world = _world()
-    barrier = torch.distributed.barrier if world > 1 else None
-    claim(Path(opts.out), "experiment", settings, opts.resume, rank, barrier)
+    out = Path(opts.out)
+    check_folder(out, "experiment", settings, opts.resume)
+    rank, _ = _world()
+    if rank == 0:
+        opts.on_train = functools.partial(write_manifest, out, "experiment", settings)
     return RUNNERS[opts.task](opts)

@@ -83,10 +83,15 @@ def check_folder(out: Path, verb: str, settings: Mapping[str, Any], resume: bool
     """Refuse ``out`` unless it holds no trained state (only, at most, a ``run.json``), or
     ``resume`` and it holds this very run.
 
+    A folder holding models but no ``run.json`` (finished models copied in to be reused,
+    e.g. the teachers of another experiment) is accepted with ``resume``: the training loop
+    checks each model and checkpoint against the model, training and dataset config it must
+    have, and refuses any that differs.
+
     Raises:
-        RunFolderError: ``out`` is a file; it holds a run and ``resume`` is False; ``resume``
-            and its ``run.json`` records another verb or other settings (each difference
-            listed); or it holds models without a ``run.json`` (their settings are unknown).
+        RunFolderError: ``out`` is a file; it holds a run and ``resume`` is False; or
+            ``resume`` and its ``run.json`` records another verb or other settings (each
+            difference listed).
     """
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"--out {out}: exists and is not a folder")
@@ -102,10 +107,7 @@ def check_folder(out: Path, verb: str, settings: Mapping[str, Any], resume: bool
         )
     manifest = read_manifest(out)
     if manifest is None:
-        raise RunFolderError(
-            f"folder {out} holds a run without {RUN_FILE} (from an older fouroptics, or not "
-            "written by a fouroptics verb): its settings cannot be checked; use another --out"
-        )
+        return  # models copied in to be reused: each is checked against its own config
     stored_verb = manifest.get("verb")
     if stored_verb != verb:
         raise RunFolderError(

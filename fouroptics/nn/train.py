@@ -161,6 +161,11 @@ def fit(
     hist: dict[str, Any] = {"epoch": [], "train_loss": [], "test_metric": [], "epoch_seconds": []}
     start = 0
     ckpt_path = out / CHECKPOINT if out is not None else None
+    if resume and ckpt_path is not None and not ckpt_path.is_file() and (out / FINAL).is_file():
+        raise RunFolderError(
+            f"--resume {out}: holds {FINAL} but no {CHECKPOINT} to continue from; "
+            "use another --out (or load the finished model with load_run)"
+        )
     if resume and ckpt_path is not None and ckpt_path.is_file():
         ck = load_verified(ckpt_path, map_location=device)
         asked = _run_record(model_config, cfg, dataset)

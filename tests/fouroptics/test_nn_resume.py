@@ -220,3 +220,29 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Pa
     summary = json.loads((out / "summary.json").read_text())
     assert summary["history"]["epoch"] == [1, 2, 3, 4]
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_experiment_reuses_copied_teachers_only_when_they_match(tmp_path: Path, capsys) -> None:
+    """examples/experiment_mnist_paper.sh copies finished teachers into a new experiment folder
+    and resumes it: each reused model is checked against the config it must have."""
+    import shutil
+
+    first = tmp_path / "ideal"
+    assert (
+        commands.main([*_experiment_argv(first, **{"--detection": "ideal"}), "--threads", "1"]) == 0
+    )
+    second = tmp_path / "intensity"
+    shutil.copytree(first / "teacher", second / "teacher")
+    capsys.readouterr()
+    assert commands.main([*_experiment_argv(second), "--resume", "--threads", "1"]) == 0
+    log = capsys.readouterr().out
+    assert "teacher seed 0: finished earlier" in log and "sclc seed 0: training" in log
+    assert json.loads((second / "results.json").read_text())["detection"] == "intensity"
+    third = tmp_path / "longer"
+    shutil.copytree(first / "teacher", third / "teacher")
+    argv = [*_experiment_argv(third, **{"--teacher-epochs": "2"}), "--resume", "--threads", "1"]
+    assert commands.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "teacher/seed0/model.pt: the model was trained with other settings" in err
+    assert "train.epochs: stored 1, asked 2" in err
+    assert not (third / "run.json").exists()  # refused before training: no record to trip on
