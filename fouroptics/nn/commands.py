@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fouroptics.errors import ConfigError, FouropticsError, one_line
-from fouroptics.nn.options import check_limit, check_options
+from fouroptics.nn.options import check_images, check_limit, check_options
 
 TASKS = ("classify", "segment")
 
@@ -207,6 +207,7 @@ def _data(args: argparse.Namespace):
         data = load_classification(args.dataset, seed=0, n_train=n_tr or 8000, n_test=n_te or 2000)
     else:
         data = load_segmentation(args.dataset, seed=0, n_train=n_tr or 4000, n_test=n_te or 1000)
+    check_images(tuple(data.train_x.shape), args.dataset)
     check_limit("--limit-train", n_tr, len(data.train_x), "training")
     check_limit("--limit-test", n_te, len(data.test_x), "test")
     if n_tr:

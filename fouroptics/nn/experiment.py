@@ -31,7 +31,7 @@ from fouroptics.nn.models import (
     seg_teacher_config,
     teacher_config,
 )
-from fouroptics.nn.options import check_limit, check_options
+from fouroptics.nn.options import check_images, check_limit, check_options
 from fouroptics.nn.presets import get_preset
 from fouroptics.nn.runfolder import check_folder, differences, flatten, write_manifest
 from fouroptics.nn.train import (
@@ -165,6 +165,7 @@ def _load(opts: ExperimentOptions) -> Any:
 
 def _limit(data: Any, opts: ExperimentOptions) -> Any:
     """Keep only the first ``limit_train`` / ``limit_test`` samples (small smoke runs)."""
+    check_images(tuple(data.train_x.shape), opts.dataset)
     check_limit("--limit-train", opts.limit_train, len(data.train_x), "training")
     check_limit("--limit-test", opts.limit_test, len(data.test_x), "test")
     if opts.limit_train:

@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fouroptics.errors import ConfigError
+from fouroptics.errors import ConfigError, DataError
 
 SEED_MAX = 2**31 - 1
-MIN_RESOLUTION = 8  # pixels: the teacher pools twice by 2, the SCLC pools the spectrum by 2
+MIN_RESOLUTION = 4  # pixels: the teacher pools twice by 2, the SCLC pools the spectrum by 2
 
 
 def _fail(name: str, value: Any, allowed: str) -> ConfigError:
@@ -111,4 +111,14 @@ def check_limit(name: str, limit: int | None, available: int, split: str) -> Non
         raise ConfigError(
             f"{name} {limit}: the {split} split holds only {available} images; "
             f"give at most {available}, or omit it for all"
+        )
+
+
+def check_images(shape: tuple[int, ...], dataset: str) -> None:
+    """The models take square single-channel images of side >= :data:`MIN_RESOLUTION`."""
+    h, w = shape[-2:]
+    if h != w or h < MIN_RESOLUTION:
+        raise DataError(
+            f"dataset {dataset}: images are {h}x{w} pixels; the models take square images "
+            f"of side >= {MIN_RESOLUTION}"
         )

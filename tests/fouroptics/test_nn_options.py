@@ -62,7 +62,8 @@ BAD = [
     (EXPERIMENT, "--student-epochs", ["0"], "--student-epochs 0: must be an integer >= 1"),
     (EXPERIMENT, "--teacher-epochs", ["-1"], "--teacher-epochs -1: must be an integer >= 1"),
     (EXPERIMENT, "--seeds", ["0", "0"], "--seeds [0, 0]: values must be distinct"),
-    (EXPERIMENT, "--resolutions", ["4"], "--resolutions 4: must be an integer >= 8"),
+    (EXPERIMENT, "--resolutions", ["3"], "--resolutions 3: must be an integer >= 4"),
+    (EXPERIMENT, "--resolutions", ["28", "28"], "--resolutions [28, 28]: values must be"),
     (EXPERIMENT, "--limit-train", ["0"], "--limit-train 0: must be an integer >= 1"),
     (EXPERIMENT, "--temperature", ["0"], "--temperature 0.0: must be a finite number > 0"),
     (EXPERIMENT, "--alpha", ["1.5"], "--alpha 1.5: must lie in [0, 1]"),
@@ -155,3 +156,18 @@ def test_check_teacher_compares_image_size_and_classes(runs) -> None:
         check_teacher(runs["teacher"], config, "classify", Data())
     with pytest.raises(ConfigError, match="not a segment teacher"):
         check_teacher(runs["teacher"], config, "segment", Data())
+
+
+def test_non_square_images_are_refused(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 30), ("t10k", 10)):
+        write_idx(
+            tmp_path / f"{prefix}-images-idx3-ubyte",
+            rng.integers(0, 256, (n, 28, 32), dtype=np.uint8),
+        )
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 3).astype(np.uint8))
+    for verb in (["train", "--model", "teacher"], ["experiment", "classify"]):
+        argv = [*verb, "--dataset", f"idx:{tmp_path}", "--out", str(tmp_path / "o"),
+                "--threads", "1", "--device", "cpu"]  # fmt: skip
+        assert commands.main(argv) == 2
+        assert "images are 28x32 pixels; the models take square images" in capsys.readouterr().err
