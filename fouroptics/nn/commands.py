@@ -363,7 +363,10 @@ def run_distill(args: argparse.Namespace) -> int:
     _check_train_args(args, "distill")
     rank, world, device = _setup(args)
     data = _data(args)
-    teacher, t_config = load_run(args.teacher, device)
+    try:
+        teacher, t_config = load_run(args.teacher, device)
+    except FouropticsError as exc:
+        raise type(exc)(f"--teacher {args.teacher}: {exc}") from exc
     check_teacher(args.teacher, t_config, args.task, data)
     cfg = _student_config(args, data)
     settings = _settings(

@@ -37,12 +37,12 @@ from fouroptics.nn.runfolder import check_folder, differences, flatten, write_ma
 from fouroptics.nn.train import (
     FINAL,
     TrainConfig,
-    _world,
     dataset_info,
     default_device,
     fit_data,
     load_model,
     predict,
+    rank_world,
 )
 from fouroptics.report import write_json
 
@@ -492,7 +492,7 @@ def run(opts: ExperimentOptions) -> dict[str, Any]:
     settings = {"experiment": opts.task, **values, **flatten("preset ", preset)}
     out = Path(opts.out)
     check_folder(out, "experiment", settings, opts.resume)
-    rank, _ = _world()
+    rank, _ = rank_world()
     if rank == 0:
         opts.on_train = functools.partial(write_manifest, out, "experiment", settings)
     return RUNNERS[opts.task](opts)

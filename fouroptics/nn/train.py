@@ -60,7 +60,8 @@ def init_distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def _world() -> tuple[int, int]:
+def rank_world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the joined process group, ``(0, 1)`` outside torchrun."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -131,7 +132,7 @@ def fit(
     if len(train_x) != len(train_y) or len(test_x) != len(test_y):
         raise DataError("image/label count mismatch in the training or test tensors")
     device = device or default_device()
-    rank, world = _world()
+    rank, world = rank_world()
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and not resume:
         held = [n for n in (CHECKPOINT, FINAL) if (out / n).exists()]

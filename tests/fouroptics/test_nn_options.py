@@ -133,7 +133,7 @@ def test_distill_refuses_a_student_folder_or_another_dataset(runs, tmp_path, cap
     err = capsys.readouterr().err
     assert "trained on dataset 'glyphs', this run uses 'idx:" in err and err.count("\n") == 1
     assert commands.main([*base, "--teacher", str(tmp_path / "none")]) == 2
-    assert "no such run folder" in capsys.readouterr().err
+    assert f"--teacher {tmp_path / 'none'}: " in capsys.readouterr().err
     assert not (tmp_path / "kd").exists()
     # the teacher's own dataset is accepted, and the student records which teacher it had
     assert commands.main([*base, "--teacher", str(runs["teacher"])]) == 0
