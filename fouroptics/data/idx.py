@@ -8,7 +8,9 @@ dimension, then the data in big-endian C order.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +40,9 @@ def _read_bytes(path: Path) -> bytes:
             with gzip.open(path, "rb") as fh:
                 return fh.read()
         return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise IDXError(f"cannot read IDX file {path}: {exc}") from exc
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        kind = "corrupt gzip stream" if path.name.endswith(".gz") else "read error"
+        raise IDXError(f"cannot read IDX file {path} ({kind}): {exc}") from exc
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -66,7 +69,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise IDXError(f"{path}: truncated header ({len(raw)} bytes, need {header})")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow on hostile headers
     got = len(raw) - header
     if got != expected:
         raise IDXError(

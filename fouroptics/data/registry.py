@@ -12,7 +12,7 @@ from fouroptics.data.folder import T10K_TRAIN, load_idx_folder
 from fouroptics.data.glyphs import render_glyphs
 from fouroptics.data.segmentation import make_canvases
 from fouroptics.data.types import ClassificationData, SegmentationData
-from fouroptics.errors import ConfigError
+from fouroptics.errors import ConfigError, DataError
 
 DATASET_NAMES = ("mnist", "idx:<folder>", "glyphs")
 DATA_ENV = "FOUROPTICS_DATA"
@@ -52,7 +52,7 @@ def load_classification(
     elif name == "mnist":
         root = data_root()
         if root is None:
-            raise FileNotFoundError(
+            raise DataError(
                 f"dataset 'mnist' needs ${DATA_ENV} pointing at a folder holding mnist/ "
                 "(MNIST-format IDX files); use --dataset glyphs to run without files"
             )
@@ -61,7 +61,8 @@ def load_classification(
         folder = name[4:]
         if not folder:
             raise UnknownDatasetError("dataset 'idx:' needs a folder, e.g. idx:/data/mnist")
-        data = load_idx_folder(Path(folder).expanduser(), name=name)
+        path = Path(folder).expanduser().resolve()
+        data = load_idx_folder(path, name=f"idx:{path}")
     else:
         raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASET_NAMES)}")
     if resolution is not None and resolution != data.train_x.shape[-1]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from fouroptics.errors import ConfigError, DataError
+
 
 def make_canvases(
     images: torch.Tensor,
@@ -31,14 +33,14 @@ def make_canvases(
         object wins where two overlap).
     """
     if images.ndim != 4 or images.shape[1] != 1:
-        raise ValueError(f"images must be [N, 1, h, w], got {tuple(images.shape)}")
+        raise DataError(f"images must be [N, 1, h, w], got {tuple(images.shape)}")
     if len(images) != len(labels):
-        raise ValueError(f"image/label count mismatch: {len(images)} vs {len(labels)}")
+        raise DataError(f"image/label count mismatch: {len(images)} vs {len(labels)}")
     _, _, h, w = images.shape
     if h > size or w > size:
-        raise ValueError(f"source images {h}x{w} do not fit on a {size}x{size} canvas")
+        raise DataError(f"source images {h}x{w} do not fit on a {size}x{size} segmentation canvas")
     if max_objects < 1:
-        raise ValueError(f"max_objects must be >= 1, got {max_objects}")
+        raise ConfigError(f"max_objects must be >= 1, got {max_objects}")
     g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
     count = torch.randint(1, max_objects + 1, (n,), generator=g)
     canvas = torch.zeros(n, size * size)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from fouroptics.errors import ConfigError
+
 
 @dataclass
 class TrainTestSplit:
@@ -32,7 +34,10 @@ class ClassificationData(TrainTestSplit):
         test set, for tuning without touching the real test images."""
         n = len(self.train_x)
         if not 0 < n_val < n:
-            raise ValueError(f"n_val must be in (0, {n}), got {n_val}")
+            raise ConfigError(
+                f"--val {n_val}: the validation split must hold 1..{n - 1} of the {n} "
+                "training images"
+            )
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
         val, tr = perm[:n_val], perm[n_val:]
         return ClassificationData(

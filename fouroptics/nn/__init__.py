@@ -1,6 +1,9 @@
 """Learning: SCLC students (spectral linear optics + detection + electronic head), nonlinear
 teachers, knowledge distillation, training, MAC counting and the experiment commands.
 
+Trained models are read back with :func:`load_run` (a run folder -> ``(model, config)``,
+sha256-verified; the loader for the compiler) or :func:`load_model` (a ``model.pt``).
+
 Names are imported lazily so that ``fouroptics --help`` (which imports
 ``fouroptics.nn.commands``) does not pay for importing torch.
 """
@@ -26,6 +29,8 @@ _EXPORTS = {
     "spectral_crop": "spectral",
     "TeacherCNN": "teacher",
     "TeacherSegNet": "teacher",
+    "load_model": "train",
+    "load_run": "train",
 }
 
 __all__ = sorted(_EXPORTS)

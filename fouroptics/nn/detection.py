@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from fouroptics.errors import ConfigError
+
 DETECTION_MODES: tuple[str, ...] = ("ideal", "intensity", "signed")
 _SQRT_EPS = 1e-8  # keeps the sqrt differentiable at zero intensity
 
@@ -27,7 +29,7 @@ _SQRT_EPS = 1e-8  # keeps the sqrt differentiable at zero intensity
 def check_mode(mode: str) -> str:
     """Return ``mode`` if it is a known detection mode, else raise naming the allowed ones."""
     if mode not in DETECTION_MODES:
-        raise ValueError(f"unknown detection mode {mode!r}; allowed: {', '.join(DETECTION_MODES)}")
+        raise ConfigError(f"unknown detection mode {mode!r}; allowed: {', '.join(DETECTION_MODES)}")
     return mode
 
 

@@ -9,6 +9,7 @@ interrupted ones continue from their last epoch.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 
 from fouroptics.data import load_classification, load_segmentation
+from fouroptics.errors import ConfigError, RunFolderError
 from fouroptics.io.atomic import atomic_write_bytes
 from fouroptics.nn.kd import PAPER_ALPHA, PAPER_TEMPERATURE
 from fouroptics.nn.macs import count_macs
@@ -29,8 +31,19 @@ from fouroptics.nn.models import (
     seg_teacher_config,
     teacher_config,
 )
+from fouroptics.nn.options import check_images, check_limit, check_options
 from fouroptics.nn.presets import get_preset
-from fouroptics.nn.train import FINAL, TrainConfig, default_device, fit_data, load_model, predict
+from fouroptics.nn.runfolder import check_folder, differences, flatten, write_manifest
+from fouroptics.nn.train import (
+    FINAL,
+    TrainConfig,
+    dataset_info,
+    default_device,
+    fit_data,
+    load_model,
+    predict,
+    rank_world,
+)
 from fouroptics.report import write_json
 
 
@@ -44,7 +57,7 @@ class ExperimentOptions:
     out: Path = Path("experiment_out")
     preset: str = "quick"
     seeds: list[int] | None = None
-    detection: str = "ideal"
+    detection: str = "intensity"
     temperature: float = PAPER_TEMPERATURE
     alpha: float = PAPER_ALPHA
     feature_weight: float = 0.0
@@ -57,6 +70,9 @@ class ExperimentOptions:
     resume: bool = False
     device: torch.device | None = None
     log: Callable[[str], None] = field(default=print)
+    #: called before a model starts training; :func:`run` sets it to record ``run.json``
+    #: (so an attempt refused before training anything leaves no record behind).
+    on_train: Callable[[], None] | None = None
 
 
 def _train_or_load(
@@ -72,9 +88,27 @@ def _train_or_load(
     device = opts.device or default_device()
     if opts.resume and (out_dir / FINAL).is_file():
         model, state = load_model(out_dir, device)
+        stored = {
+            **flatten("model.", state["model_config"] or {}),
+            **flatten("train.", state["train_config"] or {}),
+            **flatten("data.", state["data"] or {}),
+        }
+        asked = {
+            **flatten("model.", model_cfg),
+            **flatten("train.", cfg.__dict__),
+            **flatten("data.", dataset_info(data)),
+        }
+        diff = differences(stored, asked)
+        if diff:
+            raise RunFolderError(
+                f"--resume {out_dir / FINAL}: the model was trained with other settings: "
+                f"{'; '.join(diff)}"
+            )
         opts.log(f"{name} seed {cfg.seed}: finished earlier, loaded {out_dir / FINAL}")
         return model, state["history"]
     opts.log(f"{name} seed {cfg.seed}: training -> {out_dir}")
+    if opts.on_train is not None:
+        opts.on_train()
     model = build_model(model_cfg, seed=cfg.seed)
     hist = fit_data(
         model,
@@ -131,6 +165,9 @@ def _load(opts: ExperimentOptions) -> Any:
 
 def _limit(data: Any, opts: ExperimentOptions) -> Any:
     """Keep only the first ``limit_train`` / ``limit_test`` samples (small smoke runs)."""
+    check_images(tuple(data.train_x.shape), opts.dataset)
+    check_limit("--limit-train", opts.limit_train, len(data.train_x), "training")
+    check_limit("--limit-test", opts.limit_test, len(data.test_x), "test")
     if opts.limit_train:
         data.train_x, data.train_y = (
             data.train_x[: opts.limit_train],
@@ -249,6 +286,8 @@ def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
     evaluated_on = f"test ({len(data.test_x)} canvases)"
     if opts.val:
         n = len(data.train_x)
+        if not opts.val < n:
+            raise ConfigError(f"--val {opts.val}: must be less than the {n} training canvases")
         data.test_x, data.test_y = data.train_x[n - opts.val :], data.train_y[n - opts.val :]
         data.train_x, data.train_y = data.train_x[: n - opts.val], data.train_y[: n - opts.val]
         evaluated_on = f"validation ({opts.val} canvases carved from the training set)"
@@ -427,8 +466,33 @@ def results_markdown(results: dict[str, Any], metric: str) -> str:
 RUNNERS = {"classify": run_classify, "segment": run_segment, "resolution": run_resolution}
 
 
+def option_values(opts: ExperimentOptions) -> dict[str, Any]:
+    """The options that define an experiment, by the names the user types."""
+    names = ("dataset", "preset", "seeds", "detection", "temperature", "alpha", "feature_weight",
+             "student_epochs", "teacher_epochs", "val", "resolutions", "limit_train",
+             "limit_test")  # fmt: skip
+    return {"--" + n.replace("_", "-"): getattr(opts, n) for n in names}
+
+
 def run(opts: ExperimentOptions) -> dict[str, Any]:
-    """Dispatch on ``opts.task``."""
+    """Check the options, claim ``opts.out`` (a new run, or ``resume`` with the settings its
+    ``run.json`` records), then run ``opts.task``.
+
+    Raises:
+        ConfigError: an option out of range (named), an unknown experiment or preset.
+        RunFolderError: ``opts.out`` holds another run (or, with ``resume``, other settings).
+    """
     if opts.task not in RUNNERS:
-        raise ValueError(f"unknown experiment {opts.task!r}; allowed: {', '.join(RUNNERS)}")
+        raise ConfigError(f"unknown experiment {opts.task!r}; allowed: {', '.join(RUNNERS)}")
+    values = option_values(opts)
+    check_options(values)
+    if opts.detection not in ("ideal", "intensity", "signed"):
+        raise ConfigError(f"--detection {opts.detection!r}: allowed: ideal, intensity, signed")
+    preset = get_preset(opts.task, opts.preset)  # as the code defines it (before overrides)
+    settings = {"experiment": opts.task, **values, **flatten("preset ", preset)}
+    out = Path(opts.out)
+    check_folder(out, "experiment", settings, opts.resume)
+    rank, _ = rank_world()
+    if rank == 0:
+        opts.on_train = functools.partial(write_manifest, out, "experiment", settings)
     return RUNNERS[opts.task](opts)

@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from fouroptics.errors import ConfigError
 from fouroptics.nn.detection import Detection, optical_channels
 from fouroptics.nn.head import ClassifierHead, SegmentationHead
 from fouroptics.nn.sclc import SCLC, SpectralStack
@@ -60,7 +61,7 @@ def build_model(config: dict[str, Any], seed: int = 0) -> nn.Module:
 
     kind = config.get("kind")
     if kind not in MODEL_KINDS:
-        raise ValueError(f"unknown model kind {kind!r}; allowed: {', '.join(MODEL_KINDS)}")
+        raise ConfigError(f"unknown model kind {kind!r}; allowed: {', '.join(MODEL_KINDS)}")
     # nn.Module default inits draw from the global generator: fork it so nothing leaks out.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fouroptics.errors import ConfigError
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "classify": {
         "quick": {
@@ -61,7 +63,7 @@ def get_preset(task: str, name: str) -> dict[str, Any]:
     import copy
 
     if task not in PRESETS:
-        raise ValueError(f"unknown experiment {task!r}; allowed: {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown experiment {task!r}; allowed: {', '.join(PRESETS)}")
     if name not in PRESETS[task]:
-        raise ValueError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS[task])}")
+        raise ConfigError(f"unknown preset {name!r}; allowed: {', '.join(PRESETS[task])}")
     return copy.deepcopy(PRESETS[task][name])

@@ -3,7 +3,6 @@ CUDA when present, data-parallel under ``torchrun`` (gloo on CPU, nccl on CUDA).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -16,9 +15,12 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from fouroptics.io.atomic import atomic_target
+from fouroptics.errors import DataError, FileFormatError, RunFolderError
 from fouroptics.nn.kd import PAPER_ALPHA, PAPER_TEMPERATURE, FeatureMatcher, kd_loss
 from fouroptics.nn.metrics import accuracy, confusion_matrix, mean_iou
+from fouroptics.nn.runfolder import differences, flatten, model_folders, read_manifest
+from fouroptics.nn.torchfile import load_verified, read_digest, save_verified
+from fouroptics.report import write_json
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "model.pt"
@@ -58,7 +60,8 @@ def init_distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def _world() -> tuple[int, int]:
+def rank_world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the joined process group, ``(0, 1)`` outside torchrun."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -87,11 +90,6 @@ def evaluate(
     return {"miou": mean_iou(cm), "pixel_accuracy": accuracy(cm), "confusion": cm.tolist()}
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    with atomic_target(path) as tmp:
-        torch.save(obj, tmp)
-
-
 def fit(
     model: nn.Module,
     train_x: torch.Tensor,
@@ -105,6 +103,7 @@ def fit(
     teacher: nn.Module | None = None,
     resume: bool = False,
     model_config: dict[str, Any] | None = None,
+    dataset: dict[str, Any] | None = None,
     device: torch.device | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -116,6 +115,14 @@ def fit(
     recorded and, with ``out_dir``, ``out_dir/checkpoint.pt`` is written atomically; with
     ``resume`` a run continues after its last finished epoch (a finished run is not redone).
     At the end ``out_dir/model.pt`` (weights, model config, history) and ``config.json``.
+    Both ``.pt`` files carry a sha256 (:mod:`fouroptics.nn.torchfile`). ``dataset`` (name,
+    image shape, classes; :func:`fit_data` fills it) is stored with them.
+
+    Raises:
+        RunFolderError: ``out_dir`` already holds a checkpoint or model and ``resume`` is
+            False; or ``resume`` and the checkpoint was written with another model config,
+            training config or dataset (each difference listed), or does not fit ``model``.
+        FileFormatError: the checkpoint is corrupt (sha256 mismatch, truncated, foreign).
 
     Returns ``{"epoch": [...], "train_loss": [...], "test_metric": [...], "epoch_seconds":
     [...], "train_seconds": float, "final": evaluate(...)}``.
@@ -123,10 +130,17 @@ def fit(
     if task not in ("classify", "segment"):
         raise ValueError(f"unknown task {task!r}; allowed: classify, segment")
     if len(train_x) != len(train_y) or len(test_x) != len(test_y):
-        raise ValueError("image/label count mismatch in the training or test tensors")
+        raise DataError("image/label count mismatch in the training or test tensors")
     device = device or default_device()
-    rank, world = _world()
+    rank, world = rank_world()
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None and not resume:
+        held = [n for n in (CHECKPOINT, FINAL) if (out / n).exists()]
+        if held:
+            raise RunFolderError(
+                f"folder {out} holds a {'finished' if FINAL in held else 'partial'} run "
+                f"({', '.join(held)}); use --resume to continue it or another --out"
+            )
     if out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     model.to(device)
@@ -148,14 +162,34 @@ def fit(
     hist: dict[str, Any] = {"epoch": [], "train_loss": [], "test_metric": [], "epoch_seconds": []}
     start = 0
     ckpt_path = out / CHECKPOINT if out is not None else None
+    if resume and ckpt_path is not None and not ckpt_path.is_file() and (out / FINAL).is_file():
+        raise RunFolderError(
+            f"--resume {out}: holds {FINAL} but no {CHECKPOINT} to continue from; "
+            "use another --out (or load the finished model with load_run)"
+        )
     if resume and ckpt_path is not None and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        if matcher is not None and ck.get("matcher") is not None:
-            matcher.load_state_dict(ck["matcher"])
-        hist, start = ck["history"], ck["epoch"] + 1
+        ck = load_verified(ckpt_path, map_location=device)
+        asked = _run_record(model_config, cfg, dataset)
+        diff = differences(
+            _run_record(ck.get("model_config"), ck.get("train_config"), ck.get("data")), asked
+        )
+        if diff:
+            raise RunFolderError(
+                f"--resume {ckpt_path}: the checkpoint was written with other settings: "
+                f"{'; '.join(diff)}"
+            )
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            if matcher is not None and ck.get("matcher") is not None:
+                matcher.load_state_dict(ck["matcher"])
+            hist, start = ck["history"], int(ck["epoch"]) + 1
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise RunFolderError(
+                f"--resume {ckpt_path}: the checkpoint does not fit this model: "
+                f"{' '.join(str(exc).split())[:300]}"
+            ) from exc
         if rank == 0:
             log(f"resuming {out} after epoch {ck['epoch'] + 1}/{cfg.epochs}")
     net: nn.Module = model
@@ -226,8 +260,9 @@ def fit(
                     "history": hist,
                     "train_config": asdict(cfg),
                     "model_config": model_config,
+                    "data": dataset,
                 }
-                _atomic_save(state, ckpt_path)
+                save_verified(state, ckpt_path)
             log(
                 f"  epoch {epoch + 1}/{cfg.epochs} loss {hist['train_loss'][-1]:.4f} "
                 f"test {metric_key} {metric:.4f} ({hist['epoch_seconds'][-1]:.1f} s)"
@@ -237,43 +272,148 @@ def fit(
     hist["train_seconds"] = float(sum(hist["epoch_seconds"]))
     hist["final"] = evaluate(model, test_x, test_y, task, device)
     if out is not None and rank == 0:
-        save_model(out, model, model_config, hist, cfg)
+        save_model(out, model, model_config, hist, cfg, dataset)
     return hist
 
 
+def _run_record(
+    model_config: dict | None, train_config: dict | TrainConfig | None, data: dict | None
+) -> dict[str, Any]:
+    """What defines a training run, flat: ``model.*``, ``train.*`` and ``data.*`` fields."""
+    if isinstance(train_config, TrainConfig):
+        train_config = asdict(train_config)
+    return {
+        **flatten("model.", model_config or {}),
+        **flatten("train.", train_config or {}),
+        **flatten("data.", data or {}),
+    }
+
+
+def dataset_info(data: Any) -> dict[str, Any]:
+    """What a model file records of its training data: name, image shape, classes, sizes."""
+    return {
+        "name": data.name,
+        "image_shape": list(data.train_x.shape[1:]),
+        "num_classes": int(data.num_classes),
+        "n_train": len(data.train_x),
+        "n_test": len(data.test_x),
+    }
+
+
 def fit_data(model: nn.Module, data: Any, cfg: TrainConfig, **kwargs: Any) -> dict[str, Any]:
-    """:func:`fit` on a dataset object with ``train_x, train_y, test_x, test_y`` tensors."""
+    """:func:`fit` on a dataset object with ``train_x, train_y, test_x, test_y`` tensors
+    (its :func:`dataset_info` is recorded in the checkpoint and model)."""
+    kwargs.setdefault("dataset", dataset_info(data))
     return fit(model, data.train_x, data.train_y, data.test_x, data.test_y, cfg, **kwargs)
 
 
 def save_model(
-    out: Path, model: nn.Module, model_config: dict[str, Any] | None, hist: dict, cfg: TrainConfig
+    out: Path,
+    model: nn.Module,
+    model_config: dict[str, Any] | None,
+    hist: dict,
+    cfg: TrainConfig,
+    dataset: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``out/model.pt`` (state dict, model config, history) and ``out/config.json``."""
+    """Write ``out/model.pt`` (state dict, model config, training config, dataset, history;
+    sha256-checked) and ``out/config.json`` (the same without weights, for people)."""
     state = {
         "model_config": model_config,
         "train_config": asdict(cfg),
+        "data": dataset,
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
         "history": hist,
     }
-    _atomic_save(state, out / FINAL)
-    cfg_json = {"model": model_config, "train": asdict(cfg)}
-    (out / "config.json").write_text(json.dumps(cfg_json, indent=2))
+    save_verified(state, out / FINAL)
+    write_json(out / "config.json", {"model": model_config, "train": asdict(cfg), "data": dataset})
     return out / FINAL
 
 
 def load_model(path: str | Path, device: torch.device | None = None) -> tuple[nn.Module, dict]:
-    """Rebuild a model saved by :func:`fit` (``model.pt`` or the folder holding it)."""
+    """Rebuild a model saved by :func:`fit` (``model.pt`` or the folder holding it).
+
+    Returns ``(model in eval mode on device, state)`` where ``state`` holds ``model_config``,
+    ``train_config``, ``data`` (None for models trained outside :func:`fit_data`),
+    ``history`` and ``state_dict``.
+
+    Raises:
+        FileFormatError: no model file, or a corrupt one (sha256 mismatch, truncated, not a
+            fouroptics model), or one whose config and weights do not rebuild a model.
+    """
     from fouroptics.nn.models import build_model
 
     path = Path(path)
     if path.is_dir():
         path = path / FINAL
     if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if not state.get("model_config"):
-        raise ValueError(f"{path} holds no model config; cannot rebuild the model")
-    model = build_model(state["model_config"])
-    model.load_state_dict(state["state_dict"])
+        raise FileFormatError(f"no saved model at {path}")
+    state = load_verified(path)
+    if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
+        raise FileFormatError(f"{path}: a checksummed torch file but not a model (no state_dict)")
+    if not isinstance(state.get("model_config"), dict):
+        raise FileFormatError(f"{path} holds no model config; cannot rebuild the model")
+    try:
+        model = build_model(state["model_config"])
+        model.load_state_dict(state["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(
+            f"{path}: its model config and weights do not rebuild a model: "
+            f"{' '.join(str(exc).split())[:300]}"
+        ) from exc
+    state.setdefault("data", None)
+    state.setdefault("history", {})
     return model.to(device or default_device()).eval(), state
+
+
+def load_run(run_dir: str | Path, device: torch.device | None = None) -> tuple[nn.Module, dict]:
+    """The trained model of a run folder (``train``/``distill --out``, or one
+    ``<model>/seed<k>/`` folder of an experiment), verified, and what defines it.
+
+    This is the loader for tools that consume trained models (the compiler): it checks the
+    sha256 of ``model.pt`` and rebuilds the model from the config stored beside its weights.
+
+    Returns:
+        ``(model, config)``: the model in eval mode on ``device`` (default: CUDA when present),
+        and ``config = {"model": model config (kind, resolution, classes, channels, sizes,
+        detection, ...), "train": training config, "data": {name, image_shape, num_classes,
+        n_train, n_test} or None, "history": per-epoch curves and final metrics, "verb" and
+        "settings": the run's ``run.json`` (None when trained outside the CLI), "path": the
+        model file, "sha256": its payload digest}``.
+
+    Raises:
+        RunFolderError: ``run_dir`` is an experiment folder (names its model folders) or an
+            unfinished run (a checkpoint but no model).
+        FileFormatError: no run folder or model there, or a corrupt model file.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.is_file():
+        run_dir = run_dir.parent
+    if not run_dir.is_dir():
+        raise FileFormatError(f"{run_dir}: no such run folder")
+    if not (run_dir / FINAL).is_file():
+        inner = [str(p) for p in model_folders(run_dir)]
+        if inner:
+            raise RunFolderError(
+                f"{run_dir} is an experiment folder; give one of its model folders: "
+                + ", ".join(inner[:6])
+                + (" ..." if len(inner) > 6 else "")
+            )
+        if (run_dir / CHECKPOINT).is_file():
+            raise RunFolderError(
+                f"{run_dir}: unfinished run (a {CHECKPOINT} but no {FINAL}); "
+                "finish it with --resume"
+            )
+        raise FileFormatError(f"{run_dir}: no {FINAL} (not a trained run folder)")
+    model, state = load_model(run_dir / FINAL, device)
+    manifest = read_manifest(run_dir)
+    config = {
+        "model": state["model_config"],
+        "train": state.get("train_config"),
+        "data": state["data"],
+        "history": state["history"],
+        "verb": manifest["verb"] if manifest else None,
+        "settings": manifest["settings"] if manifest else None,
+        "path": str(run_dir / FINAL),
+        "sha256": read_digest(run_dir / FINAL),
+    }
+    return model, config

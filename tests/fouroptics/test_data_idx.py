@@ -17,6 +17,7 @@ from fouroptics.data import (
     load_idx_folder,
     read_idx,
 )
+from fouroptics.errors import DataError
 
 
 def _idx_bytes(arr: np.ndarray) -> bytes:
@@ -112,7 +113,7 @@ def test_empty_folder_and_unknown_names(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(UnknownDatasetError, match="unknown dataset 'cifar'.*glyphs"):
         load_classification("cifar")
     monkeypatch.delenv("FOUROPTICS_DATA", raising=False)
-    with pytest.raises(FileNotFoundError, match="FOUROPTICS_DATA"):
+    with pytest.raises(DataError, match="FOUROPTICS_DATA"):
         load_classification("mnist")
 
 
