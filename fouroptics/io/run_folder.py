@@ -47,19 +47,14 @@ def lock_run_folder(out: str | Path, verb: str = "") -> Iterator[Path]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"--out {out}: exists and is not a folder")
+    created = not out.exists()
+    lock = out / LOCK_NAME
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
         raise RunFolderError(f"--out {out}: cannot use this folder ({exc.strerror})") from exc
+    fd = _acquire(out, lock)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunFolderError(
-                f"--out {out}: in use by another run ({_holder(fd)}); wait for it to finish "
-                "or choose another folder"
-            ) from None
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -71,7 +66,41 @@ def lock_run_folder(out: str | Path, verb: str = "") -> Iterator[Path]:
         remove_orphan_temporaries(out)
         yield out
     finally:
-        os.close(fd)  # releases the flock; the file stays (unlinking it would race)
+        # Unlink while still holding the flock: a waiter that opened the old file re-checks the
+        # inode after locking (see _acquire) and starts over on the new one, so no two runs
+        # ever hold the folder. A folder this run created and left empty is removed too.
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only succeeds when empty
+
+
+def _acquire(out: Path, lock: Path) -> int:
+    """Open and flock ``lock``, making sure the locked file is still the one at its path."""
+    for _ in range(100):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise RunFolderError(f"--out {out}: cannot use this folder ({exc.strerror})") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise RunFolderError(
+                f"--out {out}: in use by another run ({holder}); wait for it to finish "
+                "or choose another folder"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the previous holder unlinked it between our open and our flock
+    raise RunFolderError(f"--out {out}: could not take the folder's lock (it keeps changing)")
 
 
 def run_folder_lock(args: argparse.Namespace) -> contextlib.AbstractContextManager:

@@ -101,10 +101,23 @@ def test_cli_refuses_a_locked_folder_in_one_line(tmp_path: Path, capsys) -> None
     out = tmp_path / "run"
     with lock_run_folder(out, "experiment"):
         assert main(["demo", "--out", str(out), "--size", "8"]) == 2
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]  # nothing written
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("fouroptics demo: error: --out")
     assert str(out) in err[0] and f"pid {os.getpid()}" in err[0]
-    assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
+    assert not out.exists()  # the holder created the folder and left it empty: removed
+
+
+def test_the_lock_file_goes_with_the_run_and_a_new_run_takes_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with lock_run_folder(out, "a"):
+        assert (out / LOCK_NAME).exists()
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # lock gone, folder kept
+    with lock_run_folder(out, "b"), pytest.raises(RunFolderError, match="in use"):
+        with lock_run_folder(out, "c"):
+            pass
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
@@ -182,4 +195,4 @@ def test_two_demo_runs_on_one_folder_one_wins_the_other_exits_2(tmp_path: Path) 
     assert str(out) in lines[0] and f"pid {procs[winner].pid}" in lines[0]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["system"]["name"] == winner
-    assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME, "demo.png", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["demo.png", "summary.json"]  # lock released
