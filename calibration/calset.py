@@ -153,15 +153,15 @@ class CalibrationSet:
 
     def mismatches(self, bench: str | Path) -> list[str]:
         """Reasons this calibration may not fit the bench YAML ``bench`` (empty if it fits)."""
-        import yaml
+        from fouroptics.errors import ConfigError
+        from fouroptics.io.yaml_load import load_yaml
 
         path = Path(bench)
         reasons = []
         try:
-            text = path.read_text()
-        except OSError as exc:
-            return [f"cannot read bench file {path} ({exc.strerror})"]
-        cfg = yaml.safe_load(text)
+            cfg = load_yaml(path, "bench file")
+        except ConfigError as exc:
+            return [str(exc)]
         name = str(cfg.get("name", path.stem)) if isinstance(cfg, dict) else path.stem
         if name != self.bench_name:
             reasons.append(f"measured on bench {self.bench_name!r}, not on {name!r} ({path})")
