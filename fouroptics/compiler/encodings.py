@@ -37,6 +37,9 @@ ENCODINGS = (
     "superpixel",
 )
 
+#: Real bias added before double-phase encoding (relative to |m| <= 1).
+DOUBLE_PHASE_BIAS = 0.05
+
 _MODULATION = {
     "complex": "complex",
     "phase": "phase",
@@ -49,10 +52,12 @@ _MODULATION = {
 
 
 def ghosts_for(encoding: str, system: FourFSystem) -> list[tuple[tuple[float, float], bool]]:
-    """Copies of the light an encoding adds: [(camera-plane shift (m), conjugate), ...]."""
+    """Copies of the light an encoding adds: [(camera-plane shift (m), kind), ...] with kind
+    False (the light aimed at the tiles, shifted), True (its conjugate) or "zero" (the
+    unmodulated image of the blocks, shifted)."""
     half = system.wavelength * system.f2 / system.fourier_pitch / 2
     if encoding.startswith("double-phase"):
-        return [((half, half), False)]
+        return [((half, half), False), ((half, half), "zero")]
     if encoding == "amplitude":
         return [((0.0, 0.0), True)]
     if encoding in ("lee", "superpixel"):
@@ -108,7 +113,9 @@ def encode(
     if encoding == "phase":
         wanted = np.exp(1j * np.angle(m))
     elif encoding.startswith("double-phase"):
-        wanted = double_phase(m)
+        # a small real bias fixes the phase where the mask vanishes: the checkerboard's error
+        # there is then unmodulated light (a compact ghost) instead of speckle
+        wanted = double_phase((m + DOUBLE_PHASE_BIAS) / (1 + DOUBLE_PHASE_BIAS))
     elif encoding == "amplitude":
         wanted = 0.5 + 0.5 * m.real + 0j
     elif encoding == "lee":
