@@ -101,7 +101,8 @@ def encode(
     wanted_mod = _MODULATION[encoding]
     if slm is not None and wanted_mod != "complex" and slm.modulation != wanted_mod:
         raise ConfigError(
-            f"encoding {encoding!r} needs a {wanted_mod} SLM; the SLM {slm.name!r} is "
+            f"encoding {encoding!r} needs an SLM with {wanted_mod} modulation; the SLM "
+            f"{slm.name!r} is "
             f"{slm.modulation}"
         )
     m = np.asarray(displayed, dtype=np.complex128)

@@ -111,7 +111,7 @@ def test_quantisation_follows_the_lut() -> None:
 
 
 def test_slm_that_cannot_show_the_encoding_is_refused(matched) -> None:
-    with pytest.raises(ConfigError, match="needs a phase SLM"):
+    with pytest.raises(ConfigError, match="needs an SLM with phase modulation"):
         _quality(matched, "double-phase", slm=SLMModel(8, "amplitude"))
     with pytest.raises(ConfigError, match="encoding: got 'holo'"):
         _quality(matched, "holo")
