@@ -158,6 +158,16 @@ class MaskBundle:
         return tuple(self.meta["image_shape"])  # type: ignore[return-value]
 
     @property
+    def input_amplitude(self) -> float:
+        """Input field (sqrt(W)/m) for transmission 1 (image value ``image_scale``)."""
+        return float(self.meta["input_amplitude"])
+
+    @property
+    def power_scale(self) -> float:
+        """Camera power per pixel (W) of a feature value 1 (|E|^2 units of the model)."""
+        return float(self.meta["power_scale"])
+
+    @property
     def slm(self) -> dict[str, Any] | None:
         return self.meta["slm"]
 
@@ -435,13 +445,15 @@ def _close(a: Any, b: Any) -> bool:
 
 
 def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:
-    """Least-squares factor between the realised and the ideal effective transmissions."""
+    """Least-squares factor between the realised and the ideal effective transmissions.
+
+    The ideal effective transmission is the wanted multiplier itself; what an encoding adds
+    (bias, conjugate, checkerboard error) sends its light away from the tiles and is nearly
+    orthogonal to it (Parseval), so the projection is the gain the readout sees.
+    """
     g = system.fourier_slm
     eff_r = pixels.effective_transmission(realised, g.fill_factor, g.gap_transmission)
     eff_i = pixels.effective_transmission(ideal, g.fill_factor, g.gap_transmission)
-    const = (1 - g.fill_factor) * g.gap_transmission
-    eff_i = eff_i - const
-    eff_r = eff_r - const
     den = np.vdot(eff_i, eff_i).real
     return complex(np.vdot(eff_i, eff_r) / den) if den > 0 else 1.0
 

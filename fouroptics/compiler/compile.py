@@ -362,11 +362,6 @@ def compile_program(
         dc = np.zeros((len(band), len(band)), dtype=np.complex128)
         dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
     mag = system.magnification
-    uy, ux = system.fourier_coords()
-    lam_f2 = system.wavelength * system.f2
-
-    def ramp(axis_u: np.ndarray, shift: float) -> np.ndarray:
-        return np.exp(2j * np.pi * axis_u * shift / lam_f2)
 
     channel_frame = np.zeros(c_opt, dtype=np.int64)
     channel_tile = np.zeros(c_opt, dtype=np.int64)
@@ -388,9 +383,9 @@ def compile_program(
                 if ideal:
                     sources.append((sign * ref_value * dc, anchor[c_in]))
                 for kern, centre in sources:
-                    shift = yo + mag * centre
-                    ay_cols.append(ramp(uy, shift[0])[:, None] * sy)
-                    zx_rows.append(kern @ (ramp(ux, shift[1])[:, None] * sx).T)
+                    ry, rx = system.shift_ramp_factors(*(yo + mag * centre))
+                    ay_cols.append(ry[:, None] * sy)
+                    zx_rows.append(kern @ (rx[:, None] * sx).T)
             targets[f] = np.concatenate(ay_cols, axis=1) @ np.concatenate(zx_rows, axis=0)
 
     # --- device compensation: input pixel envelope, Fourier pixel fill factor and gap light
