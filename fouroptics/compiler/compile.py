@@ -362,6 +362,15 @@ def compile_program(
         dc = np.zeros((len(band), len(band)), dtype=np.complex128)
         dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
     mag = system.magnification
+    grid = system.fourier_slm
+
+    def pixel_env(shift: np.ndarray) -> float:
+        """Camera-plane envelope of the Fourier pixel aperture for light moved by ``shift``
+        (integrated pixels only: with one node per pixel the mask acts at the centres)."""
+        if system.pixel_quadrature == 1:
+            return 1.0
+        freq = np.asarray(shift) / (system.wavelength * system.f2)
+        return float(np.prod(pixels.aperture_envelope(grid.aperture, freq)))
 
     channel_frame = np.zeros(c_opt, dtype=np.int64)
     channel_tile = np.zeros(c_opt, dtype=np.int64)
@@ -383,8 +392,10 @@ def compile_program(
                 if ideal:
                     sources.append((sign * ref_value * dc, anchor[c_in]))
                 for kern, centre in sources:
-                    ry, rx = system.shift_ramp_factors(*(yo + mag * centre))
-                    ay_cols.append(ry[:, None] * sy)
+                    shift = yo + mag * centre
+                    ry, rx = system.shift_ramp_factors(*shift)
+                    env = pixel_env(shift)
+                    ay_cols.append(ry[:, None] * sy / env)
                     zx_rows.append(kern @ (rx[:, None] * sx).T)
             targets[f] = np.concatenate(ay_cols, axis=1) @ np.concatenate(zx_rows, axis=0)
 
@@ -392,11 +403,11 @@ def compile_program(
     envelope = system.input_envelope()
     if envelope is not None:
         targets /= envelope
-    grid = system.fourier_slm
-    if system.pixel_quadrature > 1 and grid.fill_factor < 1:
+    if system.pixel_quadrature > 1:
         warnings.append(
-            "pixel_quadrature > 1: the Fourier pixel's camera-plane envelope is compensated "
-            "at each tile's centre only"
+            "pixel_quadrature > 1: the Fourier pixel's camera-plane envelope sinc(a y / "
+            "(lambda f2)) is divided out at each tile's shift (exact at the kernel's centre; "
+            "the kernel's own extent sees its slope)"
         )
     try:
         sigma = min(
