@@ -242,7 +242,7 @@ def compile_program(
     encoding: str = "complex",
     slm: SLMModel | None = None,
     upsample: int | None = None,
-    order: int = 3,
+    order: int | None = None,
     max_frames: int = 16,
     max_tiles: int | None = None,
     guard_px: float = 2.0,
@@ -259,7 +259,8 @@ def compile_program(
         slm: the Fourier SLM's levels and LUT (None: ideal for ``complex``, linear otherwise).
         upsample: input-SLM pixels per image pixel (default: :func:`default_upsample`).
         order: B-spline order q of the mask's smoothing (>= 2; 3 keeps the band's tails
-            below 1e-4 at the zone edge).
+            below 1e-4 at the zone edge; blocks are q + 1 periods wide). Default: 3, or 2
+            when 3 does not fit the system (said in the warnings).
         max_frames: the most exposures per image allowed.
         max_tiles: the most output channels per frame (default: as many as fit).
         guard_px: clearance between lights, input-SLM pixels.
@@ -269,6 +270,23 @@ def compile_program(
     """
     from fouroptics.compiler.bundle import MaskBundle
 
+    if order is None:
+        args = dict(
+            encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
+            max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
+            source=source, head=head,
+        )  # fmt: skip
+        try:
+            return compile_program(program, system, order=3, **args)
+        except ConfigError as exc:
+            try:
+                bundle = compile_program(program, system, order=2, **args)
+            except ConfigError:
+                raise exc from None
+            bundle.meta["warnings"].append(
+                f"order 3 did not fit ({exc}); compiled with order 2 (blocks of 3 periods)"
+            )
+            return bundle
     if encoding not in ENCODINGS:
         raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
     if program.detection not in DETECTIONS:
