@@ -99,7 +99,7 @@ def encode(
         raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
     slm = slm if slm is not None else default_slm(encoding)
     wanted_mod = _MODULATION[encoding]
-    if slm is not None and wanted_mod != "complex" and slm.modulation != wanted_mod:
+    if slm is not None and slm.modulation != wanted_mod:
         raise ConfigError(
             f"encoding {encoding!r} needs an SLM with {wanted_mod} modulation; the SLM "
             f"{slm.name!r} is "

@@ -113,7 +113,17 @@ def test_quantisation_follows_the_lut() -> None:
 def test_slm_that_cannot_show_the_encoding_is_refused(matched) -> None:
     with pytest.raises(ConfigError, match="needs an SLM with phase modulation"):
         _quality(matched, "double-phase", slm=SLMModel(8, "amplitude"))
+    with pytest.raises(ConfigError, match="'complex' needs an SLM with complex modulation"):
+        _quality(matched, "complex", slm=SLMModel(8, "phase"))  # never a silent phase-only
     with pytest.raises(ConfigError, match="encoding: got 'holo'"):
         _quality(matched, "holo")
     with pytest.raises(ConfigError, match="bit_depth"):
         SLMModel(0, "phase")
+
+
+def test_complex_encoding_through_two_8_bit_slms(matched) -> None:
+    """16 bits: 256 amplitudes x 256 phases; quantisation costs almost no fidelity."""
+    bundle, q = _quality(matched, "complex", slm=SLMModel(16, "complex"))
+    assert bundle.fourier_levels is not None and min(q["fidelity"]) > 0.999
+    table = SLMModel(16, "complex").response
+    np.testing.assert_allclose(bundle.fourier_masks, table[bundle.fourier_levels], atol=1e-6)
