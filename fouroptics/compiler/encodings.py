@@ -62,9 +62,12 @@ def ghosts_for(encoding: str, system: FourFSystem) -> list[tuple[tuple[float, fl
         return [((0.0, 0.0), True)]
     if encoding in ("lee", "superpixel"):
         raise ConfigError(
-            f"encoding {encoding!r}: binary DMD encodings need a carrier and an iris of their "
-            "own; use fouroptics.compiler.binary (benchmarks/compiler_encodings.py) - they are "
-            "not yet laid out by compile"
+            f"encoding {encoding!r}: binary DMD encodings carry the light on a carrier and "
+            "need an iris there: the superpixel iris holds lambda f2 / (16 p_F) of the camera "
+            "plane (the 4x4 grid repeats all light every 1/4 and the zero order sits 1/16 "
+            "from the carrier), a Lee hologram's higher orders land at multiples of each "
+            "tile's shift; neither fits a tiled compile yet. Use fouroptics.compiler.binary "
+            "(fidelity and efficiency in benchmarks/compiler_encodings.py)"
         )
     return []
 

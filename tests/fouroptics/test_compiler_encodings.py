@@ -127,3 +127,9 @@ def test_complex_encoding_through_two_8_bit_slms(matched) -> None:
     assert bundle.fourier_levels is not None and min(q["fidelity"]) > 0.999
     table = SLMModel(16, "complex").response
     np.testing.assert_allclose(bundle.fourier_masks, table[bundle.fourier_levels], atol=1e-6)
+
+
+def test_binary_encodings_are_refused_by_the_tiled_compile_with_the_reason(matched) -> None:
+    for enc in ("lee", "superpixel"):
+        with pytest.raises(ConfigError, match="carrier and need an iris"):
+            _quality(matched, enc)
