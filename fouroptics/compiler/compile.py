@@ -29,8 +29,9 @@ from fouroptics.compiler import geometry as geo
 from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for
 from fouroptics.compiler.layout import place
 from fouroptics.compiler.slm import SLMModel
+from fouroptics.compiler.synthesis import synthesise
 from fouroptics.errors import ConfigError
-from fouroptics.optics import FourFSystem, band_window, pixels
+from fouroptics.optics import FourFSystem, pixels
 
 DETECTIONS = ("ideal", "intensity", "signed")
 
@@ -358,64 +359,9 @@ def compile_program(
             f"{n_frames} exposures per image"
         )
 
-    # --- synthesis of the effective multipliers, frame by frame
-    ny, nx = system.spatial_frequencies()
-    band = program.band
-    env = geo.block_envelope(band, n_per, s)
-    zone = system.wavelength * system.f1 / p_in
-    sy, sx = (
-        geo.synthesis_matrix(nu, period_m, band, order, env, n_per * s)
-        * band_window(u, system.fourier_pitch, zone)[:, None]
-        for nu, u in zip((ny, nx), system.fourier_coords(), strict=True)
-    )  # (H_F, J), (W_F, J)
-    # ramps aim at a pixel centre of each block (on a matched grid the camera then samples
-    # the output on the input pixels), at image position t_anchor
-    anchor = (placement.block_start - np.array(system.input_shape) // 2 + block_px // 2) * p_in
-    t_anchor = (block_px // 2) / s - (s - 1) / (2 * s)
-    kidx = band % n_per
-    kernels = program.kernels[:, :, kidx[:, None], kidx[None, :]]  # (C_opt, C_in, J, J)
-    ref_value = 0.0
-    if ideal:
-        ref_value = _reference_level(program)
-        dc = np.zeros((len(band), len(band)), dtype=np.complex128)
-        dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
-    mag = system.magnification
+    frames = synthesise(program, system, placement, s, order, groups, per_frame)
+    targets = frames.targets
     grid = system.fourier_slm
-
-    def pixel_env(shift: np.ndarray) -> float:
-        """Camera-plane envelope of the Fourier pixel aperture for light moved by ``shift``
-        (integrated pixels only: with one node per pixel the mask acts at the centres)."""
-        if system.pixel_quadrature == 1:
-            return 1.0
-        freq = np.asarray(shift) / (system.wavelength * system.f2)
-        return float(np.prod(pixels.aperture_envelope(grid.aperture, freq)))
-
-    channel_frame = np.zeros(c_opt, dtype=np.int64)
-    channel_tile = np.zeros(c_opt, dtype=np.int64)
-    minus_frame = np.full(c_opt, -1, dtype=np.int64)
-    targets = np.zeros((n_frames, *system.fourier_shape), dtype=np.complex128)
-    for g in range(groups):
-        members = range(g * per_frame, min((g + 1) * per_frame, c_opt))
-        signs = (1.0, -1.0) if ideal else (1.0,)
-        for sgn_i, sign in enumerate(signs):
-            f = g * len(signs) + sgn_i
-            ay_cols, zx_rows = [], []
-            for t, o in enumerate(members):
-                if sgn_i == 0:
-                    channel_frame[o], channel_tile[o] = f, t
-                else:
-                    minus_frame[o] = f
-                yo = placement.tile_centre[t]
-                sources = [(program_k, anchor[i]) for i, program_k in enumerate(kernels[o])]
-                if ideal:
-                    sources.append((sign * ref_value * dc, anchor[c_in]))
-                for kern, centre in sources:
-                    shift = yo + mag * centre
-                    ry, rx = system.shift_ramp_factors(*shift)
-                    env = pixel_env(shift)
-                    ay_cols.append(ry[:, None] * sy / env)
-                    zx_rows.append(kern @ (rx[:, None] * sx).T)
-            targets[f] = np.concatenate(ay_cols, axis=1) @ np.concatenate(zx_rows, axis=0)
 
     # --- device compensation: input pixel envelope, Fourier pixel fill factor and gap light
     envelope = system.input_envelope()
@@ -448,11 +394,11 @@ def compile_program(
         order=order,
         sigma=float(sigma),
         input_amplitude=float(input_amplitude),
-        reference=float(ref_value),
-        t_anchor=float(t_anchor),
-        channel_frame=channel_frame,
-        channel_tile=channel_tile,
-        minus_frame=minus_frame,
+        reference=frames.reference,
+        t_anchor=frames.t_anchor,
+        channel_frame=frames.channel_frame,
+        channel_tile=frames.channel_tile,
+        minus_frame=frames.minus_frame,
         ideal_masks=displayed,
         fourier_masks=realised,
         fourier_levels=levels,
@@ -460,13 +406,6 @@ def compile_program(
         source=source or {},
         head=head,
     )
-
-
-def _reference_level(program: Program) -> float:
-    """Reference strength R (model units, per unit image value): comparable to the largest
-    output a unit image can give, so that I+ and I- differ by a measurable amount."""
-    k = np.abs(program.kernels)
-    return float(max(k.max(), 1e-30))
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:
