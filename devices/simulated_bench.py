@@ -232,7 +232,11 @@ class SimulatedBench(Bench):
     def _input_field(self, tilt: bool = True) -> np.ndarray:
         """Field leaving the input SLM, sqrt(W)/m; with ``tilt`` the decentring ramp (step 3
         of the module docstring) that makes lens 1 sample the displaced Fourier pixels."""
-        field = self._beam * self.input_slm.field()
+        # With input_pixel_model="aperture" the physics model applies the input pixel's fill
+        # factor (its envelope, fouroptics.optics.pixels); mixing it in here too would apply it
+        # twice (ff^2): only the "point" model mixes it into the field.
+        mix = self.system.input_pixel_model != "aperture"
+        field = self._beam * self.input_slm.field(fill_factor=mix)
         dy, dx = self._decentre_m()
         if tilt and (dy or dx):
             grid, lam_f = self.system.input_slm, self._true_system.wavelength * self._true_system.f1
