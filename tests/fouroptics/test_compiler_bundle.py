@@ -52,7 +52,7 @@ def test_load_refuses_edited_foreign_newer_and_corrupt_files(tmp_path, bundle) -
         MaskBundle.load(newer)
     junk = tmp_path / "j.h5"
     junk.write_bytes(b"not hdf5 at all")
-    with pytest.raises(FileFormatError, match="not a readable HDF5"):
+    with pytest.raises(FileFormatError, match="not a fouroptics HDF5 file"):
         MaskBundle.load(junk)
 
 

@@ -68,9 +68,34 @@ def write_test_file(path: Path) -> None:
     write_h5(path, FMT, 2, payload, system.to_yaml())
 
 
-#: Every HDF5 format the project writes. MaskBundle and CalibrationSet: add one line each.
+def write_bundle(path: Path) -> None:
+    from fouroptics.compiler import compile_kernels
+
+    rng = np.random.default_rng(3)
+    system = FourFSystem.matched((96, 96), "8 um")
+    kernels = rng.standard_normal((2, 3, 3))
+    compile_kernels(kernels, system, image_size=8, detection="intensity").save(path)
+
+
+def write_calibration(path: Path) -> None:
+    from calibration.calset import CalibrationSet
+
+    rng = np.random.default_rng(5)
+    CalibrationSet(
+        bench_name="fuzz",
+        sections={
+            "camera": {"gain": 0.25, "read_noise": 2.1, "dsnu": rng.random((4, 4))},
+            "registration": {"matrix": rng.standard_normal((2, 3))},
+        },
+        frames={"camera": {"displayed": 0, "captured": 12}},
+    ).save(path)
+
+
+#: Every HDF5 format the project writes, one line each.
 WRITERS: list[Writer] = [
     Writer("write_h5", write_test_file, "fouroptics.io.h5:read_h5", (FMT, 2)),
+    Writer("MaskBundle", write_bundle, "fouroptics.compiler.bundle:MaskBundle.load"),
+    Writer("CalibrationSet", write_calibration, "calibration.calset:CalibrationSet.load"),
 ]
 
 
@@ -84,9 +109,13 @@ def canonical(obj: Any) -> str:
 
 def _feed(h: Any, obj: Any) -> None:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        obj = {
+            f.name: getattr(obj, f.name)
+            for f in dataclasses.fields(obj)
+            if not f.name.startswith("_")  # caches and locks, not content
+        }
     elif hasattr(obj, "__dict__") and not isinstance(obj, Mapping | np.ndarray):
-        obj = dict(vars(obj))
+        obj = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
     if isinstance(obj, Mapping):
         h.update(b"{")
         for key in sorted(obj, key=str):
@@ -112,7 +141,9 @@ def worker() -> None:
     "different" | "<ExceptionType>: message"}, after a "start i" line (to find a crash)."""
     job = json.load(sys.stdin)
     module, func = job["read"].split(":")
-    reader = getattr(importlib.import_module(module), func)
+    reader = importlib.import_module(module)
+    for attr in func.split("."):  # "Class.method" too
+        reader = getattr(reader, attr)
     original = Path(job["original"]).read_bytes()
     scratch = Path(job["scratch"])
     reference = canonical(reader(Path(job["original"]), *job["read_args"]))
