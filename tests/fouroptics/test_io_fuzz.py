@@ -209,7 +209,7 @@ def run_worker(writer: Writer, original: Path, muts: list, tmp_path: Path) -> Co
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=max(600.0, 0.01 * len(muts)),  # a hang, not a large exhaustive sweep, fails
         cwd=ROOT,
     )
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
