@@ -185,7 +185,11 @@ class SimulatedBench(Bench):
         return np.sqrt(2 * power / (np.pi * w**2)) * np.exp(-(y**2 + x**2) / w**2)
 
     def _input_field(self) -> np.ndarray:
-        return (self._beam * self.input_slm.field()).astype(np.complex64)
+        # With input_pixel_model="aperture" the physics model applies the input pixel's fill
+        # factor (its envelope, fouroptics.optics.pixels.input_envelope); mixing it in here too
+        # would apply it twice (ff^2). Issue 8, compiler branch: only the "point" model mixes.
+        mix = self.system.input_pixel_model != "aperture"
+        return (self._beam * self.input_slm.field(fill_factor=mix)).astype(np.complex64)
 
     def _mask(self) -> np.ndarray:
         mask = self.fourier_slm.field(fill_factor=False)
