@@ -11,6 +11,7 @@ A bench YAML (see examples/benches/)::
       shift: 1.5                 # camera pixels        rotation_deg: 0.3
       scale: 0.005               # fraction             fourier_decentre: 0.5 (Fourier px)
       laser_power: 0.1           # fraction             beam_offset: 100 um
+      focal_error: 0.003         # fraction per lens    aberration: 0.3 (rad per term)
       lut: {range_spread: 0.1, gamma_spread: 0.3}
       camera: {gain: 0.05, quantum_efficiency: 0.05, read_noise: 0.1, dark_current: 0.3}
     input_slm:   {driver: simulated, profile: holoeye_pluto2, modulation: amplitude}
@@ -399,6 +400,8 @@ IMPERFECTION_KEYS = {
     "fourier_decentre",
     "laser_power",
     "beam_offset",
+    "focal_error",
+    "aberration",
     "lut",
     "camera",
 }
@@ -562,6 +565,8 @@ def _assemble(
                 "bench.imperfections.beam_offset",
                 allow_zero=True,
             ),
+            focal_error=_number(imp.get("focal_error", 0), "bench.imperfections.focal_error"),
+            aberration=_number(imp.get("aberration", 0), "bench.imperfections.aberration"),
         )
         ratio = _number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
     except UnitError as exc:

@@ -96,15 +96,121 @@ def test_misaligned_spot_lands_where_the_truth_says():
     assert moved.ideal_power().sum() == pytest.approx(ideal.ideal_power().sum(), rel=0.02)
 
 
-def test_fourier_decentre_attenuates_a_pinhole_analytically():
-    dy, dx = 0.25, -0.4
+def _dirichlet2(d: float, n: int) -> float:
+    """|sum_j exp(-2 pi i j d / n)|^2 / n^2 over n input pixels: the power a flat input
+    puts on a Fourier pixel d pixels from the axis (matched grid)."""
+    return 1.0 if d == 0 else (np.sin(np.pi * d) / (n * np.sin(np.pi * d / n))) ** 2
+
+
+@pytest.mark.parametrize("dy, dx", [(0.25, -0.4), (0.5, 0.0), (-0.9, 0.3)])
+def test_decentred_pinhole_samples_the_flat_input_spectrum_at_its_displaced_centre(dy, dx):
+    # Flat input: U(u) is the Dirichlet kernel of the input aperture; a one-pixel pinhole
+    # displaced by d pixels transmits |U(d p_F)|^2, not the bilinear (1 - |d|)^2.
     bench = small_bench(Imperfections(fourier_decentre=(dy, dx)), fourier_modulation="amplitude")
-    bench.display(np.full((N, N), 255), None)  # flat input: all light in the DC Fourier pixel
+    bench.display(np.full((N, N), 255), None)
     pinhole = np.zeros((N, N), int)
     pinhole[N // 2, N // 2] = 255
     bench.display(None, pinhole)
     ratio = bench.ideal_power().sum() / 1e-9
-    assert ratio == pytest.approx((1 - abs(dy)) ** 2 * (1 - abs(dx)) ** 2, rel=1e-3)
+    assert ratio == pytest.approx(_dirichlet2(dy, N) * _dirichlet2(dx, N), rel=1e-4)
+
+
+def test_decentred_pinhole_samples_a_two_point_fringe_analytically():
+    # Input: two bright pixels s apart along x -> |U(u)|^2 ~ 1 + cos(2 pi s p_in u / (lambda f1)),
+    # a fringe across the Fourier plane. A pinhole k pixels off centre on an SLM displaced by
+    # dx pixels reads the fringe at (k + dx) p_F: sub-pixel sampling, exact.
+    s, k = 5, 3
+    powers = []
+    ds = np.linspace(-0.8, 0.8, 9)
+    for dx in ds:
+        bench = small_bench(Imperfections(fourier_decentre=(0.0, dx)), "amplitude")
+        g = np.zeros((N, N), int)
+        g[N // 2, N // 2] = g[N // 2, N // 2 + s] = 255
+        pinhole = np.zeros((N, N), int)
+        pinhole[N // 2, N // 2 + k] = 255
+        bench.display(g, pinhole)
+        powers.append(bench.ideal_power().sum())
+    expected = 1 + np.cos(2 * np.pi * s * (k + ds) / N)  # matched grid: p_in p_F / (lam f1) = 1/N
+    np.testing.assert_allclose(np.array(powers) / powers[4], expected / expected[4], rtol=1e-4)
+
+
+def test_lens_stop_blocks_the_fourier_camera_light_too():
+    system = FourFSystem.matched((N, N), 8e-6, wavelength=532e-9, f1=0.1)
+    stop = 0.4 * N * system.fourier_pitch  # diameter: 40% of the Fourier plane
+    bench = small_bench(fourier_camera=True)
+    stopped = small_bench(fourier_camera=True)
+    stopped._fourier_system = stopped._fourier_system.with_options(lens_aperture=stop)
+    g = np.zeros((N, N), int)
+    g[N // 2, N // 2] = 255  # a point: flat spectrum over the whole Fourier plane
+    for b in (bench, stopped):
+        b.display(g, np.zeros((N, N), int))
+    uy, ux = system.fourier_coords()
+    inside = (uy[:, None] ** 2 + ux[None, :] ** 2) <= (stop / 2) ** 2
+    full = bench.ideal_fourier_power()
+    cut = stopped.ideal_fourier_power()
+    assert cut[~inside].max() == 0 and cut.sum() == pytest.approx(full[inside].sum(), rel=1e-6)
+    assert inside.mean() < 0.2
+
+
+def test_lens_stop_stays_on_the_axis_of_a_decentred_slm():
+    system = FourFSystem.matched((N, N), 8e-6, wavelength=532e-9, f1=0.1)
+    stop = 0.3 * N * system.fourier_pitch
+    powers = {}
+    for d in (0.0, 3.0):
+        bench = small_bench(Imperfections(fourier_decentre=(0.0, d)), "amplitude")
+        bench._mask_factor = None
+        bench.system = system.with_options(lens_aperture=stop)
+        bench._mask_factor = bench._fourier_factor()
+        g = np.zeros((N, N), int)
+        g[N // 2, N // 2] = 255  # flat spectrum: the stop alone sets the transmitted power
+        bench.display(g, np.full((N, N), 255))
+        powers[d] = bench.ideal_power().sum()
+        # the stop is counted at the displaced pixel centres: pixels within the circle
+        uy, ux = system.fourier_coords()
+        n_in = (uy[:, None] ** 2 + (ux[None, :] + d * system.fourier_pitch) ** 2) <= stop**2 / 4
+        assert powers[d] == pytest.approx(1e-9 * n_in.sum() / N**4, rel=1e-4)
+
+
+def test_aberration_and_focal_error_are_hidden_and_act():
+    base = small_bench()
+    focal = small_bench(Imperfections(focal_error=(0.01, -0.02)))
+    assert focal.truth()["fourier_scale"] == pytest.approx(1.01)
+    assert focal.system.f1 == base.system.f1  # the believed system is unchanged
+    assert focal._true_system.f2 == pytest.approx(0.98 * base.system.f2)
+    bench = small_bench(Imperfections(aberration=(1.0, 0.5, -0.5)))
+    g = np.zeros((N, N), int)
+    g[N // 2, N // 2] = 255
+    for b in (base, bench):
+        b.display(g, np.zeros((N, N), int))
+    # a pure phase aberration conserves power but spreads the image of a point (Strehl < 1)
+    assert bench.ideal_power().sum() == pytest.approx(base.ideal_power().sum(), rel=2e-2)
+    assert bench.ideal_power().max() < 0.9 * base.ideal_power().max()
+
+
+def test_registration_truth_maps_input_pixels_to_where_their_image_lands():
+    imp = Imperfections(
+        camera_shift=(1.2, -0.7), camera_rotation=0.01, camera_scale=0.02, focal_error=(0.01, 0)
+    )
+    bench = small_bench(imp)
+    m = bench.truth()["registration"]
+    yy, xx = np.mgrid[:N, :N]
+    for r, c in ((20, 40), (40, 22)):
+        g = np.zeros((N, N), int)
+        g[r - 1 : r + 2, c - 1 : c + 2] = 255
+        bench.display(g, np.zeros((N, N), int))
+        p = bench.ideal_power()
+        win = (abs(yy - (m[0] @ (r, c, 1))) < 8) & (abs(xx - (m[1] @ (r, c, 1))) < 8)
+        cen = np.array([(p * yy * win).sum(), (p * xx * win).sum()]) / (p * win).sum()
+        np.testing.assert_allclose(cen, m @ (r, c, 1), atol=0.1)
+
+
+def test_laser_shutter_gives_dark_frames():
+    bench = small_bench()
+    bench.display(np.full((N, N), 255), np.zeros((N, N), int))
+    bench.laser_on = False
+    assert bench.ideal_power().max() == 0 and bench.capture().max() == 0
+    bench.laser_on = True
+    assert bench.ideal_power().max() > 0
 
 
 def test_fourier_camera_gets_its_share_of_the_power():

@@ -1,0 +1,210 @@
+"""Where the optical axis crosses the Fourier SLM (sub-pixel), the Fourier plane's scale
+(``lambda f1 / p_F`` per unit spatial frequency, relative to the nominal f1) and its rotation.
+
+The input SLM shows a real, non-negative pattern: a Gaussian envelope times
+``2 + cos(2 pi x / period) + cos(2 pi y / period)``. Its spectrum on the Fourier SLM is five
+peaks, at the axis and at ``+-lambda f1 / (period p_in)`` along each axis, and each peak's
+intensity is symmetric about its own centre (the pattern is real). A peak's centre along x is
+found with two adjacent flat regions of the Fourier SLM, A = columns [c - h, c) and B =
+[c, c + h) over the peak's rows, while every other pixel shows a steep blazed grating that
+throws its light out of a camera window around the image. With ``I`` the image of the whole
+spectrum and ``J_A``, ``J_B`` those of the two regions, the window holds
+``E = eta I + (1 - eta) J`` (``eta``: whatever the grating leaves undeflected, gap light
+included), and ``W_A - W_B = c (F_A - F_B)`` with ``F`` the spectral power in each region, for
+any eta: it changes sign where the boundary ``c - 1/2`` crosses the peak's centre. A cubic
+through ``W_A - W_B`` over a few boundary positions gives the crossing to a small fraction of
+a pixel. The peaks' centres then give the axis (their centre), the scale and the rotation
+(least squares of ``centre + s R(theta) nominal offset``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from calibration.errors import CalibrationError
+from calibration.patterns import blazed_levels
+from calibration.registration import nominal_affine
+from calibration.session import Session
+
+
+@dataclass
+class FourierMapping:
+    """The Fourier SLM's centre (pixel row, col of the axis), scale and rotation."""
+
+    centre_px: tuple[float, float]
+    scale: float  # true f1 / nominal f1 (Fourier-plane distance per spatial frequency)
+    rotation_rad: float
+    peaks_px: np.ndarray  # (n, 2) measured peak centres
+    raw: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "centre_px": [float(v) for v in self.centre_px],
+            "scale": float(self.scale),
+            "rotation_rad": float(self.rotation_rad),
+            "peaks_px": np.asarray(self.peaks_px, np.float64),
+            "raw": dict(self.raw),
+        }
+
+
+def zero_crossing(positions: np.ndarray, values: np.ndarray) -> float:
+    """Root of a cubic least-squares fit of ``values`` over ``positions`` nearest their middle."""
+    x0 = float(np.mean(positions))
+    coef = np.polyfit(positions - x0, values, min(3, len(positions) - 1))
+    roots = np.roots(coef)
+    real = roots[np.abs(roots.imag) < 1e-9].real
+    if len(real) == 0:
+        raise CalibrationError("fourier: the split-power difference never changes sign")
+    return float(real[np.argmin(np.abs(real))] + x0)
+
+
+def fit_similarity(
+    offsets: np.ndarray, measured: np.ndarray
+) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """``measured = centre + s R(theta) offsets`` (rows, cols) by linear least squares.
+
+    Returns:
+        centre (2,), s, theta (radians; + turns the row axis towards the column axis... as
+        ``[[cos, -sin], [sin, cos]]`` acting on (row, col)), residuals (n, 2).
+    """
+    n = len(offsets)
+    a = np.zeros((2 * n, 4))
+    a[0::2, 0] = 1
+    a[1::2, 1] = 1
+    a[0::2, 2], a[0::2, 3] = offsets[:, 0], -offsets[:, 1]
+    a[1::2, 2], a[1::2, 3] = offsets[:, 1], offsets[:, 0]
+    sol, *_ = np.linalg.lstsq(a, measured.reshape(-1), rcond=None)
+    res = measured.reshape(-1) - a @ sol
+    return sol[:2], float(np.hypot(sol[2], sol[3])), float(np.arctan2(sol[3], sol[2])), res
+
+
+def _input_pattern(
+    session: Session, period: int, sigma: float, inverse_amplitude: np.ndarray | None
+) -> tuple[np.ndarray, tuple[float, float]]:
+    slm = session.bench.input_slm
+    if slm.modulation == "phase":
+        raise CalibrationError(
+            "fourier: the input SLM is phase-only; this routine needs an amplitude input SLM"
+        )
+    h, w = session.input_shape
+    rc, cc = h // 2, w // 2
+    rr, col = np.mgrid[:h, :w].astype(np.float64)
+    env = np.exp(-((rr - rc) ** 2 + (col - cc) ** 2) / (2 * sigma**2))
+    target = (
+        env
+        * (2 + np.cos(2 * np.pi * (col - cc) / period) + np.cos(2 * np.pi * (rr - rc) / period))
+        / 4
+    )
+    n = slm.levels
+    k = np.clip(np.rint(target * (n - 1)), 0, n - 1).astype(np.int64)
+    levels = k if inverse_amplitude is None else np.asarray(inverse_amplitude)[k]
+    return levels, (float(rc), float(cc))
+
+
+def fourier_mapping(
+    session: Session,
+    registration: np.ndarray | None = None,
+    inverse_phase: np.ndarray | None = None,
+    inverse_amplitude: np.ndarray | None = None,
+    period: int = 4,
+    sigma: float = 12.0,
+    half_band: int = 24,
+    steps: tuple[int, ...] = (-2, -1, 0, 1, 2, 3),
+    n_frames: int = 1,
+) -> FourierMapping:
+    """Measure the Fourier SLM's centre, scale and rotation.
+
+    Args:
+        registration: (2, 3) input -> camera affine (default: the believed, nominal one).
+        inverse_phase, inverse_amplitude: measured inverse LUTs of the Fourier and input SLMs
+            (better blazed gratings and input patterns; not required).
+        period: input grating period, input pixels. sigma: envelope rms, input pixels.
+        half_band: width of each flat region, Fourier pixels. steps: boundary positions
+            around the nominal peak, pixels.
+
+    Frames: 5 peaks x 2 axes x 2 regions x ``len(steps)`` (``n_frames`` each), plus exposure
+    and dark frames.
+    """
+    session.start("fourier")
+    sys_ = session.bench.system
+    hf, wf = session.fourier_shape
+    fslm = session.bench.fourier_slm
+    if fslm.modulation != "phase":
+        raise CalibrationError("fourier: needs a phase Fourier SLM (blazed gratings)")
+    g = sys_.wavelength * sys_.f1 / (period * sys_.input_pitch * sys_.fourier_pitch)
+    reach = g + half_band + max(abs(s) for s in steps) + 2
+    if 2 * reach >= min(hf, wf):
+        raise CalibrationError(
+            f"fourier: the spectrum of a {period}-pixel input grating reaches {reach:.0f} Fourier "
+            f"pixels from the axis, beyond the Fourier SLM ({hf}x{wf}): use a longer period"
+        )
+    levels, centre_in = _input_pattern(session, period, sigma, inverse_amplitude)
+    affine = nominal_affine(sys_) if registration is None else np.asarray(registration)
+    cy, cx = affine @ np.r_[centre_in, 1.0]
+    ych, xch = np.mgrid[: session.camera_shape[0], : session.camera_shape[1]]
+    mag = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+    radius = 4.0 * sigma * mag
+    window = (ych - cy) ** 2 + (xch - cx) ** 2 <= radius**2
+    # deflect the rest of the Fourier SLM beyond the window and the image
+    shift_per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
+    grating_period = max(2.0, np.floor(shift_per_cycle / (2.5 * radius)))
+    n_levels = fslm.levels
+    ramp_rows = blazed_levels((hf, wf), (grating_period, np.inf), inverse_phase, n_levels)
+    ramp_cols = blazed_levels((hf, wf), (np.inf, grating_period), inverse_phase, n_levels)
+    flat_level = 0 if inverse_phase is None else int(np.asarray(inverse_phase)[0])
+
+    session.display(levels, np.full((hf, wf), flat_level, dtype=np.int64))
+    session.auto_expose(target=0.5, percentile=99.99)
+    dark = float(session.dark_frame(4)[window].sum())
+
+    nominal = np.array([(0.0, 0.0), (0.0, g), (0.0, -g), (g, 0.0), (-g, 0.0)])
+    c0 = np.array([hf // 2, wf // 2], dtype=np.float64)
+    found, diffs = [], []
+    for off in nominal:
+        peak = c0 + off
+        centre = []
+        for axis in (0, 1):  # 0: boundary between rows (centre row); 1: between columns
+            base = ramp_cols if axis == 0 else ramp_rows
+            p_axis, p_other = int(round(peak[axis])), int(round(peak[1 - axis]))
+            band = slice(p_other - half_band, p_other + half_band + 1)
+            d = []
+            for s in steps:
+                c = p_axis + s
+                w = []
+                for region in (slice(c - half_band, c), slice(c, c + half_band)):
+                    pattern = base.copy()
+                    if axis == 1:
+                        pattern[band, region] = flat_level
+                    else:
+                        pattern[region, band] = flat_level
+                    session.display(None, pattern)
+                    w.append(float(session.capture(n_frames)[window].sum()) - dark)
+                d.append(w[0] - w[1])
+            d = np.array(d)
+            boundary = p_axis + np.array(steps, dtype=np.float64) - 0.5
+            if not (d.max() > 0 > d.min()):
+                raise CalibrationError(
+                    f"fourier: the spectral peak near Fourier pixel {tuple(np.round(peak, 1))} "
+                    f"is not within {min(steps)}..{max(steps)} pixels of where the believed "
+                    "system puts it: check f1, the pitches and the alignment of the Fourier SLM"
+                )
+            centre.append(zero_crossing(boundary, d))
+            diffs.append(d)
+        found.append(centre)
+    found_a = np.array(found)
+    centre, scale, rotation, res = fit_similarity(nominal, found_a)
+    return FourierMapping(
+        centre_px=(float(centre[0]), float(centre[1])),
+        scale=scale,
+        rotation_rad=rotation,
+        peaks_px=found_a,
+        raw={
+            "nominal_offsets_px": nominal,
+            "split_power_differences": np.array(diffs),
+            "boundary_steps_px": np.array(steps),
+            "fit_residuals_px": res.reshape(-1, 2),
+        },
+    )

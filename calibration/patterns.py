@@ -1,0 +1,38 @@
+"""Gray-level patterns the routines display: dot grids, split fields, blazed gratings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dot_grid(
+    shape: tuple[int, int], spacing: int, size: int, margin: int, level: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Square dots of ``size`` pixels every ``spacing`` pixels, ``margin`` from the edges.
+
+    Returns:
+        levels (H, W) int, and the dot centres (n, 2) float (row, column pixel coordinates).
+    """
+    h, w = shape
+    rows = np.arange(margin, h - margin - size + 1, spacing)
+    cols = np.arange(margin, w - margin - size + 1, spacing)
+    levels = np.zeros(shape, dtype=np.int64)
+    centres = []
+    for r in rows:
+        for c in cols:
+            levels[r : r + size, c : c + size] = level
+            centres.append((r + (size - 1) / 2, c + (size - 1) / 2))
+    return levels, np.array(centres, dtype=np.float64).reshape(-1, 2)
+
+
+def blazed_levels(
+    shape: tuple[int, int], period: tuple[float, float], inverse_lut: np.ndarray | None, levels: int
+) -> np.ndarray:
+    """Gray levels of a blazed phase ramp ``2 pi (r / period_y + c / period_x)`` (inf period:
+    no ramp along that axis), through ``inverse_lut`` (levels per target phase bin 2 pi k / L)
+    when given, else the nominal linear map."""
+    r = np.arange(shape[0])[:, None] / period[0] if np.isfinite(period[0]) else 0.0
+    c = np.arange(shape[1])[None, :] / period[1] if np.isfinite(period[1]) else 0.0
+    frac = np.mod(r + c, 1.0) * np.ones(shape)
+    k = np.floor(frac * levels + 0.5).astype(np.int64) % levels
+    return k if inverse_lut is None else np.asarray(inverse_lut)[k]

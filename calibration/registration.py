@@ -1,0 +1,177 @@
+"""Registration: input-SLM pixel -> camera pixel (affine) from a displayed dot grid, and the
+beam profile on the input SLM.
+
+Each dot's image is located by an iterated Gaussian-weighted centroid (the fixed point is the
+centre of any symmetric spot, with no bias from the window's pixel edges); the affine
+``camera (row, col) = M @ (input row, col, 1)`` is the least-squares fit over the dots, and its
+residuals are reported. The beam profile is a fully-on frame sampled at the registered image of
+every input pixel (relative intensity; the compiler divides its square root out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from calibration.errors import CalibrationError
+from calibration.patterns import dot_grid
+from calibration.session import Session
+
+
+def spot_centre(
+    image: np.ndarray, guess: tuple[float, float], sigma: float = 2.0, iterations: int = 20
+) -> tuple[float, float]:
+    """Centre (row, col) of a spot near ``guess`` by the iterated Gaussian-weighted centroid
+    (weights ``exp(-r^2 / (2 sigma^2))`` about the current estimate, window 4 sigma)."""
+    y, x = float(guess[0]), float(guess[1])
+    half = int(np.ceil(4 * sigma))
+    h, w = image.shape
+    for _ in range(iterations):
+        r0, c0 = int(round(y)), int(round(x))
+        if not (half <= r0 < h - half and half <= c0 < w - half):
+            raise CalibrationError(
+                f"registration: a dot's image at ({y:.1f}, {x:.1f}) is at the camera's edge: "
+                "centre the camera on the input SLM's image"
+            )
+        patch = image[r0 - half : r0 + half + 1, c0 - half : c0 + half + 1]
+        yy, xx = np.mgrid[r0 - half : r0 + half + 1, c0 - half : c0 + half + 1]
+        wgt = np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * sigma**2)) * patch
+        total = wgt.sum()
+        if total <= 0:
+            raise CalibrationError("registration: a dot's image has no light above the dark")
+        dy = 2 * ((yy - y) * wgt).sum() / total
+        dx = 2 * ((xx - x) * wgt).sum() / total
+        y, x = y + dy, x + dx
+        if abs(dy) < 1e-5 and abs(dx) < 1e-5:
+            break
+    return y, x
+
+
+def fit_affine(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares (2, 3) affine with ``dst = M @ (src, 1)``; and the residuals (n, 2)."""
+    a = np.column_stack([src, np.ones(len(src))])
+    m, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    m = m.T
+    return m, dst - a @ m.T
+
+
+@dataclass
+class Registration:
+    """Input-SLM pixel -> camera pixel affine, residuals and the beam profile."""
+
+    affine: np.ndarray  # (2, 3)
+    residual_px: float  # rms over the dots, camera pixels
+    beam_profile: np.ndarray  # (H_in, W_in) relative intensity (max 1)
+    beam_centre_px: tuple[float, float]  # input pixels (row, col), Gaussian fit
+    beam_waist_px: float  # 1/e^2 intensity radius, input pixels (inf: flat)
+    raw: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "affine": np.asarray(self.affine, np.float64),
+            "residual_px": float(self.residual_px),
+            "beam_profile": self.beam_profile.astype(np.float32),
+            "beam_centre_px": [float(v) for v in self.beam_centre_px],
+            "beam_waist_px": float(self.beam_waist_px),
+            "raw": dict(self.raw),
+        }
+
+
+def fit_gaussian_beam(profile: np.ndarray, border: int = 4) -> tuple[tuple[float, float], float]:
+    """Centre (row, col) and 1/e^2 radius (pixels) of a round Gaussian beam from its relative
+    intensity (H, W): a least-squares quadratic fit to ``ln I`` where I > 0.2, away from the
+    SLM's border (a beam wider than the SLM is truncated: a centroid would be biased)."""
+    h, w = profile.shape
+    rr, cc = np.mgrid[:h, :w].astype(np.float64)
+    use = profile > 0.2
+    use[:border] = use[-border:] = False
+    use[:, :border] = use[:, -border:] = False
+    if use.sum() < 10:
+        raise CalibrationError("registration: too little light to fit the beam profile")
+    r, c = rr[use], cc[use]
+    a = np.column_stack([np.ones_like(r), r, c, r**2 + c**2])
+    coef, *_ = np.linalg.lstsq(a, np.log(profile[use]), rcond=None)
+    if coef[3] >= 0:  # flat (or rising) illumination: no waist to speak of
+        return (float(np.mean(r)), float(np.mean(c))), float("inf")
+    centre = (float(-coef[1] / (2 * coef[3])), float(-coef[2] / (2 * coef[3])))
+    return centre, float(np.sqrt(-2.0 / coef[3]))
+
+
+def nominal_affine(system: Any) -> np.ndarray:
+    """The believed (2, 3) map: the image inverted and magnified by f2 / f1, centred."""
+    k = -(system.f2 / system.f1) * system.input_pitch / system.camera_pitch
+    c_in = np.array([s // 2 for s in system.input_shape], float)
+    c_cam = np.array([s // 2 for s in system.camera_shape], float)
+    return np.column_stack([k * np.eye(2), c_cam - k * c_in])
+
+
+def register(session: Session, spacing: int = 24, dot: int = 4, n_frames: int = 4) -> Registration:
+    """Measure the input-SLM -> camera affine and the beam profile.
+
+    Frames: two dot grids (offset by half a spacing) and one fully-on frame, ``n_frames``
+    each, plus exposure and dark frames.
+    """
+    session.start("registration")
+    slm = session.bench.input_slm
+    if slm.modulation == "phase":
+        raise CalibrationError(
+            "registration: the input SLM is phase-only: dots on it do not show on the camera"
+        )
+    h, w = session.input_shape
+    if min(h, w) < 2 * spacing:
+        raise CalibrationError(
+            f"registration: a dot grid of spacing {spacing} does not fit the input SLM {h}x{w}"
+        )
+    flat = np.zeros(session.fourier_shape, dtype=np.int64)
+    guess_map = nominal_affine(session.bench.system)
+    sigma = max(1.5, 0.6 * dot * abs(guess_map[0, 0]))
+    src, dst = [], []
+    for offset in (spacing // 2, spacing // 2 + spacing // 2):
+        levels, centres = dot_grid((h, w), spacing, dot, offset, slm.levels - 1)
+        session.display(levels, flat)
+        if not src:
+            session.auto_expose(target=0.6, percentile=99.99)
+        image = session.capture(n_frames) - session.dark_frame(4)
+        image = np.maximum(image, 0.0)
+        smooth = ndimage.gaussian_filter(image, 1.0)
+        level = smooth.max()
+        for rc in centres:
+            g = guess_map @ np.r_[rc, 1.0]
+            r0, c0 = int(round(g[0])), int(round(g[1]))
+            if not (8 <= r0 < image.shape[0] - 8 and 8 <= c0 < image.shape[1] - 8):
+                continue
+            box = smooth[r0 - 6 : r0 + 7, c0 - 6 : c0 + 7]
+            if box.max() < 0.1 * level:
+                continue  # the beam's edge: too little light for a good centre
+            pr, pc = np.unravel_index(np.argmax(box), box.shape)
+            src.append(rc)
+            dst.append(spot_centre(image, (r0 - 6 + pr, c0 - 6 + pc), sigma))
+    if len(src) < 6:
+        raise CalibrationError(
+            f"registration: only {len(src)} dots found on the camera (need >= 6): check the "
+            "light, the exposure and that the camera sees the input SLM's image"
+        )
+    src_a, dst_a = np.array(src), np.array(dst)
+    affine, res = fit_affine(src_a, dst_a)
+    rms = float(np.sqrt(np.mean(np.sum(res**2, axis=1))))
+
+    # beam profile: fully on, sampled at the registered image of every input pixel
+    session.display(np.full((h, w), slm.levels - 1), flat)
+    session.auto_expose(target=0.6, percentile=99.9)
+    full = np.maximum(session.capture(n_frames) - session.dark_frame(4), 0.0)
+    rr, cc = np.mgrid[:h, :w].astype(np.float64)
+    coords = np.einsum("ij,jhw->ihw", affine, np.stack([rr, cc, np.ones_like(rr)]))
+    profile = ndimage.map_coordinates(full, coords, order=1, mode="constant")
+    profile = profile / max(profile.max(), 1e-30)
+    centre, waist = fit_gaussian_beam(profile)
+    return Registration(
+        affine=affine,
+        residual_px=rms,
+        beam_profile=profile,
+        beam_centre_px=centre,
+        beam_waist_px=waist,
+        raw={"dots_input_px": src_a, "dots_camera_px": dst_a, "residuals_px": res},
+    )
