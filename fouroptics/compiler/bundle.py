@@ -71,13 +71,18 @@ class MaskBundle:
         gcam = system.camera
         period_m = n_per * s * system.input_pitch
         # camera pixels of one window, as offsets from the tile's centre pixel
+        p_in = system.input_pitch
+        # camera pixels of one window, as offsets from the tile's centre pixel: those whose
+        # input-plane point x lies in the exact region |x - c| <= (P - p_in) / 2 of a block
+        # (c its centre; the tile's centre pixel sees the anchor, c + shift)
+        block_px = (order + 1) * n_per * s
+        shift = (block_px // 2 - (block_px - 1) / 2) * p_in
         half = mag * period_m / 2
-        k = int(np.ceil(half / gcam.pitch)) + 1
+        k = int(np.ceil(half / gcam.pitch)) + 2
         offs = np.arange(-k, k + 1)
-        offs = offs[np.abs(offs * gcam.pitch) < half * (1 - 1e-9)]
-        t_samples = (
-            (order + 1) * n_per / 2 - 0.5 - offs * gcam.pitch / (mag * s * system.input_pitch)
-        )
+        x_rel = -offs * gcam.pitch / mag + shift
+        offs = offs[np.abs(x_rel) <= (period_m - p_in) / 2 + 1e-9 * p_in]
+        t_samples = kw["t_anchor"] - offs * gcam.pitch / (mag * s * p_in)
         harm = geo.harmonic_set(program.band, program.detection)
         try:
             readout = geo.readout_matrix(t_samples, program.t_out, n_per, harm)

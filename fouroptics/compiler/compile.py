@@ -30,7 +30,7 @@ from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for
 from fouroptics.compiler.layout import place
 from fouroptics.compiler.slm import SLMModel
 from fouroptics.errors import ConfigError
-from fouroptics.optics import FourFSystem, pixels
+from fouroptics.optics import FourFSystem, band_window, pixels
 
 DETECTIONS = ("ideal", "intensity", "signed")
 
@@ -68,6 +68,7 @@ def compile_kernels(
     fourier: bool = False,
     encoding: str = "complex",
     slm: SLMModel | None = None,
+    order: int = 2,
     **options: Any,
 ) -> Any:
     """Compile a user's own kernels.
@@ -83,7 +84,8 @@ def compile_kernels(
         detection: "ideal" (real part, via a reference), "intensity" (|y|^2), or "signed"
             (real kernels split into positive and negative parts: y = |x*k+| - |x*k-| for
             x >= 0).
-        encoding, slm, options: see :func:`compile_program`.
+        encoding, slm, order, options: see :func:`compile_program` (order 2 by default here:
+            the smallest blocks; its tails stay below 1e-3 of the band at the zone edge).
 
     Returns:
         A :class:`~fouroptics.compiler.bundle.MaskBundle`.
@@ -132,7 +134,13 @@ def compile_kernels(
     )
     digest = hashlib.sha256(np.ascontiguousarray(k).tobytes()).hexdigest()
     return compile_program(
-        program, system, encoding=encoding, slm=slm, source={"kernels_sha256": digest}, **options
+        program,
+        system,
+        encoding=encoding,
+        slm=slm,
+        order=order,
+        source={"kernels_sha256": digest},
+        **options,
     )
 
 
@@ -215,8 +223,14 @@ def compile_model(
     )
 
 
-def default_upsample(program: Program) -> int:
-    """Smallest block upsampling that keeps the band within half the input's zone."""
+def default_upsample(program: Program, system: FourFSystem) -> int:
+    """Input-SLM pixels per image pixel: 1 when the camera samples the input pixel grid (an
+    integer number of camera pixels per imaged input pixel: the output is exact on the grid
+    whatever the band); otherwise the smallest that keeps the band within half the input's
+    zone, so that the field is smooth between camera samples."""
+    ratio = system.input_pitch * system.magnification / system.camera_pitch
+    if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
+        return 1
     kmax = int(np.max(np.abs(program.band)))
     return max(1, math.ceil((2 * kmax + 1) / program.period))
 
@@ -259,7 +273,7 @@ def compile_program(
         raise ConfigError(f"detection: got {program.detection!r}; allowed: {DETECTIONS}")
     if not isinstance(order, int) or order < 2:
         raise ConfigError(f"order: got {order!r}; allowed integers >= 2")
-    s = upsample or default_upsample(program)
+    s = upsample or default_upsample(program, system)
     if not isinstance(s, int) or s < 1:
         raise ConfigError(f"upsample: got {upsample!r}; allowed integers >= 1")
     n_per = program.period
@@ -272,10 +286,10 @@ def compile_program(
     warnings: list[str] = []
 
     # the band must sit on the Fourier SLM (and inside the lens aperture)
-    kmax = float(np.max(np.abs(program.band))) + 1.0
+    kmax = float(np.max(np.abs(program.band)))
     u_max = system.wavelength * system.f1 * kmax / period_m
-    half_f = (min(system.fourier_shape) // 2 - 1) * system.fourier_pitch
-    if u_max > half_f:
+    half_f = (min(system.fourier_shape) // 2) * system.fourier_pitch
+    if u_max > half_f * (1 + 1e-9):
         raise ConfigError(
             f"band: the kernels reach {u_max * 1e3:.3f} mm from the axis in the Fourier plane "
             f"but the Fourier SLM holds {half_f * 1e3:.3f} mm; use a larger upsampling "
@@ -296,6 +310,7 @@ def compile_program(
         order,
         guard_px * p_in,
         ghosts=ghosts_for(encoding, system),
+        zero_order=_has_zero_order(encoding, system),
     )
     per_frame = len(placement.tiles)
     groups = math.ceil(c_opt / per_frame)
@@ -316,8 +331,16 @@ def compile_program(
     ny, nx = system.spatial_frequencies()
     band = program.band
     env = geo.block_envelope(band, n_per, s)
-    sy = geo.synthesis_matrix(ny, period_m, band, order, env)  # (H_F, J)
-    sx = geo.synthesis_matrix(nx, period_m, band, order, env)  # (W_F, J)
+    zone = system.wavelength * system.f1 / p_in
+    sy, sx = (
+        geo.synthesis_matrix(nu, period_m, band, order, env, n_per * s)
+        * band_window(u, system.fourier_pitch, zone)[:, None]
+        for nu, u in zip((ny, nx), system.fourier_coords(), strict=True)
+    )  # (H_F, J), (W_F, J)
+    # ramps aim at a pixel centre of each block (on a matched grid the camera then samples
+    # the output on the input pixels), at image position t_anchor
+    anchor = (placement.block_start - np.array(system.input_shape) // 2 + block_px // 2) * p_in
+    t_anchor = (block_px // 2) / s - (s - 1) / (2 * s)
     kidx = band % n_per
     kernels = program.kernels[:, :, kidx[:, None], kidx[None, :]]  # (C_opt, C_in, J, J)
     ref_value = 0.0
@@ -348,11 +371,9 @@ def compile_program(
                 else:
                     minus_frame[o] = f
                 yo = placement.tile_centre[t]
-                sources = [
-                    (program_k, placement.block_centre[i]) for i, program_k in enumerate(kernels[o])
-                ]
+                sources = [(program_k, anchor[i]) for i, program_k in enumerate(kernels[o])]
                 if ideal:
-                    sources.append((sign * ref_value * dc, placement.block_centre[c_in]))
+                    sources.append((sign * ref_value * dc, anchor[c_in]))
                 for kern, centre in sources:
                     shift = yo + mag * centre
                     ay_cols.append(ramp(uy, shift[0])[:, None] * sy)
@@ -391,6 +412,7 @@ def compile_program(
         sigma=float(sigma),
         input_amplitude=float(input_amplitude),
         reference=float(ref_value),
+        t_anchor=float(t_anchor),
         channel_frame=channel_frame,
         channel_tile=channel_tile,
         minus_frame=minus_frame,
@@ -408,3 +430,12 @@ def _reference_level(program: Program) -> float:
     output a unit image can give, so that I+ and I- differ by a measurable amount."""
     k = np.abs(program.kernels)
     return float(max(k.max(), 1e-30))
+
+
+def _has_zero_order(encoding: str, system: FourFSystem) -> bool:
+    """Whether unmodulated light reaches the camera: the complex encoding cancels the gap light
+    exactly with one node per pixel; other encodings and pixel quadrature leave some."""
+    g = system.fourier_slm
+    if encoding != "complex":
+        return True
+    return system.pixel_quadrature > 1 and g.fill_factor < 1 and g.gap_transmission != 0

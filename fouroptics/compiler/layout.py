@@ -50,6 +50,7 @@ def place(
     order: int,
     guard_m: float,
     ghosts: list[tuple[tuple[float, float], bool]] | None = None,
+    zero_order: bool = True,
 ) -> Placement:
     """Choose block and tile positions that maximise the tiles per frame.
 
@@ -62,6 +63,7 @@ def place(
         guard_m: extra clearance (input plane), metres.
         ghosts: copies of all light an encoding adds: (camera-plane shift, conjugate); a
             conjugate copy of the light aimed at ``w`` lands at ``-w - M (c_i + c_i')``.
+        zero_order: keep tiles clear of the unmodulated image of each block.
 
     Raises:
         ConfigError: when the blocks do not fit the input SLM, or no tile fits the camera.
@@ -163,7 +165,7 @@ def place(
         wins = np.zeros((0, 2))
         for j, (_, _, yc) in enumerate(tile_cands):
             w = yc[None, :]
-            if hits(w, half_win, unmod, half_block):
+            if zero_order and hits(w, half_win, unmod, half_block):
                 continue
             if hits(lights(w, own=False), half_spread, w, half_win):
                 continue
