@@ -20,6 +20,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("fouroptics.nn.commands", "train one model (teacher or SCLC student)"),
     "distill": ("fouroptics.nn.commands", "distill a teacher into an SCLC student"),
     "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),
+    "calibrate": ("fouroptics.commands.calibrate", "measure a bench: camera, LUTs, registration"),
 }
 
 

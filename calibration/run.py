@@ -1,0 +1,100 @@
+"""Run the calibration routines in order on one bench and collect a :class:`CalibrationSet`.
+
+Order: camera (EMVA 1288), LUTs (input amplitude, Fourier phase), registration, Fourier
+mapping; later routines use earlier results when present (the input LUT shapes the Fourier
+routine's pattern, the registration places its camera window, the Fourier LUT blazes its
+gratings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from calibration.calset import CalibrationSet, file_sha256
+from calibration.camera import calibrate_camera
+from calibration.errors import CalibrationError
+from calibration.fourier import fourier_mapping
+from calibration.lut import amplitude_lut, fourier_phase_lut
+from calibration.registration import register
+from calibration.session import Session
+
+ROUTINES = ("camera", "lut", "registration", "fourier")
+#: rough frames per routine (captures), for progress bars
+EXPECTED_FRAMES = {"camera": 115, "lut": 200, "registration": 30, "fourier": 125}
+
+
+def parse_only(text: str | None) -> tuple[str, ...]:
+    """``"camera,lut"`` -> ("camera", "lut"); None -> every routine."""
+    if text is None or text.strip() == "":
+        return ROUTINES
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [n for n in names if n not in ROUTINES]
+    if bad:
+        raise CalibrationError(f"--only: unknown routine(s) {bad}; allowed: {', '.join(ROUTINES)}")
+    return tuple(n for n in ROUTINES if n in names)
+
+
+def calibrate(
+    bench: Any,
+    only: tuple[str, ...] = ROUTINES,
+    bench_path: str | Path | None = None,
+    on_routine: Callable[[str], Callable[[int], None] | None] | None = None,
+    lut_step: int = 4,
+) -> tuple[CalibrationSet, dict[str, Any]]:
+    """Run the selected routines; returns the CalibrationSet and the result objects by name.
+
+    Args:
+        bench: a Bench (simulated or hardware); only display, capture and exposure are used.
+        only: routines to run, a subset of :data:`ROUTINES`.
+        bench_path: the bench YAML (its name and hash go into the file).
+        on_routine: called with each routine's name before it runs; may return a progress
+            callback ``f(n_frames)``.
+        lut_step: gray-level step of the LUT measurements.
+    """
+    session = Session(bench)
+    results: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+
+    def begin(name: str) -> None:
+        session.progress = on_routine(name) if on_routine is not None else None
+
+    if "camera" in only:
+        begin("camera")
+        results["camera"] = calibrate_camera(session)
+        sections["camera"] = results["camera"].to_payload()
+    if "lut" in only:
+        begin("lut")
+        luts = {}
+        for role in ("input_slm", "fourier_slm"):
+            slm = getattr(bench, role)
+            if slm.modulation == "phase" and role == "fourier_slm":
+                luts[role] = fourier_phase_lut(session, step=lut_step)
+            elif slm.modulation != "phase":
+                luts[role] = amplitude_lut(session, role, step=2 * lut_step)
+        results["lut"] = luts
+        sections["lut"] = {k: v.to_payload() for k, v in luts.items()}
+    if "registration" in only:
+        begin("registration")
+        results["registration"] = register(session)
+        sections["registration"] = results["registration"].to_payload()
+    if "fourier" in only:
+        begin("fourier")
+        luts = results.get("lut", {})
+        results["fourier"] = fourier_mapping(
+            session,
+            registration=results["registration"].affine if "registration" in results else None,
+            inverse_phase=luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
+            inverse_amplitude=luts["input_slm"].inverse if "input_slm" in luts else None,
+        )
+        sections["fourier"] = results["fourier"].to_payload()
+    cal = CalibrationSet(
+        bench_name=str(getattr(bench, "name", "bench")),
+        bench_path="" if bench_path is None else str(bench_path),
+        bench_sha256="" if bench_path is None else file_sha256(bench_path),
+        sections=sections,
+        frames={k: dict(v) for k, v in session.frames.items()},
+        system_yaml=bench.system.to_yaml(),
+    )
+    return cal, results
