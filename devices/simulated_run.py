@@ -111,6 +111,7 @@ def capture_batched(
     noise: bool = True,
     rng: np.random.Generator | None = None,
     power_scale: float = 1.0,
+    adc_bits: int | None = None,
     **_: Any,
 ) -> np.ndarray:
     """DN frames (B, F, H_cam, W_cam) float64 (the mean of ``n_average``), as
@@ -121,7 +122,16 @@ def capture_batched(
         rng: draw the batch's noise at once from this generator (default: the camera's,
             capture by capture, the generic path's order).
         power_scale: laser power factor (photon sweeps beyond the camera's exposure limits).
+        adc_bits: keep only this many of the camera's ADC bits (bit-depth sweeps).
     """
+    dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale)
+    if adc_bits is not None and adc_bits < bench.camera.bit_depth:
+        step = float(2 ** (bench.camera.bit_depth - adc_bits))
+        dn = np.floor(dn / step) * step
+    return dn
+
+
+def _frames(bench, bundle, levels, n_average, noise, rng, power_scale) -> np.ndarray:
     cam = bench.camera
     power = ideal_powers(bench, bundle, levels, power_scale)
     photons = photons_from_power(power, cam.exposure, cam.wavelength)
