@@ -80,7 +80,7 @@ def hardware_estimate(
     inf_per_s = fps / f
     latency = f * (1.0 / slm_hz + max(exposure, 1.0 / cam_hz))
     m = bundle.meta
-    c_opt, (c_in, n_img, _) = m["optical_channels"], bundle.image_shape
+    c_opt, c_in = m["optical_channels"], bundle.image_shape[0]
     n_per, n_out = m["period"], m["output_size"]
     optical = c_opt * c_in * n_out**2 * n_per**2
     win = len(bundle.arrays["window_offsets"])

@@ -321,7 +321,7 @@ def auto_exposure(
     """
     cam = bench.camera
     lo, hi = cam.exposure_limits
-    top = float(cam.max_value)
+    top = saturation_dn(cam)
     rep = ExposureReport(exposure=cam.exposure, fraction=0.0, target=target)
     for _ in range(max_steps):
         dn = grab()
@@ -465,7 +465,7 @@ def run_bundle(
 
     t_all = bundle.input_transmission(images)
     feats, sat, n_px, photons = [], 0, 0, []
-    top = float(bench.camera.max_value)
+    top = saturation_dn(bench.camera)
     for i in range(0, len(t_all), batch):
         levels = input_levels(bench, t_all[i : i + batch], cal)
         raw = grab(levels)
@@ -489,6 +489,16 @@ def run_bundle(
             f"{top:.0f} DN (exposure {bench.camera.exposure:g} s); shorten the exposure"
         )
     return np.concatenate(feats) if feats else np.zeros((0,))
+
+
+def saturation_dn(camera: Any) -> float:
+    """DN at which a pixel is saturated: the ADC top, or the full well when the camera states
+    its EMVA parameters and the full well comes first."""
+    top = float(camera.max_value)
+    p = getattr(camera, "params", None)
+    if p is not None:
+        top = min(top, float(np.floor(p.gain * p.full_well + p.black_level)))
+    return top
 
 
 def _measured_windows(resample: sparse.csr_matrix, windows: np.ndarray) -> np.ndarray:
@@ -522,4 +532,3 @@ def _tile_indicator(bundle: Any) -> tuple[sparse.csr_matrix, np.ndarray]:
     r_, c_ = np.concatenate(rows), np.concatenate(cols)
     m = sparse.csr_matrix((np.ones(r_.size), (r_, c_)), shape=(len(rows), f_n * h * w))
     return m, np.asarray(m.sum(axis=1)).ravel()
-

@@ -90,7 +90,7 @@ def ideal_powers(
     light = bench._illumination() * np.sqrt(power_scale)
     keep = 1.0 - bench.splitter_ratio
     for i in range(0, len(levels), chunk):
-        fields = (light * slm_fields(bench.input_slm, levels[i : i + chunk], bench._input_mix))
+        fields = light * slm_fields(bench.input_slm, levels[i : i + chunk], bench._input_mix)
         e = sys_.forward(fields.astype(np.complex64), masks=masks)
         p = sys_.intensity(e).astype(np.float32)
         if keep != 1.0:

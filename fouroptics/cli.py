@@ -22,7 +22,10 @@ VERBS: dict[str, tuple[str, str]] = {
     "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),
     "calibrate": ("fouroptics.commands.calibrate", "measure a bench: camera, LUTs, registration"),
     "simulate": ("fouroptics.commands.simulate", "run a compiled bundle on a bench, with metrics"),
-    "finetune": ("fouroptics.commands.finetune", "fine-tune a bundle's head (and kernels) on a bench"),
+    "finetune": (
+        "fouroptics.commands.finetune",
+        "fine-tune a bundle's head (and kernels) on a bench",
+    ),
 }
 
 

@@ -132,7 +132,14 @@ def measure(
     t0 = time.perf_counter()
     try:
         feats = bench.run(
-            bundle, x, cal, reference=ref, stats=stats, progress=bar.update, batch=args.batch, **opts
+            bundle,
+            x,
+            cal,
+            reference=ref,
+            stats=stats,
+            progress=bar.update,
+            batch=args.batch,
+            **opts,
         )
     finally:
         bar.close()
@@ -150,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands import simulate_report as report
     from fouroptics.units import parse_quantity
 
-    exposure = None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
+    exposure = (
+        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
+    )
     with load_bench(args.bench) as bench:
         bundle, cal, (x, y), ref = load_inputs(args, bench)
         dig, dig_src = digital_features(bundle, x)
