@@ -9,6 +9,7 @@ import numpy as np
 
 from devices.base import SLM, Modulation
 from devices.slm_response import apply_fringing, gamma_amplitude_curve, gamma_phase_curve
+from fouroptics.optics.pixels import effective_transmission
 
 
 class SimulatedSLM(SLM):
@@ -126,8 +127,8 @@ class SimulatedSLM(SLM):
         else:
             realized = apply_fringing(self._response[g], self._fringing)
             out = np.exp(1j * realized) if self.modulation == "phase" else realized + 0j
-        if fill_factor and self._fill_factor < 1:
-            out = self._fill_factor * out + (1 - self._fill_factor) * self._dead_space
+        if fill_factor and self._fill_factor < 1:  # the one home of pixel-aperture physics
+            out = effective_transmission(out, self._fill_factor, self._dead_space)
         if use_cache:
             out = np.asarray(out)
             out.flags.writeable = False  # shared with later calls: read-only

@@ -14,21 +14,22 @@ linear phase ramps. All operators are built once per (system, dtype) in complex1
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fouroptics.optics import fft as _fft
 from fouroptics.optics.grids import PixelGrid
+from fouroptics.optics.pixels import quadrature_terms
 from fouroptics.optics.transforms import (
     centred_dft_phases,
     gauss_legendre_nodes,
     is_dft_pair,
     mft_matrix,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from fouroptics.optics.system import FourFSystem
+from fouroptics.optics.transforms import (
+    separable_transform as _sep,
+)
 
 
 @dataclass
@@ -60,10 +61,30 @@ class Operators:
     torch_cache: dict = field(default_factory=dict)
 
 
-def build_operators(system: FourFSystem, dtype: np.dtype) -> Operators:
-    """Precompute the transforms of ``system`` for complex ``dtype``."""
-    lam, f1, f2 = system.wavelength, system.f1, system.f2
-    gin, gf, gcam = system.input_slm, system.fourier_slm, system.camera
+def build_operators(
+    wavelength: float,
+    f1: float,
+    f2: float,
+    gin: PixelGrid,
+    gf: PixelGrid,
+    gcam: PixelGrid,
+    *,
+    pupil: np.ndarray | None,
+    envelope: np.ndarray | None,
+    quadrature: int,
+    dtype: np.dtype,
+) -> Operators:
+    """Precompute the transforms of a 4f system for complex ``dtype`` (plain data in).
+
+    Args:
+        wavelength, f1, f2: metres.
+        gin, gf, gcam: input SLM, Fourier SLM and camera grids.
+        pupil: (H_F, W_F) lens stop in the Fourier plane, or None.
+        envelope: (H_F, W_F) input-pixel envelope on the Fourier grid, or None.
+        quadrature: Gauss-Legendre nodes per axis over a Fourier pixel (1: pixel centres).
+        dtype: complex64 or complex128.
+    """
+    lam = wavelength
     t1_fft = all(
         is_dft_pair(gin.shape[a], gin.pitch, gf.shape[a], gf.pitch, lam * f1) for a in (0, 1)
     )
@@ -88,17 +109,15 @@ def build_operators(system: FourFSystem, dtype: np.dtype) -> Operators:
         mid *= post1
     if pre2 is not None:
         mid *= pre2
-    pupil = system.pupil()
     if pupil is not None:
         mid *= pupil
-    envelope = system.input_envelope()
     if envelope is not None:  # evaluated at the pixel centres (also for quadrature nodes)
         mid *= envelope
 
     def nodes(width: float) -> list[Node]:
-        if system.pixel_quadrature == 1:
+        if quadrature == 1:
             return [Node(_cast(pre1, dtype), _cast(post2, dtype))]
-        v, w = gauss_legendre_nodes(system.pixel_quadrature, width)
+        v, w = gauss_legendre_nodes(quadrature, width)
         out = []
         xin_y, xin_x = gin.coords(0), gin.coords(1)
         ycam_y, ycam_x = gcam.coords(0), gcam.coords(1)
@@ -121,7 +140,7 @@ def build_operators(system: FourFSystem, dtype: np.dtype) -> Operators:
 
     ff, gap = gf.fill_factor, gf.gap_transmission
     aperture_nodes = nodes(gf.aperture)
-    uses_cell = ff < 1.0 and gap != 0 and system.pixel_quadrature > 1
+    uses_cell = ff < 1.0 and gap != 0 and quadrature > 1
     cell_nodes = nodes(gf.pitch) if uses_cell else []
 
     ops = Operators(
@@ -155,18 +174,12 @@ def build_operators(system: FourFSystem, dtype: np.dtype) -> Operators:
 
 
 def fourier_mask_terms(ops: Operators, mask: Any, grid: PixelGrid, quadrature: int) -> list:
-    """Split a displayed mask into (nodes, Fourier multiplier) terms (numpy or torch mask).
-
-    The active aperture of pixel k transmits ``mask[k]`` and the rest of its cell transmits the
-    gap value g. With one node per pixel both are evaluated at the pixel centre and combine into
-    ``a^2 (m - g) + p^2 g``; with more nodes the two areas are integrated separately.
-    """
-    g, a2, c2 = grid.gap_transmission, ops.aperture_area, ops.cell_area
-    if grid.fill_factor == 1.0 or g == 0:
-        return [(ops.aperture_nodes, mask * a2)]
-    if quadrature == 1:
-        return [(ops.aperture_nodes, mask * a2 + (c2 - a2) * g)]
-    return [(ops.aperture_nodes, (mask - g) * a2), (ops.cell_nodes, c2 * g)]
+    """Split a displayed mask into (nodes, Fourier multiplier) terms (numpy or torch mask);
+    the pixel physics lives in :func:`fouroptics.optics.pixels.quadrature_terms`."""
+    terms = quadrature_terms(mask, grid.fill_factor, grid.gap_transmission, grid.pitch, quadrature)
+    return [
+        (ops.aperture_nodes if kind == "aperture" else ops.cell_nodes, term) for kind, term in terms
+    ]
 
 
 def _cast(x: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
@@ -176,34 +189,36 @@ def _cast(x: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
 # ----------------------------------------------------------------------------- numpy path
 
 
-def _mft(x: np.ndarray, ay: np.ndarray, axt: np.ndarray) -> np.ndarray:
-    """``ay @ x @ axt`` over the last two axes of a batch, as large GEMMs."""
-    *batch, h, w = x.shape
-    z = (x.reshape(-1, w) @ axt).reshape(*batch, h, axt.shape[1])
-    return np.matmul(ay, z)
+def apply_numpy(
+    ops: Operators, x: np.ndarray, terms: list, backend: str, many: bool = False
+) -> np.ndarray:
+    """Camera-plane field for input ``x`` (..., H_in, W_in) (numpy fast path).
 
-
-def apply_numpy(ops: Operators, x: np.ndarray, terms: list, backend: str) -> np.ndarray:
-    """Camera-plane field for input ``x`` (..., H_in, W_in) (numpy fast path)."""
+    Terms broadcast against ``x`` (numpy rules over the leading dims); with ``many`` each
+    term holds C masks (C, H_F, W_F) and the result is (..., C, H_cam, W_cam), the first
+    lens transform being computed once per image.
+    """
     out = None
     for nodes, term in terms:
         m = (ops.mid * term).astype(ops.dtype, copy=False)  # the system's precision governs
         for node in nodes:
-            if ops.t1_fft and ops.t2_fft and backend == "pyfftw":
+            if ops.t1_fft and ops.t2_fft and backend == "pyfftw" and m.ndim == 2 and not many:
                 y = _fft.chain_batched(x, node.pre, m, node.post)
-            elif ops.t1_fft and ops.t2_fft:
+            elif ops.t1_fft and ops.t2_fft and m.ndim == 2 and not many:
                 y = _fft.chain_inplace(x, node.pre, m, node.post, backend=backend)
             else:
                 y = x * node.pre if node.pre is not None else x.astype(ops.dtype)
-                y = _fft.fft2(y, backend) if ops.t1_fft else _mft(y, ops.a1y, ops.a1xt)
-                y *= m
-                y = _fft.fft2(y, backend) if ops.t2_fft else _mft(y, ops.a2y, ops.a2xt)
+                y = _fft.fft2(y, backend) if ops.t1_fft else _sep(y, ops.a1y, ops.a1xt)
+                y = y.astype(ops.dtype, copy=False)
+                y = y[..., None, :, :] * m if many else y * m
+                y = _fft.fft2(y, backend) if ops.t2_fft else _sep(y, ops.a2y, ops.a2xt)
+                y = y.astype(ops.dtype, copy=False)
                 if node.post is not None:
                     y *= node.post
             if out is None:
                 out = y
             else:
-                out += y
+                out = out + y
     return out
 
 
@@ -212,7 +227,7 @@ def fourier_numpy(ops: Operators, x: np.ndarray, backend: str) -> np.ndarray:
     if ops.t1_fft:
         y = _fft.fft2(x * ops.fp_pre, backend)
     else:
-        y = _mft(x.astype(ops.dtype, copy=False), ops.a1y, ops.a1xt)
+        y = _sep(x.astype(ops.dtype, copy=False), ops.a1y, ops.a1xt)
     y *= ops.fp_post
     return y
 
@@ -242,14 +257,9 @@ def _torch_ops(ops: Operators, device: Any) -> dict:
     return cached
 
 
-def _torch_mft(x, ay, axt):
-    import torch
-
-    return torch.matmul(ay, torch.matmul(x, axt))
-
-
-def apply_torch(ops: Operators, x, terms: list):
-    """Camera-plane field for a torch tensor ``x`` (..., H_in, W_in); differentiable."""
+def apply_torch(ops: Operators, x, terms: list, many: bool = False):
+    """Camera-plane field for a torch tensor ``x`` (..., H_in, W_in); differentiable
+    (``many``: see :func:`apply_numpy`)."""
     import torch
 
     tops = _torch_ops(ops, x.device)
@@ -263,9 +273,9 @@ def apply_torch(ops: Operators, x, terms: list):
             m = m.to(cdtype)
         for pre, post in nodes:
             y = x * pre if pre is not None else x
-            y = torch.fft.fft2(y) if ops.t1_fft else _torch_mft(y, tops["a1y"], tops["a1xt"])
-            y = y * m
-            y = torch.fft.fft2(y) if ops.t2_fft else _torch_mft(y, tops["a2y"], tops["a2xt"])
+            y = torch.fft.fft2(y) if ops.t1_fft else _sep(y, tops["a1y"], tops["a1xt"])
+            y = y.unsqueeze(-3) * m if many else y * m
+            y = torch.fft.fft2(y) if ops.t2_fft else _sep(y, tops["a2y"], tops["a2xt"])
             if post is not None:
                 y = y * post
             out = y if out is None else out + y
@@ -281,5 +291,5 @@ def fourier_torch(ops: Operators, x):
     if ops.t1_fft:
         y = torch.fft.fft2(x * tops["fp_pre"])
     else:
-        y = _torch_mft(x, tops["a1y"], tops["a1xt"])
+        y = _sep(x, tops["a1y"], tops["a1xt"])
     return y * tops["fp_post"]

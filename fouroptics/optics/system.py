@@ -27,9 +27,13 @@ import numpy as np
 import yaml
 
 from fouroptics.io.yaml_load import load_yaml
-from fouroptics.optics import engine
+from fouroptics.optics import engine, pixels
 from fouroptics.optics.grids import PixelGrid
-from fouroptics.optics.transforms import bandlimited_resample_matrix, mft_matrix
+from fouroptics.optics.transforms import (
+    bandlimited_resample_matrix,
+    mft_matrix,
+    separable_transform,
+)
 from fouroptics.optics.validate import FieldError, check_array, is_torch
 from fouroptics.units import UnitError, parse_quantity, require_unit
 
@@ -301,9 +305,8 @@ class FourFSystem:
         """
         if self.input_pixel_model == "point":
             return None
-        a = self.input_slm.aperture
         ny, nx = self.spatial_frequencies()
-        return self.input_slm.fill_factor * np.outer(np.sinc(a * ny), np.sinc(a * nx))
+        return pixels.input_envelope(self.input_slm.aperture, self.input_slm.fill_factor, ny, nx)
 
     def shift_ramp(self, shift_y: float, shift_x: float) -> np.ndarray:
         """Fourier-plane phase ramp (H_F, W_F) complex128 that moves the camera image by
@@ -332,7 +335,18 @@ class FourFSystem:
         with self._lock:
             key = ("ops", dtype.str)
             if key not in self._cache:
-                self._cache[key] = engine.build_operators(self, dtype)
+                self._cache[key] = engine.build_operators(
+                    self.wavelength,
+                    self.f1,
+                    self.f2,
+                    self.input_slm,
+                    self.fourier_slm,
+                    self.camera,
+                    pupil=self.pupil(),
+                    envelope=self.input_envelope(),
+                    quadrature=self.pixel_quadrature,
+                    dtype=dtype,
+                )
             return self._cache[key]
 
     def _ops_for(self, x: Any) -> engine.Operators:
@@ -359,22 +373,41 @@ class FourFSystem:
             return engine.fourier_torch(ops, field)
         return engine.fourier_numpy(ops, field, self.fft_backend)
 
-    def forward(self, field: Any, mask: Any = None) -> Any:
-        """Complex field at the camera pixel centres after the Fourier SLM shows ``mask``.
+    def forward(self, field: Any, mask: Any = None, *, masks: Any = None) -> Any:
+        """Complex field at the camera pixel centres after the Fourier SLM shows a mask.
+
+        Two unambiguous ways to pass masks:
+
+        * ``mask`` (positional): (H_F, W_F), or (..., H_F, W_F) broadcast against the field's
+          leading dims by numpy rules (e.g. field (B, H, W) with mask (B, H_F, W_F) pairs
+          image b with mask b). None means a clear SLM (mask = 1).
+        * ``masks=`` (keyword): (C, H_F, W_F), every mask on every image: field
+          (..., H_in, W_in) gives (..., C, H_cam, W_cam), and the first lens transform is
+          computed once per image.
 
         Args:
             field: (..., H_in, W_in) amplitude on the input SLM, sqrt(W)/m.
-            mask: (H_F, W_F) complex transmission of the Fourier SLM pixels (|m| <= 1 for a
-                passive device, not enforced); broadcastable leading dims (..., H_F, W_F) are
-                allowed when they match the field's. None means a clear SLM (mask = 1).
+            mask: complex transmission of the Fourier SLM pixels (|m| <= 1 for a passive
+                device, not enforced).
+            masks: a stack of such masks (keyword only; exclusive with ``mask``).
 
         Returns:
-            (..., H_cam, W_cam) complex field at the camera, sqrt(W)/m. Includes the lens
-            aperture, the pixel aperture (fill factor, gap light), inversion and magnification.
+            Complex field at the camera, sqrt(W)/m. Includes the lens aperture, the pixel
+            aperture (fill factor, gap light), inversion and magnification.
         """
         field = check_array(field, "input field", self.input_shape, dtype=self.dtype)
         torch_path = is_torch(field)
-        if mask is None:
+        many = masks is not None
+        if many:
+            if mask is not None:
+                raise FieldError("forward: pass either mask or masks=, not both")
+            mask = check_array(masks, "Fourier masks", self.fourier_shape)
+            if mask.ndim != 3:
+                raise FieldError(
+                    f"Fourier masks: shape {tuple(mask.shape)}; expected (C, "
+                    f"{self.fourier_shape[0]}, {self.fourier_shape[1]})"
+                )
+        elif mask is None:
             mask = self._clear_mask(field)
         mask = check_array(mask, "Fourier mask", self.fourier_shape, dtype=self.dtype)
         if is_torch(mask) != torch_path:
@@ -384,8 +417,8 @@ class FourFSystem:
         ops = self._ops_for(field)
         terms = engine.fourier_mask_terms(ops, mask, self.fourier_slm, self.pixel_quadrature)
         if torch_path:
-            return engine.apply_torch(ops, field, terms)
-        return engine.apply_numpy(ops, field, terms, self.fft_backend)
+            return engine.apply_torch(ops, field, terms, many=many)
+        return engine.apply_numpy(ops, field, terms, self.fft_backend, many=many)
 
     def _clear_mask(self, field: Any) -> Any:
         if is_torch(field):
@@ -435,9 +468,8 @@ class FourFSystem:
 
             ky_t = torch.from_numpy(ky).to(kernel.device)
             kx_t = torch.from_numpy(np.ascontiguousarray(kx.T)).to(kernel.device)
-            k = kernel.to(torch.complex128)
-            return torch.matmul(ky_t, torch.matmul(k, kx_t))
-        return ky @ np.asarray(kernel, dtype=np.complex128) @ kx.T
+            return separable_transform(kernel.to(torch.complex128), ky_t, kx_t)
+        return separable_transform(np.asarray(kernel, dtype=np.complex128), ky, kx.T)
 
     def _kernel_matrices(self, kh: int, kw: int) -> tuple[np.ndarray, np.ndarray]:
         key = ("kernel", kh, kw)
@@ -450,8 +482,8 @@ class FourFSystem:
                     u = self.fourier_slm.coords(axis)
                     window = band_window(u, self.fourier_pitch, lam_f / self.input_pitch)
                     if self.input_pixel_model == "aperture":  # divide the pixel envelope out
-                        a = self.input_slm.aperture
-                        env = np.sqrt(self.input_slm.fill_factor) * np.sinc(a * u / lam_f)
+                        grid = self.input_slm
+                        env = pixels.input_envelope_1d(grid.aperture, grid.fill_factor, u / lam_f)
                         window = np.where(window > 0, window / np.where(env == 0, 1, env), 0.0)
                     mats.append(mft_matrix(d, u, lam_f) * window[:, None])
                 self._cache[key] = tuple(mats)
@@ -480,9 +512,11 @@ class FourFSystem:
             )
             ry_t = torch.from_numpy(ry).to(field.device, cdt)
             rxt = torch.from_numpy(np.ascontiguousarray(rx.T)).to(field.device, cdt)
-            return torch.matmul(ry_t, torch.matmul(field.to(cdt), rxt))
+            return separable_transform(field.to(cdt), ry_t, rxt)
         dtype = np.result_type(field.dtype, np.complex64)
-        return engine._mft(field.astype(dtype, copy=False), ry.astype(dtype), rx.T.astype(dtype))
+        return separable_transform(
+            field.astype(dtype, copy=False), ry.astype(dtype), rx.T.astype(dtype)
+        )
 
     def _resample_matrices(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:

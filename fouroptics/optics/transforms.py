@@ -81,3 +81,24 @@ def bandlimited_resample_matrix(
     outside = (x_to < x_from[0] - tol) | (x_to > x_from[-1] + pitch_from + tol)
     r[outside] = 0.0
     return r
+
+
+def separable_transform(x, ay, axt):
+    """``ay @ x @ axt`` over the last two axes of ``x`` (..., h, w): the one separable (matrix
+    Fourier / resampling) transform of fouroptics, for numpy arrays or torch tensors.
+
+    Args:
+        x: (..., h, w) data.
+        ay: (H, h) matrix acting on rows.
+        axt: (w, W) matrix acting on columns (already transposed).
+
+    Returns:
+        (..., H, W), as large GEMMs (the batch is folded into the first product).
+    """
+    if hasattr(x, "new_zeros"):  # torch
+        import torch
+
+        return torch.matmul(ay, torch.matmul(x, axt))
+    *batch, h, w = x.shape
+    z = (x.reshape(-1, w) @ axt).reshape(*batch, h, axt.shape[1])
+    return np.matmul(ay, z)

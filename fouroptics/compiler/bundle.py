@@ -1,0 +1,422 @@
+"""MaskBundle: what a bench needs to run a compiled model, in one HDF5 file.
+
+Contents: the realised Fourier masks (F, H_F, W_F) and their drive levels, the ideal complex
+masks, the input layout (blocks of periodically tiled images, a reference block for ``ideal``),
+the tile map and readout recipe (camera crops, trigonometric readout matrices, pairs, reference,
+scales), the electronic head's weights and config, the system YAML, the encoding, the SLM, the
+calibration used, the model's hash; format "fouroptics.MaskBundle" through
+:mod:`fouroptics.io.h5` (atomic writes, checksum, version).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from fouroptics.compiler import geometry as geo
+from fouroptics.compiler.slm import SLMModel
+from fouroptics.errors import ConfigError, DataError, FileFormatError
+from fouroptics.io.h5 import read_h5, write_h5
+from fouroptics.optics import FourFSystem, pixels
+
+FORMAT = "fouroptics.MaskBundle"
+VERSION = 1
+
+
+@dataclass
+class MaskBundle:
+    """A compiled model (or set of kernels) for one 4f system.
+
+    Attributes (public):
+        system: the :class:`FourFSystem` it was compiled for.
+        encoding, detection: names.
+        n_frames: exposures per image (F).
+        image_shape: (C_in, n, n) of the model's input.
+        fourier_masks: (F, H_F, W_F) complex realised masks.
+        fourier_levels: (F, H_F, W_F) uint16 drive levels, or None (``complex``).
+        ideal_masks: (F, H_F, W_F) complex ideal (compensated) masks.
+        slm: description of the Fourier SLM (dict) or None.
+        tile_map: per optical channel: frame, camera crop, sampling step, role.
+        warnings: compile warnings in words.
+    """
+
+    system: FourFSystem
+    encoding: str
+    detection: str
+    fourier_masks: np.ndarray
+    fourier_levels: np.ndarray | None
+    ideal_masks: np.ndarray
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    head_state: dict[str, np.ndarray] | None = None
+    slm_table: np.ndarray | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def build(cls, **kw: Any) -> MaskBundle:
+        """Assemble a bundle from the compiler's results (see ``compile_program``)."""
+        system: FourFSystem = kw["system"]
+        program = kw["program"]
+        placement = kw["placement"]
+        s, order = kw["upsample"], kw["order"]
+        n_per = program.period
+        mag = system.magnification
+        gcam = system.camera
+        period_m = n_per * s * system.input_pitch
+        # camera pixels of one window, as offsets from the tile's centre pixel
+        p_in = system.input_pitch
+        # camera pixels of one window, as offsets from the tile's centre pixel: those whose
+        # input-plane point x lies in the exact region |x - c| <= (P - p_in) / 2 of a block
+        # (c its centre; the tile's centre pixel sees the anchor, c + shift)
+        block_px = (order + 1) * n_per * s
+        shift = (block_px // 2 - (block_px - 1) / 2) * p_in
+        half = mag * period_m / 2
+        k = int(np.ceil(half / gcam.pitch)) + 2
+        offs = np.arange(-k, k + 1)
+        x_rel = -offs * gcam.pitch / mag + shift
+        offs = offs[np.abs(x_rel) <= (period_m - p_in) / 2 + 1e-9 * p_in]
+        t_samples = kw["t_anchor"] - offs * gcam.pitch / (mag * s * p_in)
+        harm = geo.harmonic_set(program.band, program.detection)
+        try:
+            readout = geo.readout_matrix(t_samples, program.t_out, n_per, harm)
+        except ValueError as exc:
+            raise ConfigError(
+                f"camera: {exc} (camera pitch {gcam.pitch * 1e6:.3g} um, image period "
+                f"{half * 2 * 1e3:.3f} mm on the camera); use a larger upsampling"
+            ) from exc
+        sigma = kw["sigma"]
+        gain = 1.0
+        if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
+            gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
+        amp = system.f1 / system.f2 * kw["input_amplitude"] * sigma
+        scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
+        c_opt, c_in = program.kernels.shape[:2]
+        meta = {
+            "encoding": kw["encoding"],
+            "detection": program.detection,
+            "n_frames": int(kw["fourier_masks"].shape[0]),
+            "image_shape": [int(c_in), int(program.image_size), int(program.image_size)],
+            "period": int(n_per),
+            "upsample": int(s),
+            "order": int(order),
+            "tiles": int(order + 1),
+            "sigma": float(sigma),
+            "gain": [float(np.real(gain)), float(np.imag(gain))],
+            "input_amplitude": kw["input_amplitude"],
+            "image_scale": 1.0,
+            "reference": kw["reference"],
+            "power_scale": float(scale),
+            "sqrt_eps": float(program.sqrt_eps),
+            "optical_channels": int(c_opt),
+            "features": int(c_opt // 2 if program.detection == "signed" else c_opt),
+            "output_size": int(len(program.t_out)),
+            "warnings": list(kw["warnings"]),
+            "source": kw["source"],
+            "slm": None if kw["slm"] is None else kw["slm"].describe(),
+            "calibration": kw["source"].get("calibration"),
+        }
+        arrays = {
+            "block_start": placement.block_start.astype(np.int64),
+            "tiles": placement.tiles.astype(np.int64),
+            "window_offsets": offs.astype(np.int64),
+            "readout": readout.astype(np.complex128),
+            "channel_frame": kw["channel_frame"],
+            "channel_tile": kw["channel_tile"],
+            "minus_frame": kw["minus_frame"],
+            "band": program.band.astype(np.int64),
+            "t_out": program.t_out.astype(np.float64),
+        }
+        bundle = cls(
+            system=system,
+            encoding=kw["encoding"],
+            detection=program.detection,
+            fourier_masks=kw["fourier_masks"].astype(np.complex64),
+            fourier_levels=kw["fourier_levels"],
+            ideal_masks=kw["ideal_masks"].astype(np.complex64),
+            meta=meta,
+            arrays=arrays,
+            head_state=kw.get("head"),
+            slm_table=None if kw["slm"] is None else kw["slm"].response,
+        )
+        return bundle
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.meta["n_frames"])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.meta["image_shape"])  # type: ignore[return-value]
+
+    @property
+    def slm(self) -> dict[str, Any] | None:
+        return self.meta["slm"]
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.meta["warnings"])
+
+    @property
+    def tile_map(self) -> list[dict[str, Any]]:
+        """Per optical channel: frame, camera crop (row0, col0, h, w), sampling step (camera
+        pixels per output sample), role ("+"/"-" pair member, "+R"/"-R" frames)."""
+        a, m = self.arrays, self.meta
+        offs = a["window_offsets"]
+        step = (
+            (self.meta["period"] / m["output_size"] * m["upsample"] * self.system.input_pitch)
+            * self.system.magnification
+            / self.system.camera.pitch
+        )
+        out = []
+        for o in range(m["optical_channels"]):
+            r, c = a["tiles"][a["channel_tile"][o]]
+            role = {"signed": "+" if o % 2 == 0 else "-", "ideal": "+R/-R"}.get(
+                self.detection, "intensity"
+            )
+            entry = {
+                "channel": o,
+                "frame": int(a["channel_frame"][o]),
+                "crop": [int(r + offs[0]), int(c + offs[0]), len(offs), len(offs)],
+                "sampling_step_px": float(step),
+                "role": role,
+            }
+            if self.detection == "ideal":
+                entry["minus_frame"] = int(a["minus_frame"][o])
+            out.append(entry)
+        return out
+
+    # ------------------------------------------------------------------ input side
+
+    def input_transmission(self, images: Any) -> np.ndarray:
+        """Input-SLM transmission in [0, 1] (B, H_in, W_in), the same for every frame.
+
+        Args:
+            images: (B, C_in, n, n) (or (C_in, n, n)) in the model's units, normalised as the
+                model saw them (values in [0, image_scale]).
+
+        Raises:
+            DataError: wrong shape, or values outside [0, image_scale].
+        """
+        x = np.asarray(images.detach().cpu().numpy() if hasattr(images, "detach") else images)
+        shape = self.image_shape
+        if x.ndim == 3:
+            x = x[None]
+        if x.shape[1:] != tuple(shape):
+            raise DataError(f"images: shape {x.shape}; expected (B, {', '.join(map(str, shape))})")
+        scale = self.meta["image_scale"]
+        if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > scale * (1 + 1e-6)):
+            raise DataError(
+                f"images: values in [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]; an input SLM "
+                f"shows amplitudes in [0, {scale}]"
+            )
+        m = self.meta
+        n_per, s, tiles = m["period"], m["upsample"], m["tiles"]
+        per = np.zeros((x.shape[0], shape[0], n_per, n_per), dtype=np.float32)
+        per[..., : shape[1], : shape[2]] = x / scale
+        up = np.repeat(np.repeat(per, s, axis=-2), s, axis=-1)
+        block = np.tile(up, (1, 1, tiles, tiles))
+        out = np.zeros((x.shape[0], *self.system.input_shape), dtype=np.float32)
+        size = block.shape[-1]
+        for i, (r, c) in enumerate(self.arrays["block_start"][: shape[0]]):
+            out[:, r : r + size, c : c + size] = block[:, i]
+        if self.detection == "ideal":
+            r, c = self.arrays["block_start"][shape[0]]
+            out[:, r : r + size, c : c + size] = 1.0
+        return out
+
+    def input_fields(self, images: Any) -> np.ndarray:
+        """Input-SLM field per frame (B, F, H_in, W_in), real >= 0, sqrt(W)/m
+        (``input_amplitude`` times the transmission; a read-only broadcast view)."""
+        t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
+        return np.broadcast_to(t[:, None], (t.shape[0], self.n_frames, *t.shape[1:]))
+
+    # ------------------------------------------------------------------ camera side
+
+    def readout(self, frames: Any, gain: Any = None, offset: Any = None) -> np.ndarray:
+        """Camera frames -> the model's detected features (B, C, n_out, n_out).
+
+        Args:
+            frames: (B, F, H_cam, W_cam) optical power per camera pixel, W (or DN with
+                ``gain``, ``offset``: power = (frames - offset) / gain, DN per W).
+            gain, offset: optional affine camera response (scalars or broadcastable arrays).
+        """
+        f = np.asarray(frames, dtype=np.float64)
+        if f.ndim == 3:
+            f = f[None]
+        want = (self.n_frames, *self.system.camera_shape)
+        if f.shape[1:] != want:
+            raise DataError(f"frames: shape {f.shape}; expected (B, {', '.join(map(str, want))})")
+        if offset is not None:
+            f = f - np.asarray(offset, dtype=np.float64)
+        if gain is not None:
+            f = f / np.asarray(gain, dtype=np.float64)
+        a, m = self.arrays, self.meta
+        offs = a["window_offsets"]
+        rows = a["tiles"][a["channel_tile"], 0][:, None] + offs[None, :]  # (C, h)
+        cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
+        r = a["readout"]
+
+        def sampled(frame_idx: np.ndarray) -> np.ndarray:
+            crops = f[:, frame_idx[:, None, None], rows[:, :, None], cols[:, None, :]]
+            return np.real(r @ crops @ r.T) / m["power_scale"]  # (B, C, n, n)
+
+        if self.detection == "intensity":
+            return sampled(a["channel_frame"])
+        if self.detection == "signed":
+            eps = m["sqrt_eps"]
+            amp = np.sqrt(np.maximum(sampled(a["channel_frame"]), 0.0) + eps)
+            return amp[:, 0::2] - amp[:, 1::2]
+        plus, minus = sampled(a["channel_frame"]), sampled(a["minus_frame"])
+        return (plus - minus) / (4.0 * m["reference"])
+
+    def simulate(self, images: Any, chunk: int | None = None) -> np.ndarray:
+        """Noise-free reference: input_fields -> system.forward (realised masks) -> intensity
+        -> readout. Returns features (B, C, n_out, n_out)."""
+        t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
+        frames = self.camera_frames_from_transmission(t, chunk)
+        return self.readout(frames)
+
+    def camera_frames(self, images: Any, chunk: int | None = None) -> np.ndarray:
+        """Noise-free camera power (B, F, H_cam, W_cam), W."""
+        t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
+        return self.camera_frames_from_transmission(t, chunk)
+
+    def camera_frames_from_transmission(self, fields: np.ndarray, chunk: int | None = None):
+        """Camera power for input fields (B, H_in, W_in) (the same in every frame)."""
+        per_image = self.n_frames * np.prod(self.system.camera_shape) * 16
+        chunk = chunk or max(1, int(5e8 // per_image))
+        masks = self.fourier_masks
+        out = []
+        for i in range(0, len(fields), chunk):
+            e = self.system.forward(fields[i : i + chunk], masks=masks)
+            out.append(self.system.intensity(e))
+        return np.concatenate(out)
+
+    # ------------------------------------------------------------------ head
+
+    def head(self) -> Any:
+        """The electronic head as a torch module with its trained weights (eval mode)."""
+        if self.head_state is None:
+            raise ConfigError("this bundle was compiled from kernels: it has no head")
+        import torch
+
+        from fouroptics.nn.models import build_model
+
+        config = self.meta["source"]["model_config"]
+        model = build_model(config)
+        state = {k: torch.as_tensor(v) for k, v in self.head_state.items()}
+        model.head.load_state_dict(state)
+        return model.head.eval()
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, path: str | Path) -> Path:
+        """Write the bundle (HDF5, atomic)."""
+        payload: dict[str, Any] = {
+            "meta": json.dumps(self.meta),
+            "fourier_masks": self.fourier_masks,
+            "ideal_masks": self.ideal_masks,
+            "layout": dict(self.arrays),
+        }
+        if self.fourier_levels is not None:
+            payload["fourier_levels"] = self.fourier_levels
+        if self.slm_table is not None:
+            payload["slm_response"] = np.asarray(self.slm_table)
+        if self.head_state is not None:
+            payload["head"] = {k.replace(".", "__"): v for k, v in self.head_state.items()}
+        return write_h5(path, FORMAT, VERSION, payload, system_yaml=self.system.to_yaml())
+
+    @classmethod
+    def load(cls, path: str | Path, system: FourFSystem | None = None) -> MaskBundle:
+        """Read a bundle; refuses foreign, newer or edited files and, when ``system`` is
+        given, a bundle compiled for another system.
+
+        Raises:
+            FileFormatError: not a MaskBundle, newer, corrupt or edited.
+            ConfigError: compiled for another system.
+        """
+        payload, attrs = read_h5(path, FORMAT, VERSION)
+        try:
+            stored = FourFSystem.from_dict(yaml.safe_load(attrs["system"]))
+            meta = json.loads(payload["meta"])
+            arrays = {k: np.asarray(v) for k, v in payload["layout"].items()}
+        except (KeyError, ValueError, TypeError, yaml.YAMLError) as exc:
+            raise FileFormatError(f"{path}: incomplete MaskBundle ({exc})") from exc
+        if system is not None and system.to_dict() != stored.to_dict():
+            diff = [k for k, v in system.to_dict().items() if stored.to_dict().get(k) != v]
+            raise ConfigError(
+                f"{path}: compiled for system {stored.name or '(unnamed)'!r}, not this one "
+                f"(differs in {', '.join(diff)}); recompile for this system"
+            )
+        head = payload.get("head")
+        return cls(
+            system=system or stored,
+            encoding=meta["encoding"],
+            detection=meta["detection"],
+            fourier_masks=np.asarray(payload["fourier_masks"]),
+            fourier_levels=(
+                np.asarray(payload["fourier_levels"]) if "fourier_levels" in payload else None
+            ),
+            ideal_masks=np.asarray(payload["ideal_masks"]),
+            meta=meta,
+            arrays=arrays,
+            head_state=(
+                None
+                if head is None
+                else {k.replace("__", "."): np.asarray(v) for k, v in head.items()}
+            ),
+            slm_table=payload.get("slm_response"),
+        )
+
+    # ------------------------------------------------------------------ quality
+
+    def quality(self, images: Any) -> dict[str, Any]:
+        """Per optical channel: fidelity (normalised overlap of the realised camera field with
+        the ideal-mask field over the readout window) and efficiency (power in the window /
+        input power), for ``images`` (B, C_in, n, n)."""
+        t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
+        real = self.system.forward(t, masks=self.fourier_masks)
+        ideal = self.system.forward(t, masks=self.ideal_masks)
+        a = self.arrays
+        offs = a["window_offsets"]
+        p_in = float((np.abs(t) ** 2).sum() * self.system.input_pitch**2)
+        rows = a["tiles"][a["channel_tile"], 0][:, None] + offs[None, :]
+        cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
+        fr = a["channel_frame"]
+        er = real[:, fr[:, None, None], rows[:, :, None], cols[:, None, :]]
+        ei = ideal[:, fr[:, None, None], rows[:, :, None], cols[:, None, :]]
+        num = np.abs(np.sum(np.conj(ei) * er, axis=(0, 2, 3))) ** 2
+        den = np.sum(np.abs(er) ** 2, axis=(0, 2, 3)) * np.sum(np.abs(ei) ** 2, axis=(0, 2, 3))
+        fid = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+        power = self.system.intensity(er).sum(axis=(0, 2, 3))
+        eff = power / max(p_in, 1e-300)
+        return {
+            "fidelity": fid.tolist(),
+            "efficiency": eff.tolist(),
+            "mean_fidelity": float(np.mean(fid)),
+            "total_efficiency": float(np.sum(eff)),
+        }
+
+
+def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:
+    """Least-squares factor between the realised and the ideal effective transmissions."""
+    g = system.fourier_slm
+    eff_r = pixels.effective_transmission(realised, g.fill_factor, g.gap_transmission)
+    eff_i = pixels.effective_transmission(ideal, g.fill_factor, g.gap_transmission)
+    const = (1 - g.fill_factor) * g.gap_transmission
+    eff_i = eff_i - const
+    eff_r = eff_r - const
+    den = np.vdot(eff_i, eff_i).real
+    return complex(np.vdot(eff_i, eff_r) / den) if den > 0 else 1.0
+
+
+__all__ = ["FORMAT", "VERSION", "MaskBundle", "SLMModel"]

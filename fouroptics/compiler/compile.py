@@ -1,0 +1,441 @@
+"""Compile kernels into Fourier-plane masks: :func:`compile_kernels`, :func:`compile_model`.
+
+The recipe (see :mod:`fouroptics.compiler.geometry` for the derivation): each input channel is
+an input-SLM block of ``T = q + 1`` periodic tiles of the image; each optical output channel
+gets its own camera tile through a phase ramp; each frame's mask is the sum of its channels'
+terms, compensated for the Fourier SLM's fill factor and gap light (the one home of that physics
+is :mod:`fouroptics.optics.pixels`), scaled to a passive device (|m| <= 1, the scale recorded),
+then encoded for the SLM. Detections become camera measurements:
+
+* ``intensity``: one exposure, ``|E|^2``;
+* ``signed``: the optical channels come in (+, -) pairs, each an intensity tile;
+  ``sqrt(I+) - sqrt(I-)``;
+* ``ideal``: a coherent reference R: a uniform block on the input SLM imaged onto every tile by
+  a term of the mask (a DC-only kernel), at +R and -R in two exposures:
+  ``Re(E) = (I+ - I-) / (4 R)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fouroptics.compiler import geometry as geo
+from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for
+from fouroptics.compiler.layout import place
+from fouroptics.compiler.slm import SLMModel
+from fouroptics.errors import ConfigError
+from fouroptics.optics import FourFSystem, band_window, pixels
+
+DETECTIONS = ("ideal", "intensity", "signed")
+
+
+@dataclass(frozen=True)
+class Program:
+    """What to compute, in the model's units.
+
+    Attributes:
+        kernels: (C_opt, C_in, N, N) complex Fourier kernels, unshifted DFT layout on the
+            image period N (zero outside the band).
+        band: (J,) signed frequencies (sorted) where the kernels may be non-zero, per axis.
+        period: N, image pixels.
+        image_size: n_img: the image occupies pixels [0, n_img) of the period.
+        t_out: (n_out,) image-pixel positions of the output samples, per axis.
+        detection: "ideal", "intensity" or "signed".
+        sqrt_eps: added to the intensity before the square root of ``signed``.
+    """
+
+    kernels: np.ndarray
+    band: np.ndarray
+    period: int
+    image_size: int
+    t_out: np.ndarray
+    detection: str
+    sqrt_eps: float = 0.0
+
+
+def compile_kernels(
+    kernels: Any,
+    system: FourFSystem,
+    *,
+    image_size: int,
+    detection: str = "ideal",
+    fourier: bool = False,
+    encoding: str = "complex",
+    slm: SLMModel | None = None,
+    order: int = 2,
+    **options: Any,
+) -> Any:
+    """Compile a user's own kernels.
+
+    Args:
+        kernels: spatial kernels (kh, kw), (C_out, kh, kw) or (C_out, C_in, kh, kw), real or
+            complex, origin at ``((kh-1)//2, (kw-1)//2)``: the bundle computes
+            ``scipy.signal.fftconvolve(image, kernel, mode="same")`` (summed over input
+            channels). With ``fourier=True``: Fourier kernels (..., n, n) in the unshifted DFT
+            layout of an ``n``-periodic image (``n == image_size``), circular convolution.
+        system: the 4f system.
+        image_size: side of the (square) images the bundle takes.
+        detection: "ideal" (real part, via a reference), "intensity" (|y|^2), or "signed"
+            (real kernels split into positive and negative parts: y = |x*k+| - |x*k-| for
+            x >= 0).
+        encoding, slm, order, options: see :func:`compile_program` (order 2 by default here:
+            the smallest blocks; its tails stay below 1e-3 of the band at the zone edge).
+
+    Returns:
+        A :class:`~fouroptics.compiler.bundle.MaskBundle`.
+    """
+    k = np.asarray(kernels)
+    if k.dtype.kind not in "biufc" or k.ndim not in (2, 3, 4) or min(k.shape) < 1:
+        raise ConfigError(
+            f"kernels: shape {k.shape}, dtype {k.dtype}; expected numbers shaped (kh, kw), "
+            "(C_out, kh, kw) or (C_out, C_in, kh, kw)"
+        )
+    if not np.all(np.isfinite(k)):
+        raise ConfigError("kernels: NaN or inf values")
+    k = k.reshape((1,) * (4 - k.ndim) + k.shape)
+    if k.ndim == 4 and np.asarray(kernels).ndim == 3:
+        k = k.reshape(k.shape[1], 1, *k.shape[2:])
+    if detection not in DETECTIONS:
+        raise ConfigError(f"detection: got {detection!r}; allowed: {', '.join(DETECTIONS)}")
+    kh, kw = k.shape[-2:]
+    h_in, w_in = system.input_shape
+    if kh > h_in or kw > w_in:
+        raise ConfigError(f"kernel: {kh}x{kw} pixels is larger than the input SLM {h_in}x{w_in}")
+    if detection == "signed":
+        if np.iscomplexobj(k) and np.any(k.imag != 0):
+            raise ConfigError("detection 'signed' needs real kernels (split into + and - parts)")
+        k = np.real(k)
+        pair = np.stack([np.maximum(k, 0), np.maximum(-k, 0)], axis=1)
+        k = pair.reshape(-1, *k.shape[1:])
+    if fourier:
+        if kh != kw or kh != image_size:
+            raise ConfigError(
+                f"Fourier kernels: {kh}x{kw}; expected {image_size}x{image_size} (image_size)"
+            )
+        period = image_size
+        spectra = np.asarray(k, dtype=np.complex128)
+    else:
+        period = image_size + max(kh, kw) - 1
+        period += period % 2
+        spectra = geo.spatial_to_dft(k.astype(np.complex128), period)
+    program = Program(
+        kernels=spectra,
+        band=np.sort(geo.signed_frequencies(period)),
+        period=period,
+        image_size=image_size,
+        t_out=np.arange(image_size, dtype=np.float64),
+        detection=detection,
+    )
+    digest = hashlib.sha256(np.ascontiguousarray(k).tobytes()).hexdigest()
+    return compile_program(
+        program,
+        system,
+        encoding=encoding,
+        slm=slm,
+        order=order,
+        source={"kernels_sha256": digest},
+        **options,
+    )
+
+
+def compile_model(
+    run_dir: str | Path,
+    system: FourFSystem,
+    *,
+    encoding: str = "complex",
+    slm: SLMModel | None = None,
+    calibration: Any = None,
+    **options: Any,
+) -> Any:
+    """Compile a trained SCLC (a folder written by train / distill / experiment).
+
+    The collapsed kernel ``[C_opt, C_in, n, n]`` on the model's ``N x N`` input becomes masks;
+    the detection is the model's; the bundle carries the electronic head.
+
+    Args:
+        run_dir: the run folder (or its model.pt).
+        system: the 4f system.
+        encoding, slm, options: see :func:`compile_program`.
+        calibration: a calibration set; its measured SLM response, when it has one, replaces
+            ``slm``'s table (recorded in the bundle).
+    """
+    import torch
+
+    from fouroptics.errors import FileFormatError
+    from fouroptics.nn.spectral import crop_indices
+    from fouroptics.nn.train import load_model
+
+    try:
+        model, state = load_model(run_dir, device=torch.device("cpu"))
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as exc:
+        raise FileFormatError(f"{run_dir}: cannot load a trained model ({exc})") from exc
+    config = state.get("model_config") or {}
+    if config.get("kind") not in ("sclc", "seg_sclc"):
+        raise ConfigError(
+            f"{run_dir}: a {config.get('kind')!r} model has no optical part to compile; "
+            "compile an SCLC (train --model sclc, distill or experiment)"
+        )
+    with torch.no_grad():
+        collapsed = model.collapse().detach().cpu().numpy().astype(np.complex128)
+    big, small = int(config["sizes"][0]), int(config["sizes"][-1])
+    idx = crop_indices(big, small).numpy()
+    spectra = np.zeros((*collapsed.shape[:2], big, big), dtype=np.complex128)
+    spectra[..., idx[:, None], idx[None, :]] = collapsed
+    program = Program(
+        kernels=spectra,
+        band=np.sort(geo.signed_frequencies(small)),
+        period=big,
+        image_size=big,
+        t_out=np.arange(small, dtype=np.float64) * big / small,
+        detection=config["detection"],
+        sqrt_eps=1e-8,
+    )
+    head_state = {
+        k[len("head.") :]: v.detach().cpu().numpy()
+        for k, v in model.state_dict().items()
+        if k.startswith("head.")
+    }
+    model_file = Path(run_dir) / "model.pt" if Path(run_dir).is_dir() else Path(run_dir)
+    source = {
+        "model": str(run_dir),
+        "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
+        "model_config": config,
+    }
+    if calibration is not None and getattr(calibration, "slm_response", None) is not None:
+        table = np.asarray(calibration.slm_response)
+        base = slm or SLMModel()
+        slm = SLMModel(
+            bit_depth=base.bit_depth,
+            modulation=base.modulation,
+            response=table,
+            name=f"{base.name} (calibrated)",
+            source="calibration",
+        )
+        source["calibration"] = str(getattr(calibration, "path", "given"))
+    return compile_program(
+        program, system, encoding=encoding, slm=slm, source=source, head=head_state, **options
+    )
+
+
+def default_upsample(program: Program, system: FourFSystem) -> int:
+    """Input-SLM pixels per image pixel: 1 when the camera samples the input pixel grid (an
+    integer number of camera pixels per imaged input pixel: the output is exact on the grid
+    whatever the band); otherwise the smallest that keeps the band within half the input's
+    zone, so that the field is smooth between camera samples."""
+    ratio = system.input_pitch * system.magnification / system.camera_pitch
+    if abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1:
+        return 1
+    kmax = int(np.max(np.abs(program.band)))
+    return max(1, math.ceil((2 * kmax + 1) / program.period))
+
+
+def compile_program(
+    program: Program,
+    system: FourFSystem,
+    *,
+    encoding: str = "complex",
+    slm: SLMModel | None = None,
+    upsample: int | None = None,
+    order: int = 3,
+    max_frames: int = 16,
+    guard_px: float = 2.0,
+    input_amplitude: float = 1.0,
+    source: dict[str, Any] | None = None,
+    head: dict[str, np.ndarray] | None = None,
+) -> Any:
+    """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
+
+    Args:
+        program: what to compute (:class:`Program`).
+        system: the 4f system.
+        encoding: one of :data:`fouroptics.compiler.encodings.ENCODINGS`.
+        slm: the Fourier SLM's levels and LUT (None: ideal for ``complex``, linear otherwise).
+        upsample: input-SLM pixels per image pixel (default: :func:`default_upsample`).
+        order: B-spline order q of the mask's smoothing (>= 2; 3 keeps the band's tails
+            below 1e-4 at the zone edge).
+        max_frames: the most exposures per image allowed.
+        guard_px: clearance between lights, input-SLM pixels.
+        input_amplitude: input field in sqrt(W)/m for unit image value (transmission 1).
+        source: provenance stored in the bundle.
+        head: the electronic head's weights (models only).
+    """
+    from fouroptics.compiler.bundle import MaskBundle
+
+    if encoding not in ENCODINGS:
+        raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
+    if program.detection not in DETECTIONS:
+        raise ConfigError(f"detection: got {program.detection!r}; allowed: {DETECTIONS}")
+    if not isinstance(order, int) or order < 2:
+        raise ConfigError(f"order: got {order!r}; allowed integers >= 2")
+    s = upsample or default_upsample(program, system)
+    if not isinstance(s, int) or s < 1:
+        raise ConfigError(f"upsample: got {upsample!r}; allowed integers >= 1")
+    n_per = program.period
+    c_opt, c_in = program.kernels.shape[:2]
+    p_in = system.input_pitch
+    period_m = n_per * s * p_in
+    tiles = order + 1
+    block_px = tiles * n_per * s
+    ideal = program.detection == "ideal"
+    warnings: list[str] = []
+
+    # the band must sit on the Fourier SLM (and inside the lens aperture)
+    kmax = float(np.max(np.abs(program.band)))
+    u_max = system.wavelength * system.f1 * kmax / period_m
+    half_f = (min(system.fourier_shape) // 2) * system.fourier_pitch
+    if u_max > half_f * (1 + 1e-9):
+        raise ConfigError(
+            f"band: the kernels reach {u_max * 1e3:.3f} mm from the axis in the Fourier plane "
+            f"but the Fourier SLM holds {half_f * 1e3:.3f} mm; use a larger upsampling "
+            f"(now {s}) or a system with a longer f1 or a larger Fourier SLM"
+        )
+    if system.lens_aperture is not None and u_max * math.sqrt(2) > system.lens_aperture / 2:
+        raise ConfigError(
+            f"band: the kernels reach {u_max * math.sqrt(2) * 1e3:.3f} mm (corner) but the "
+            f"lens aperture radius is {system.lens_aperture / 2e3 * 1e3:.3f} mm"
+        )
+
+    n_blocks = c_in + (1 if ideal else 0)
+    placement = place(
+        system,
+        n_blocks,
+        block_px,
+        period_m,
+        order,
+        guard_px * p_in,
+        ghosts=ghosts_for(encoding, system),
+        zero_order=_has_zero_order(encoding, system),
+    )
+    per_frame = len(placement.tiles)
+    groups = math.ceil(c_opt / per_frame)
+    n_frames = groups * (2 if ideal else 1)
+    if n_frames > max_frames:
+        raise ConfigError(
+            f"frames: {c_opt} optical channels at {per_frame} per frame need {n_frames} "
+            f"exposures per image (max_frames = {max_frames}); allow more frames, use fewer "
+            "channels, or a larger camera / Fourier SLM"
+        )
+    if groups > 1:
+        warnings.append(
+            f"{c_opt} optical channels do not fit one frame ({per_frame} tiles): "
+            f"{n_frames} exposures per image"
+        )
+
+    # --- synthesis of the effective multipliers, frame by frame
+    ny, nx = system.spatial_frequencies()
+    band = program.band
+    env = geo.block_envelope(band, n_per, s)
+    zone = system.wavelength * system.f1 / p_in
+    sy, sx = (
+        geo.synthesis_matrix(nu, period_m, band, order, env, n_per * s)
+        * band_window(u, system.fourier_pitch, zone)[:, None]
+        for nu, u in zip((ny, nx), system.fourier_coords(), strict=True)
+    )  # (H_F, J), (W_F, J)
+    # ramps aim at a pixel centre of each block (on a matched grid the camera then samples
+    # the output on the input pixels), at image position t_anchor
+    anchor = (placement.block_start - np.array(system.input_shape) // 2 + block_px // 2) * p_in
+    t_anchor = (block_px // 2) / s - (s - 1) / (2 * s)
+    kidx = band % n_per
+    kernels = program.kernels[:, :, kidx[:, None], kidx[None, :]]  # (C_opt, C_in, J, J)
+    ref_value = 0.0
+    if ideal:
+        ref_value = _reference_level(program)
+        dc = np.zeros((len(band), len(band)), dtype=np.complex128)
+        dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
+    mag = system.magnification
+    uy, ux = system.fourier_coords()
+    lam_f2 = system.wavelength * system.f2
+
+    def ramp(axis_u: np.ndarray, shift: float) -> np.ndarray:
+        return np.exp(2j * np.pi * axis_u * shift / lam_f2)
+
+    channel_frame = np.zeros(c_opt, dtype=np.int64)
+    channel_tile = np.zeros(c_opt, dtype=np.int64)
+    minus_frame = np.full(c_opt, -1, dtype=np.int64)
+    targets = np.zeros((n_frames, *system.fourier_shape), dtype=np.complex128)
+    for g in range(groups):
+        members = range(g * per_frame, min((g + 1) * per_frame, c_opt))
+        signs = (1.0, -1.0) if ideal else (1.0,)
+        for sgn_i, sign in enumerate(signs):
+            f = g * len(signs) + sgn_i
+            ay_cols, zx_rows = [], []
+            for t, o in enumerate(members):
+                if sgn_i == 0:
+                    channel_frame[o], channel_tile[o] = f, t
+                else:
+                    minus_frame[o] = f
+                yo = placement.tile_centre[t]
+                sources = [(program_k, anchor[i]) for i, program_k in enumerate(kernels[o])]
+                if ideal:
+                    sources.append((sign * ref_value * dc, anchor[c_in]))
+                for kern, centre in sources:
+                    shift = yo + mag * centre
+                    ay_cols.append(ramp(uy, shift[0])[:, None] * sy)
+                    zx_rows.append(kern @ (ramp(ux, shift[1])[:, None] * sx).T)
+            targets[f] = np.concatenate(ay_cols, axis=1) @ np.concatenate(zx_rows, axis=0)
+
+    # --- device compensation: input pixel envelope, Fourier pixel fill factor and gap light
+    envelope = system.input_envelope()
+    if envelope is not None:
+        targets /= envelope
+    grid = system.fourier_slm
+    if system.pixel_quadrature > 1 and grid.fill_factor < 1:
+        warnings.append(
+            "pixel_quadrature > 1: the Fourier pixel's camera-plane envelope is compensated "
+            "at each tile's centre only"
+        )
+    try:
+        sigma = min(
+            pixels.max_passive_scale(t, grid.fill_factor, grid.gap_transmission) for t in targets
+        )
+    except ValueError as exc:
+        raise ConfigError(f"fourier_slm: {exc}") from exc
+    if not np.isfinite(sigma):
+        raise ConfigError("kernels: all zero; nothing to compile")
+    displayed = pixels.compensate(sigma * targets, grid.fill_factor, grid.gap_transmission)
+    realised, levels, slm_used = encode(encoding, displayed, slm)
+
+    return MaskBundle.build(
+        system=system,
+        program=program,
+        encoding=encoding,
+        slm=slm_used,
+        placement=placement,
+        upsample=s,
+        order=order,
+        sigma=float(sigma),
+        input_amplitude=float(input_amplitude),
+        reference=float(ref_value),
+        t_anchor=float(t_anchor),
+        channel_frame=channel_frame,
+        channel_tile=channel_tile,
+        minus_frame=minus_frame,
+        ideal_masks=displayed,
+        fourier_masks=realised,
+        fourier_levels=levels,
+        warnings=warnings,
+        source=source or {},
+        head=head,
+    )
+
+
+def _reference_level(program: Program) -> float:
+    """Reference strength R (model units, per unit image value): comparable to the largest
+    output a unit image can give, so that I+ and I- differ by a measurable amount."""
+    k = np.abs(program.kernels)
+    return float(max(k.max(), 1e-30))
+
+
+def _has_zero_order(encoding: str, system: FourFSystem) -> bool:
+    """Whether unmodulated light reaches the camera: the complex encoding cancels the gap light
+    exactly with one node per pixel; other encodings and pixel quadrature leave some."""
+    g = system.fourier_slm
+    if encoding != "complex":
+        return True
+    return system.pixel_quadrature > 1 and g.fill_factor < 1 and g.gap_transmission != 0

@@ -1,0 +1,129 @@
+"""Encodings: a complex mask (|m| <= 1) -> what a restricted SLM can show.
+
+Each encoding returns the realised complex transmission per pixel (what the optics multiplies
+by), the drive levels (None for the ideal ``complex`` encoding) and the SLM used; the compiler
+measures its fidelity and efficiency against the ideal complex mask on the same system. The
+"iris" an encoding needs is where its unwanted light goes; :func:`ghosts_for` tells the layout
+so that no readout window receives it (the camera plane is this 4f system's filter plane).
+
+* ``complex``: ideal (or two SLMs); no ghosts.
+* ``phase``: phase only, amplitude dropped (the error spreads; fidelity reported).
+* ``double-phase`` / ``double-phase-3pi``: ``A e^{i phi} = (e^{i(phi+a)} + e^{i(phi-a)}) / 2``
+  with ``a = arccos A`` on a checkerboard; the checkerboard's error is the mask modulated at the
+  Fourier SLM's Nyquist frequency, i.e. a copy of all light shifted by half the camera-plane
+  period ``lambda f2 / (2 p_F)`` in both axes (the low pass: tiles kept clear of it). ``-3pi``:
+  an SLM with a 3 pi stroke (its default LUT).
+* ``amplitude``: amplitude SLM with bias: ``a = 1/2 + Re(m)/2`` carries ``m / 4``; the bias is
+  unmodulated light (zero order) and ``conj(m) / 4`` a mirrored copy (tiles kept clear of both).
+* ``lee`` and ``superpixel`` (binary DMDs): see :mod:`fouroptics.compiler.binary`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fouroptics.compiler.binary import lee_hologram, superpixel_pattern
+from fouroptics.compiler.slm import SLMModel
+from fouroptics.errors import ConfigError
+from fouroptics.optics import FourFSystem
+
+ENCODINGS = (
+    "complex",
+    "phase",
+    "double-phase",
+    "double-phase-3pi",
+    "amplitude",
+    "lee",
+    "superpixel",
+)
+
+_MODULATION = {
+    "complex": "complex",
+    "phase": "phase",
+    "double-phase": "phase",
+    "double-phase-3pi": "phase",
+    "amplitude": "amplitude",
+    "lee": "binary",
+    "superpixel": "binary",
+}
+
+
+def ghosts_for(encoding: str, system: FourFSystem) -> list[tuple[tuple[float, float], bool]]:
+    """Copies of the light an encoding adds: [(camera-plane shift (m), conjugate), ...]."""
+    half = system.wavelength * system.f2 / system.fourier_pitch / 2
+    if encoding.startswith("double-phase"):
+        return [((half, half), False)]
+    if encoding == "amplitude":
+        return [((0.0, 0.0), True)]
+    if encoding in ("lee", "superpixel"):
+        raise ConfigError(
+            f"encoding {encoding!r}: binary DMD encodings need a carrier and an iris of their "
+            "own; use fouroptics.compiler.binary (benchmarks/compiler_encodings.py) - they are "
+            "not yet laid out by compile"
+        )
+    return []
+
+
+def default_slm(encoding: str) -> SLMModel | None:
+    """The SLM an encoding assumes when none is given (8-bit linear LUTs)."""
+    modulation = _MODULATION[encoding]
+    if modulation == "complex":
+        return None
+    if modulation == "binary":
+        return SLMModel(bit_depth=1, modulation="binary", name="ideal DMD")
+    if encoding == "double-phase-3pi":
+        lv = np.arange(256)
+        return SLMModel(
+            8, "phase", response=np.exp(3j * np.pi * lv / 256), name="linear 3 pi stroke"
+        )
+    return SLMModel(8, modulation, name=f"linear 8-bit {modulation}")
+
+
+def encode(
+    encoding: str, displayed: np.ndarray, slm: SLMModel | None
+) -> tuple[np.ndarray, np.ndarray | None, SLMModel | None]:
+    """Encode masks ``displayed`` (F, H, W) complex, |m| <= 1.
+
+    Returns:
+        (realised (F, H, W) complex128, levels (F, H, W) uint16 or None, the SLM used).
+
+    Raises:
+        ConfigError: unknown encoding, or an SLM whose modulation does not fit it.
+    """
+    if encoding not in ENCODINGS:
+        raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
+    slm = slm if slm is not None else default_slm(encoding)
+    wanted_mod = _MODULATION[encoding]
+    if slm is not None and wanted_mod != "complex" and slm.modulation != wanted_mod:
+        raise ConfigError(
+            f"encoding {encoding!r} needs a {wanted_mod} SLM; the SLM {slm.name!r} is "
+            f"{slm.modulation}"
+        )
+    m = np.asarray(displayed, dtype=np.complex128)
+    if encoding == "complex":
+        if slm is None:
+            return m.copy(), None, None
+        levels, realised = slm.quantise(m)
+        return realised, levels, slm
+    if encoding == "phase":
+        wanted = np.exp(1j * np.angle(m))
+    elif encoding.startswith("double-phase"):
+        wanted = double_phase(m)
+    elif encoding == "amplitude":
+        wanted = 0.5 + 0.5 * m.real + 0j
+    elif encoding == "lee":
+        wanted = lee_hologram(m) + 0j
+    else:
+        wanted = superpixel_pattern(m) + 0j
+    levels, realised = slm.quantise(wanted)
+    return realised, levels, slm
+
+
+def double_phase(m: np.ndarray) -> np.ndarray:
+    """Checkerboard double-phase hologram of ``m`` (..., H, W), |m| <= 1: unit-modulus."""
+    amp = np.clip(np.abs(m), 0.0, 1.0)
+    phi = np.angle(m)
+    a = np.arccos(amp)
+    h, w = m.shape[-2:]
+    checker = (np.add.outer(np.arange(h), np.arange(w)) % 2).astype(bool)
+    return np.exp(1j * np.where(checker, phi - a, phi + a))

@@ -1,0 +1,205 @@
+"""Where things go: input blocks on the input SLM, output tiles on the camera, frames.
+
+All positions are lattice points of spacing ``D = (q + 1) P`` in the input plane (``P`` the
+image period on the input SLM, ``q`` the B-spline order, blocks of ``T = q + 1`` tiles). Every
+term of a mask (output channel o, source block i') moves block i' onto o's camera tile; the
+same term moves every other block i to ``Y_o - M (c_i - c_i')``; the unmodulated light images
+each block at ``-M c_i``. A tile is kept only when no light but its own lands on its readout
+window (modulo the camera-plane alias period ``lambda f2 / p_F`` of the Fourier SLM's sampling).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from fouroptics.errors import ConfigError
+from fouroptics.optics import FourFSystem
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A frame layout (SI metres; camera positions are camera-plane coordinates).
+
+    Attributes:
+        block_start: (n_blocks, 2) first input-SLM pixel (row, col) of each block.
+        block_centre: (n_blocks, 2) input-plane centre of each block, metres.
+        tiles: (n_tiles, 2) camera pixel (row, col) at the centre of each readout window.
+        tile_centre: (n_tiles, 2) camera-plane centre of each window, metres.
+    """
+
+    block_start: np.ndarray
+    block_centre: np.ndarray
+    tiles: np.ndarray
+    tile_centre: np.ndarray
+
+
+def _wrap(d: np.ndarray, period: float) -> np.ndarray:
+    if not np.isfinite(period):
+        return d
+    return (d + period / 2) % period - period / 2
+
+
+def place(
+    system: FourFSystem,
+    n_blocks: int,
+    block_px: int,
+    period_m: float,
+    order: int,
+    guard_m: float,
+    ghosts: list[tuple[tuple[float, float], bool]] | None = None,
+    zero_order: bool = True,
+) -> Placement:
+    """Choose block and tile positions that maximise the tiles per frame.
+
+    Args:
+        system: the 4f system.
+        n_blocks: input blocks (input channels, plus one for a reference).
+        block_px: side of a block in input-SLM pixels (``T N s``).
+        period_m: image period P on the input SLM, metres.
+        order: B-spline order q (kernel support ``q P``).
+        guard_m: extra clearance (input plane), metres.
+        ghosts: copies of all light an encoding adds: (camera-plane shift, conjugate); a
+            conjugate copy of the light aimed at ``w`` lands at ``-w - M (c_i + c_i')``.
+        zero_order: keep tiles clear of the unmodulated image of each block.
+
+    Raises:
+        ConfigError: when the blocks do not fit the input SLM, or no tile fits the camera.
+    """
+    p_in = system.input_pitch
+    mag = system.magnification
+    h_in, w_in = system.input_shape
+    if block_px > min(h_in, w_in):
+        raise ConfigError(
+            f"input block of {block_px} px (image period x tiles) does not fit the input SLM "
+            f"{system.input_shape}; use a smaller upsampling or a smaller image"
+        )
+    block_m = block_px * p_in
+    spread = block_m + order * period_m  # extent of one block's light through one kernel
+    # tile spacing (input plane); two camera pixels of slack for snapping tiles to pixels
+    lattice = spread / 2 + period_m / 2 + guard_m + 2 * system.camera_pitch / mag
+    alias = system.wavelength * system.f2 / system.fourier_pitch  # camera plane
+    half_win = mag * period_m / 2
+    half_spread = mag * spread / 2 + mag * guard_m
+    half_block = mag * block_m / 2 + mag * guard_m
+    if alias < 2 * (half_spread + half_win):
+        raise ConfigError(
+            f"the Fourier SLM's pitch {system.fourier_pitch * 1e6:.3g} um samples the spectrum "
+            f"too coarsely: the camera-plane period lambda f2 / p_F = {alias * 1e3:.3f} mm is "
+            f"shorter than one channel's light ({2 * (half_spread + half_win) * 1e3:.3f} mm); "
+            "use a smaller image or upsampling"
+        )
+
+    # candidate block centres (input plane) on the lattice, blocks fully on the SLM
+    def snap_block(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start = np.round(np.array([h_in // 2, w_in // 2]) + c / p_in - (block_px - 1) / 2)
+        start = start.astype(int)
+        centre = (start - np.array([h_in // 2, w_in // 2]) + (block_px - 1) / 2) * p_in
+        return start, centre
+
+    reach = max(h_in, w_in) * p_in / lattice
+    idx = range(-int(reach) - 1, int(reach) + 2)
+    block_cands = []
+    for a, b in itertools.product(idx, idx):
+        start, centre = snap_block(np.array([a, b], float) * lattice)
+        if start.min() >= 0 and start[0] + block_px <= h_in and start[1] + block_px <= w_in:
+            block_cands.append((a * a + b * b, start, centre))
+    block_cands.sort(key=lambda t: t[0])
+    if len(block_cands) < n_blocks:
+        raise ConfigError(
+            f"{n_blocks} input blocks of {block_px} px (spaced {lattice / p_in:.0f} px) do not "
+            f"fit the input SLM {system.input_shape}"
+        )
+
+    # candidate tile centres on the camera grid (camera plane)
+    gcam = system.camera
+    hc, wc = gcam.shape
+    cam_half = np.array([hc, wc]) * gcam.pitch / 2
+    reach_c = max(hc, wc) * gcam.pitch / (mag * lattice)
+    idx_c = range(-int(reach_c) - 1, int(reach_c) + 2)
+    tile_cands = []
+    for a, b in itertools.product(idx_c, idx_c):
+        y = -mag * np.array([a, b], float) * lattice
+        px = np.round(y / gcam.pitch + np.array([hc // 2, wc // 2])).astype(int)
+        yc = (px - np.array([hc // 2, wc // 2])) * gcam.pitch
+        lo = yc - half_win - gcam.pitch
+        hi = yc + half_win + gcam.pitch
+        if np.all(lo >= -cam_half) and np.all(hi <= cam_half - gcam.pitch):
+            tile_cands.append((a * a + b * b, px, yc))
+    tile_cands.sort(key=lambda t: t[0])
+    if not tile_cands:
+        raise ConfigError(
+            f"no readout window of {2 * half_win * 1e3:.3f} mm fits the camera "
+            f"({hc}x{wc} x {gcam.pitch * 1e6:.3g} um): use a smaller image or upsampling"
+        )
+
+    def hits(a: np.ndarray, ha: float, b: np.ndarray, hb: float) -> bool:
+        """Any of the boxes centred at ``a`` (K, 2) overlaps any centred at ``b`` (L, 2)."""
+        if len(a) == 0 or len(b) == 0:
+            return False
+        d = np.abs(_wrap(a[:, None, :] - b[None, :, :], alias))
+        return bool(np.any(np.all(d < ha + hb, axis=-1)))
+
+    def tiles_for(blocks: list[np.ndarray]) -> list[int]:
+        c = np.array(blocks)
+        unmod = -mag * c
+        pairs = [(s_, b_) for s_ in range(len(c)) for b_ in range(len(c))]
+        offsets = np.array([-mag * (c[b_] - c[s_]) for s_, b_ in pairs])
+        conj_offsets = np.array([-mag * (c[b_] + c[s_]) for s_, b_ in pairs])
+        stray = np.array([o for (s_, b_), o in zip(pairs, offsets, strict=True) if s_ != b_])
+        stray = stray.reshape(-1, 2)
+
+        def lights(w: np.ndarray, own: bool) -> np.ndarray:
+            """Centres of the light aimed at windows ``w`` (K, 2) (own term optional)."""
+            parts = [(w[:, None, :] + stray[None]).reshape(-1, 2)]
+            if own:
+                parts.append(w)
+            for shift, conj in ghosts or []:
+                base = (-w[:, None, :] + conj_offsets[None]) if conj else w[:, None, :] + offsets
+                parts.append(base.reshape(-1, 2) + np.asarray(shift))
+            return np.concatenate(parts)
+
+        chosen: list[int] = []
+        wins = np.zeros((0, 2))
+        for j, (_, _, yc) in enumerate(tile_cands):
+            w = yc[None, :]
+            if zero_order and hits(w, half_win, unmod, half_block):
+                continue
+            if hits(lights(w, own=False), half_spread, w, half_win):
+                continue
+            if len(wins) and (
+                hits(lights(wins, own=True), half_spread, w, half_win)
+                or hits(lights(w, own=True), half_spread, wins, half_win)
+            ):
+                continue
+            chosen.append(j)
+            wins = np.concatenate([wins, w])
+        return chosen
+
+    best: tuple[int, list, list[int]] | None = None
+    first = block_cands[0]
+    others = block_cands[1:]
+    combos = [()] if n_blocks == 1 else itertools.combinations(range(len(others)), n_blocks - 1)
+    for k, combo in enumerate(combos):
+        if k > 60:  # enough tried: candidates are sorted nearest first
+            break
+        blocks = [first, *[others[i] for i in combo]]
+        centres = [b[2] for b in blocks]
+        chosen = tiles_for(centres)
+        if best is None or len(chosen) > len(best[2]):
+            best = (len(chosen), blocks, chosen)
+    assert best is not None
+    _, blocks, chosen = best
+    if not chosen:
+        raise ConfigError(
+            "no camera tile is clear of the other channels' light and the unmodulated light: "
+            "the camera or the Fourier SLM's alias period is too small for this image size"
+        )
+    return Placement(
+        block_start=np.array([b[1] for b in blocks]),
+        block_centre=np.array([b[2] for b in blocks]),
+        tiles=np.array([tile_cands[j][1] for j in chosen]),
+        tile_centre=np.array([tile_cands[j][2] for j in chosen]),
+    )

@@ -1,0 +1,112 @@
+"""What an SLM can show, as plain data (the compiler never imports devices/).
+
+:class:`SLMModel` holds the bit depth, the modulation and the level -> complex response table
+(the device profile's LUT, or a calibration's measured response). The CLI shell builds it from a
+device profile or a calibration file; tests build it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fouroptics.errors import ConfigError
+
+MODULATIONS = ("phase", "amplitude", "binary", "complex")
+
+
+@dataclass(frozen=True)
+class SLMModel:
+    """An SLM's drive levels and what they show.
+
+    Args:
+        bit_depth: bits per pixel (1 for a DMD).
+        modulation: "phase", "amplitude", "binary" (DMD) or "complex" (two SLMs; ideal).
+        response: (2**bit_depth,) complex transmission of each level (the LUT); default the
+            linear one: ``exp(i 2 pi l / 2**b)`` for phase, ``l / (2**b - 1)`` for amplitude,
+            {0, 1} for binary.
+        name: a label (device profile or calibration).
+        source: where the table came from ("profile", "calibration", "linear").
+    """
+
+    bit_depth: int = 8
+    modulation: str = "phase"
+    response: np.ndarray | None = field(default=None, repr=False, compare=False)
+    name: str = "linear"
+    source: str = "linear"
+
+    def __post_init__(self) -> None:
+        if self.modulation not in MODULATIONS:
+            raise ConfigError(
+                f"slm.modulation: got {self.modulation!r}; allowed: {', '.join(MODULATIONS)}"
+            )
+        b = self.bit_depth
+        if isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= 16:
+            raise ConfigError(f"slm.bit_depth: got {b!r}; allowed integers 1..16")
+        if self.modulation == "binary" and b != 1:
+            raise ConfigError(f"slm.bit_depth: a binary SLM has 1 bit, got {b}")
+        n = 2**b
+        if self.response is None:
+            lv = np.arange(n)
+            if self.modulation == "phase":
+                table = np.exp(2j * np.pi * lv / n)
+            elif self.modulation in ("amplitude", "binary"):
+                table = lv / (n - 1) + 0j
+            else:
+                table = np.exp(2j * np.pi * lv / n)
+        else:
+            table = np.asarray(self.response, dtype=np.complex128).ravel()
+            if table.shape != (n,):
+                raise ConfigError(
+                    f"slm.response: {table.shape[0]} entries for {b} bits; expected {n}"
+                )
+            if not np.all(np.isfinite(table)) or np.abs(table).max() > 1 + 1e-6:
+                raise ConfigError("slm.response: entries must be finite with |t| <= 1")
+        object.__setattr__(self, "response", table)
+
+    @property
+    def levels(self) -> int:
+        return 2**self.bit_depth
+
+    def quantise(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest available level for each wanted complex value: nearest phase (phase SLMs,
+        with wrap-around), nearest amplitude (amplitude, binary), nearest complex value
+        (complex). Returns (levels uint16, realised complex128), shapes of ``wanted``."""
+        wanted = np.asarray(wanted)
+        table = self.response
+        if self.modulation == "complex":
+            flat = wanted.ravel()
+            lv = np.empty(flat.shape, dtype=np.int64)
+            for i in range(0, flat.size, 1 << 16):  # bounded memory
+                d = np.abs(flat[i : i + (1 << 16), None] - table[None, :])
+                lv[i : i + (1 << 16)] = np.argmin(d, axis=1)
+            lv = lv.reshape(wanted.shape)
+        else:
+            periodic = self.modulation == "phase"
+            key = np.angle(table) if periodic else np.abs(table)
+            target = np.angle(wanted) if periodic else np.abs(wanted)
+            order = np.argsort(key)
+            ks = key[order]
+            pos = np.searchsorted(ks, target)
+            lo = (pos - 1) % len(ks) if periodic else np.clip(pos - 1, 0, len(ks) - 1)
+            hi = pos % len(ks) if periodic else np.clip(pos, 0, len(ks) - 1)
+
+            def dist(idx: np.ndarray) -> np.ndarray:
+                d = np.abs(target - ks[idx])
+                return np.minimum(d, 2 * np.pi - d) if periodic else d
+
+            pick = np.where(dist(lo) <= dist(hi), lo, hi)
+            lv = order[pick]
+        lv = lv.astype(np.uint16)
+        return lv, table[lv]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description (the table itself is stored as an array)."""
+        return {
+            "name": self.name,
+            "bit_depth": int(self.bit_depth),
+            "modulation": self.modulation,
+            "source": self.source,
+        }
