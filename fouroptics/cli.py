@@ -28,6 +28,7 @@ VERBS: dict[str, tuple[str, str]] = {
         "fouroptics.commands.finetune",
         "fine-tune a bundle's head (and kernels) on a bench",
     ),
+    "compile": ("fouroptics.commands.compile", "compile a trained SCLC or kernels into SLM masks"),
 }
 
 
