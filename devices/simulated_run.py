@@ -24,14 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from devices.emva import expose_frames, photons_from_power
+from devices.emva import HC, expose_frames, photons_from_power
 from devices.run import apply_sparse, bilinear_matrix
 from devices.slm_response import apply_fringing
 from fouroptics.optics.pixels import effective_transmission
 
 
-def slm_fields(slm: Any, levels: np.ndarray, fill_factor: bool = True) -> np.ndarray:
-    """:meth:`SimulatedSLM.field` for a batch of level patterns (B, H, W) -> complex128."""
+def slm_fields(
+    slm: Any, levels: np.ndarray, fill_factor: bool = True, dtype: Any = np.complex128
+) -> np.ndarray:
+    """:meth:`SimulatedSLM.field` for a batch of level patterns (B, H, W) -> ``dtype``."""
     lv = np.asarray(levels)
     if lv.shape[-2:] != tuple(slm.shape) or lv.dtype.kind not in "ui":
         slm.validate(lv.reshape(-1, *lv.shape[-2:])[0])  # the SLM's own one-line error
@@ -40,7 +42,7 @@ def slm_fields(slm: Any, levels: np.ndarray, fill_factor: bool = True) -> np.nda
     truth = slm.truth()
     if truth["fringing"] == 0:
         table = np.exp(1j * truth["response"]) if slm.modulation == "phase" else truth["response"]
-        out = np.asarray(table, dtype=np.complex128)[lv]
+        out = np.asarray(table, dtype=dtype)[lv]
     else:
         real = apply_fringing(truth["response"][lv], truth["fringing"])
         out = np.exp(1j * real) if slm.modulation == "phase" else real + 0j
@@ -72,9 +74,19 @@ def misalign_matrix(bench: Any):
 
 
 def ideal_powers(
-    bench: Any, bundle: Any, levels: np.ndarray, power_scale: float = 1.0, chunk: int = 32
+    bench: Any,
+    bundle: Any,
+    levels: np.ndarray,
+    power_scale: float = 1.0,
+    chunk: int = 32,
+    exact: bool = True,
 ) -> np.ndarray:
-    """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W)."""
+    """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W).
+
+    ``exact``: round the input field as ``SimulatedBench.ideal_power`` does (complex128 product,
+    then complex64), so a seeded camera draws the generic path's noise; otherwise complex64
+    throughout, and a real field (flat or Gaussian beam without decentring tilt, amplitude SLM)
+    goes through the real-input transforms."""
     cache = bench.__dict__.setdefault("_run_cache", {})
     key = (id(bundle), id(bundle.fourier_masks), bench.fourier_slm.version)
     if cache.get("key") != key:
@@ -88,10 +100,19 @@ def ideal_powers(
         out[:] = 0
         return out
     light = bench._illumination() * np.sqrt(power_scale)
+    slm = bench.input_slm
+    real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
+    if not exact:
+        light = light.astype(np.float32 if real else np.complex64)
     keep = 1.0 - bench.splitter_ratio
     for i in range(0, len(levels), chunk):
-        fields = light * slm_fields(bench.input_slm, levels[i : i + chunk], bench._input_mix)
-        e = sys_.forward(fields.astype(np.complex64), masks=masks)
+        if exact:
+            t = slm_fields(slm, levels[i : i + chunk], bench._input_mix)
+            fields = (light * t).astype(np.complex64)
+        else:
+            t = slm_fields(slm, levels[i : i + chunk], bench._input_mix, np.complex64)
+            fields = light * (t.real if real else t)
+        e = sys_.forward(fields, masks=masks)
         p = sys_.intensity(e).astype(np.float32)
         if keep != 1.0:
             p *= np.float32(keep)
@@ -112,6 +133,7 @@ def capture_batched(
     rng: np.random.Generator | None = None,
     power_scale: float = 1.0,
     adc_bits: int | None = None,
+    windows: np.ndarray | None = None,
     **_: Any,
 ) -> np.ndarray:
     """DN frames (B, F, H_cam, W_cam) float64 (the mean of ``n_average``), as
@@ -123,24 +145,36 @@ def capture_batched(
             capture by capture, the generic path's order).
         power_scale: laser power factor (photon sweeps beyond the camera's exposure limits).
         adc_bits: keep only this many of the camera's ADC bits (bit-depth sweeps).
+        windows: (F, H, W) bool, the pixels the readout uses (given by ``run_bundle``); with
+            ``rng``, noise is drawn there only and the other pixels carry their mean DN
+            (rounded): the readout never sees them, and the camera model is most of the cost.
     """
-    dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale)
+    dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows)
     if adc_bits is not None and adc_bits < bench.camera.bit_depth:
         step = float(2 ** (bench.camera.bit_depth - adc_bits))
         dn = np.floor(dn / step) * step
     return dn
 
 
-def _frames(bench, bundle, levels, n_average, noise, rng, power_scale) -> np.ndarray:
+def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) -> np.ndarray:
     cam = bench.camera
-    power = ideal_powers(bench, bundle, levels, power_scale)
-    photons = photons_from_power(power, cam.exposure, cam.wavelength)
+    power = ideal_powers(bench, bundle, levels, power_scale, exact=rng is None)
     p = cam.params
     dsnu, prnu = cam._dsnu_map, cam._prnu_map
     if not noise:
-        e = p.quantum_efficiency * photons * (1.0 + prnu) + p.dark_current * cam.exposure
-        e = np.minimum(e, p.full_well) + dsnu
-        return np.clip(e * p.gain + p.black_level, 0, p.max_dn)
+        return _mean_dn(cam, power).astype(np.float64)
+    if rng is not None and windows is not None:  # noise where the readout looks
+        used = np.broadcast_to(np.asarray(windows).any(axis=0), cam.shape)
+        idx = np.flatnonzero(used)
+        b, f = power.shape[:2]
+        out = np.rint(_mean_dn(cam, power)).reshape(b, f, -1)
+        sub = photons_from_power(power.reshape(b * f, -1)[:, idx], cam.exposure, cam.wavelength)
+        sub = np.repeat(sub, n_average, axis=0)
+        dsnu_i, prnu_i = cam._dsnu_map.ravel()[idx], cam._prnu_map.ravel()[idx]
+        frames = expose_frames(sub, p, cam.exposure, dsnu_i, prnu_i, rng, len(sub))
+        out[:, :, idx] = frames.reshape(b, f, n_average, -1).mean(axis=2)
+        return out.reshape(power.shape)
+    photons = photons_from_power(power, cam.exposure, cam.wavelength)
     if rng is not None:
         b, f = photons.shape[:2]
         flat = np.repeat(photons.reshape(b * f, *cam.shape), n_average, axis=0)
@@ -153,6 +187,26 @@ def _frames(bench, bundle, levels, n_average, noise, rng, power_scale) -> np.nda
             frames = expose_frames(photons[bi, fi], p, cam.exposure, dsnu, prnu, gen, n_average)
             out[bi, fi] = frames.mean(axis=0)
     return out
+
+
+def _mean_dn(cam: Any, power: np.ndarray) -> np.ndarray:
+    """Mean DN (float32, unrounded) of the EMVA 1288 model for power (..., H, W) W: fixed
+    pattern, dark signal, full well and ADC range kept; no temporal noise."""
+    p = cam.params
+    gain_map = getattr(cam, "_run_maps", None)
+    if gain_map is None or gain_map[0] is not cam._prnu_map:
+        pr = (p.quantum_efficiency * (1.0 + cam._prnu_map)).astype(np.float32)
+        cam._run_maps = gain_map = (cam._prnu_map, pr, cam._dsnu_map.astype(np.float32))
+    _, qe_map, dsnu = gain_map
+    c = np.float32(cam.exposure * cam.wavelength / HC)
+    e = power * c
+    e *= qe_map
+    e += np.float32(p.dark_current * cam.exposure)
+    np.minimum(e, np.float32(p.full_well), out=e)
+    e += dsnu
+    e *= np.float32(p.gain)
+    e += np.float32(p.black_level)
+    return np.clip(e, 0, p.max_dn, out=e)
 
 
 def truth_calibration(bench: Any) -> dict[str, Any]:
