@@ -468,8 +468,9 @@ def run_bundle(
     stats.calibration = cal.source
     opts = dict(capture_options or {})
     ref = images[:16] if reference is None else reference
-    ref_t = bundle.input_transmission(ref)
-    ref_levels = input_levels(bench, ref_t, cal)
+    ref_levels = None
+    if exposure is None or photometry is None:
+        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal)
     windows = window_mask(bundle)
     resample = None
     if cal.registration is not None:
@@ -495,6 +496,7 @@ def run_bundle(
         photometry = fit_photometry(dn_ref, bundle.camera_frames(ref), windows)
     stats.photometry = photometry
 
+    read = np.flatnonzero(windows.any(axis=0))
     t_all = bundle.input_transmission(images)
     feats, sat, n_px, photons = [], 0, 0, []
     top = saturation_dn(bench.camera)
@@ -509,8 +511,10 @@ def run_bundle(
         sat += int(np.count_nonzero(raw[w] >= top))
         n_px += int(np.count_nonzero(w))
         photons.append(_photons(bench, bundle, raw, stats.photometry))
-        dn = registered(raw)
-        feats.append(bundle.readout(stats.photometry.power(dn)))
+        dn = registered(raw).reshape(*raw.shape[:2], -1)
+        power = np.zeros(dn.shape, dtype=np.float64)  # the readout reads the windows only
+        power[:, :, read] = stats.photometry.power(dn[:, :, read])
+        feats.append(bundle.readout(power.reshape(raw.shape)))
         stats.frames += raw.shape[0] * raw.shape[1]
     stats.saturated_fraction = sat / max(n_px, 1)
     ph = [p for p in photons if p is not None]

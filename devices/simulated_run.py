@@ -80,13 +80,18 @@ def ideal_powers(
     power_scale: float = 1.0,
     chunk: int = 32,
     exact: bool = True,
-) -> np.ndarray:
+    pixels: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W).
 
     ``exact``: round the input field as ``SimulatedBench.ideal_power`` does (complex128 product,
     then complex64), so a seeded camera draws the generic path's noise; otherwise complex64
     throughout, and a real field (flat or Gaussian beam without decentring tilt, amplitude SLM)
-    goes through the real-input transforms."""
+    goes through the real-input transforms.
+
+    ``pixels``: flat camera pixel indices: returns the power there only, (B, F, P), and the
+    first image's full frames (F, H, W) (the readout reads a few windows: the intensity and the
+    misalignment are evaluated where they are read)."""
     cache = bench.__dict__.setdefault("_run_cache", {})
     key = (id(bundle), id(bundle.fourier_masks), bench.fourier_slm.version)
     if cache.get("key") != key:
@@ -95,10 +100,16 @@ def ideal_powers(
     masks, mis = cache["masks"], cache["mis"]
     sys_ = bench._true_system
     shape = tuple(bench.camera.shape)
-    out = np.empty((len(levels), len(masks), *shape), dtype=np.float32)
+    n_f = len(masks)
+    if pixels is not None:
+        out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
+        first = np.zeros((n_f, *shape), dtype=np.float32)
+        gather = _gather_plan(cache, mis, pixels)
+    else:
+        out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
     if not bench.laser_on:
         out[:] = 0
-        return out
+        return out if pixels is None else (out, first)
     light = bench._illumination() * np.sqrt(power_scale)
     slm = bench.input_slm
     real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
@@ -113,14 +124,52 @@ def ideal_powers(
             t = slm_fields(slm, levels[i : i + chunk], bench._input_mix, np.complex64)
             fields = light * (t.real if real else t)
         e = sys_.forward(fields, masks=masks)
-        p = sys_.intensity(e).astype(np.float32)
-        if keep != 1.0:
-            p *= np.float32(keep)
-        if mis is not None:
-            p = apply_sparse(mis, p, shape).astype(np.float32)
-            np.maximum(p, 0, out=p)
-        out[i : i + chunk] = p
-    return out
+        if pixels is not None:
+            if i == 0:
+                first[:] = _camera_power(sys_, e[0], mis, keep, shape)
+            src, pos, w = gather
+            ps = sys_.intensity(e.reshape(*e.shape[:2], -1)[..., src]).astype(np.float32)
+            if keep != 1.0:
+                ps *= np.float32(keep)
+            if pos is None:
+                out[i : i + chunk] = ps
+            else:
+                acc = ps[..., pos[0]] * w[0]
+                for k in range(1, len(pos)):
+                    acc += ps[..., pos[k]] * w[k]
+                out[i : i + chunk] = np.maximum(acc, 0)
+            continue
+        out[i : i + chunk] = _camera_power(sys_, e, mis, keep, shape)
+    return out if pixels is None else (out, first)
+
+
+def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.ndarray:
+    """Power per camera pixel (..., H, W) float32 of camera fields: intensity, splitter share,
+    misalignment."""
+    p = sys_.intensity(e).astype(np.float32)
+    if keep != 1.0:
+        p *= np.float32(keep)
+    if mis is not None:
+        p = apply_sparse(mis, p, shape).astype(np.float32)
+        np.maximum(p, 0, out=p)
+    return p
+
+
+def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
+    """(source pixels, positions of each bilinear tap in them or None, tap weights) to
+    evaluate the misaligned power at ``pixels`` only; cached per pixel set."""
+    key = ("gather", pixels.tobytes())
+    if key not in cache:
+        if mis is None:
+            cache[key] = (pixels, None, None)
+        else:
+            from devices.run import _ell
+
+            ind, w = _ell(mis)
+            ind, w = ind[:, pixels], (w[:, pixels] / 1.0).astype(np.float32)
+            src = np.unique(ind)
+            cache[key] = (src, np.searchsorted(src, ind), w)
+    return cache[key]
 
 
 def capture_batched(
@@ -145,9 +194,10 @@ def capture_batched(
             capture by capture, the generic path's order).
         power_scale: laser power factor (photon sweeps beyond the camera's exposure limits).
         adc_bits: keep only this many of the camera's ADC bits (bit-depth sweeps).
-        windows: (F, H, W) bool, the pixels the readout uses (given by ``run_bundle``); with
-            ``rng``, noise is drawn there only and the other pixels carry their mean DN
-            (rounded): the readout never sees them, and the camera model is most of the cost.
+        windows: (F, H, W) bool, the pixels the readout uses (given by ``run_bundle``). With
+            ``rng`` (the fast path), light and noise are evaluated there only; the other pixels
+            hold the dark level, except in the first image's frames, which are complete (mean
+            DN outside the windows): the readout never reads them.
     """
     dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows)
     if adc_bits is not None and adc_bits < bench.camera.bit_depth:
@@ -158,22 +208,25 @@ def capture_batched(
 
 def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) -> np.ndarray:
     cam = bench.camera
-    power = ideal_powers(bench, bundle, levels, power_scale, exact=rng is None)
     p = cam.params
-    dsnu, prnu = cam._dsnu_map, cam._prnu_map
-    if not noise:
-        return _mean_dn(cam, power).astype(np.float64)
-    if rng is not None and windows is not None:  # noise where the readout looks
+    if noise and rng is not None and windows is not None:  # noise where the readout looks
         used = np.broadcast_to(np.asarray(windows).any(axis=0), cam.shape)
         idx = np.flatnonzero(used)
-        b, f = power.shape[:2]
-        out = np.rint(_mean_dn(cam, power)).reshape(b, f, -1)
-        sub = photons_from_power(power.reshape(b * f, -1)[:, idx], cam.exposure, cam.wavelength)
+        pw, first = ideal_powers(bench, bundle, levels, power_scale, exact=False, pixels=idx)
+        b, f = pw.shape[:2]
+        out = np.empty((b, f, cam.shape[0] * cam.shape[1]), dtype=np.float32)
+        out[:] = _dark_dn(cam).ravel()
+        out[0] = np.rint(_mean_dn(cam, first)).reshape(f, -1)
+        sub = photons_from_power(pw.reshape(b * f, -1), cam.exposure, cam.wavelength)
         sub = np.repeat(sub, n_average, axis=0)
         dsnu_i, prnu_i = cam._dsnu_map.ravel()[idx], cam._prnu_map.ravel()[idx]
         frames = expose_frames(sub, p, cam.exposure, dsnu_i, prnu_i, rng, len(sub))
         out[:, :, idx] = frames.reshape(b, f, n_average, -1).mean(axis=2)
-        return out.reshape(power.shape)
+        return out.reshape(b, f, *cam.shape)
+    power = ideal_powers(bench, bundle, levels, power_scale, exact=rng is None)
+    dsnu, prnu = cam._dsnu_map, cam._prnu_map
+    if not noise:
+        return _mean_dn(cam, power).astype(np.float64)
     photons = photons_from_power(power, cam.exposure, cam.wavelength)
     if rng is not None:
         b, f = photons.shape[:2]
@@ -187,6 +240,11 @@ def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) 
             frames = expose_frames(photons[bi, fi], p, cam.exposure, dsnu, prnu, gen, n_average)
             out[bi, fi] = frames.mean(axis=0)
     return out
+
+
+def _dark_dn(cam: Any) -> np.ndarray:
+    """(H, W) rounded mean DN without light (dark signal and DSNU), float32."""
+    return np.rint(_mean_dn(cam, np.zeros(cam.shape, np.float32)))
 
 
 def _mean_dn(cam: Any, power: np.ndarray) -> np.ndarray:
