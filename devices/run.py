@@ -169,6 +169,8 @@ def input_levels(bench: Any, transmission: np.ndarray, cal: RunCalibration) -> n
             )
         k = np.rint(np.clip(transmission, 0, 1) * (slm.levels - 1)).astype(np.int64)
         return inv[k].astype(slm.dtype)
+    if slm.lut is None and slm.modulation == "amplitude":  # linear: nearest level, ties down
+        return np.ceil(np.clip(transmission, 0, 1) * (slm.levels - 1) - 0.5).astype(slm.dtype)
     return slm.levels_for(np.clip(transmission, 0, 1), clip=True)
 
 
@@ -211,11 +213,36 @@ def bilinear_matrix(
 
 
 def apply_sparse(m: sparse.csr_matrix, frames: np.ndarray, out_shape: tuple[int, int]):
-    """``m`` applied to the last two axes of ``frames`` (..., H_in, W_in) -> (..., *out_shape)."""
+    """``m`` applied to the last two axes of ``frames`` (..., H_in, W_in) -> (..., *out_shape),
+    in the input's float precision. A resampling matrix has at most a few entries per row:
+    they are gathered column by column (no transposed copies of the batch)."""
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, frames.shape[-2] * frames.shape[-1])
-    out = (m @ flat.T).T
-    return np.asarray(out).reshape(*lead, *out_shape)
+    ind, w = _ell(m)
+    w = w.astype(flat.dtype if flat.dtype.kind == "f" else np.float64)
+    out = np.take(flat, ind[0], axis=1) * w[0]
+    for k in range(1, len(ind)):  # the few entries per row (4 for bilinear)
+        out += np.take(flat, ind[k], axis=1) * w[k]
+    return out.reshape(*lead, *out_shape)
+
+
+def _ell(m: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(K, N_out) column indices and weights of a CSR matrix with <= K entries per row
+    (padded with weight 0), cached on the matrix."""
+    hit = getattr(m, "_ell", None)
+    if hit is not None:
+        return hit
+    m = m.tocsr()
+    counts = np.diff(m.indptr)
+    k = max(int(counts.max()) if counts.size else 1, 1)
+    ind = np.zeros((k, m.shape[0]), dtype=np.int64)
+    w = np.zeros((k, m.shape[0]), dtype=np.float64)
+    rows = np.repeat(np.arange(m.shape[0]), counts)
+    slot = np.arange(m.nnz) - np.repeat(m.indptr[:-1], counts)
+    ind[slot, rows] = m.indices
+    w[slot, rows] = m.data
+    m._ell = (ind, w)
+    return ind, w
 
 
 def nominal_registration(system: Any) -> np.ndarray:
@@ -411,6 +438,7 @@ def run_bundle(
     capture: Capture = capture_generic,
     reference: Any = None,
     exposure: float | None = None,
+    photometry: Photometry | None = None,
     target: float = 0.5,
     n_average: int = 1,
     batch: int = 64,
@@ -427,6 +455,8 @@ def run_bundle(
             ``images``; a lab uses training images).
         exposure: seconds; None chooses it (:func:`auto_exposure`, brightest tile at
             ``target`` of the camera range).
+        photometry: reuse a fitted camera response (with ``exposure``: several runs on one
+            scale, as fine-tuning needs); None fits it on ``reference``.
         n_average: frames averaged per image and bundle frame.
         batch: images per capture call.
         stats: filled with diagnostics (exposure, photometry, saturation, photons).
@@ -438,31 +468,35 @@ def run_bundle(
     stats.calibration = cal.source
     opts = dict(capture_options or {})
     ref = images[:16] if reference is None else reference
-    ref_t = bundle.input_transmission(ref)
-    ref_levels = input_levels(bench, ref_t, cal)
+    ref_levels = None
+    if exposure is None or photometry is None:
+        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal)
     windows = window_mask(bundle)
     resample = None
     if cal.registration is not None:
         resample = registration_resampler(bundle.system, cal.registration)
 
+    meas_windows = windows if resample is None else _measured_windows(resample, windows)
+
     def grab(levels: np.ndarray) -> np.ndarray:
-        return capture(bench, bundle, levels, n_average=n_average, **opts)
+        return capture(bench, bundle, levels, n_average=n_average, windows=meas_windows, **opts)
 
     def registered(dn: np.ndarray) -> np.ndarray:
         return dn if resample is None else apply_sparse(resample, dn, bundle.system.camera_shape)
 
     if exposure is None:
         probe = ref_levels[: min(4, len(ref_levels))]
-        meas_windows = windows if resample is None else _measured_windows(resample, windows)
         stats.exposure = auto_exposure(bench, lambda: grab(probe), meas_windows, target=target)
         stats.warnings += stats.exposure.warnings
     else:
         bench.camera.exposure = exposure
         stats.exposure = ExposureReport(bench.camera.exposure, float("nan"), target)
-    dn_ref = registered(grab(ref_levels))
-    twin = bundle.camera_frames(ref)
-    stats.photometry = fit_photometry(dn_ref, twin, windows)
+    if photometry is None:
+        dn_ref = registered(grab(ref_levels))
+        photometry = fit_photometry(dn_ref, bundle.camera_frames(ref), windows)
+    stats.photometry = photometry
 
+    read = np.flatnonzero(windows.any(axis=0))
     t_all = bundle.input_transmission(images)
     feats, sat, n_px, photons = [], 0, 0, []
     top = saturation_dn(bench.camera)
@@ -477,8 +511,10 @@ def run_bundle(
         sat += int(np.count_nonzero(raw[w] >= top))
         n_px += int(np.count_nonzero(w))
         photons.append(_photons(bench, bundle, raw, stats.photometry))
-        dn = registered(raw)
-        feats.append(bundle.readout(stats.photometry.power(dn)))
+        dn = registered(raw).reshape(*raw.shape[:2], -1)
+        power = np.zeros(dn.shape, dtype=np.float64)  # the readout reads the windows only
+        power[:, :, read] = stats.photometry.power(dn[:, :, read])
+        feats.append(bundle.readout(power.reshape(raw.shape)))
         stats.frames += raw.shape[0] * raw.shape[1]
     stats.saturated_fraction = sat / max(n_px, 1)
     ph = [p for p in photons if p is not None]
@@ -513,22 +549,22 @@ def _photons(bench: Any, bundle: Any, raw: np.ndarray, phot: Photometry) -> floa
     params = getattr(bench.camera, "params", None)
     if params is None:
         return None
-    e = (raw - phot.offset) / (params.gain * params.quantum_efficiency)
-    ind, counts = _tile_indicator(bundle)
-    per_tile = (ind @ e.reshape(len(e), -1).T).T / counts  # (B, C)
-    return float(per_tile.max(axis=1).mean())
+    idx, starts = _tile_pixels(bundle)
+    vals = raw.reshape(len(raw), -1)[:, idx]  # (B, window pixels), tile after tile
+    sums = np.add.reduceat(vals, starts, axis=1)
+    counts = np.diff(np.append(starts, len(idx)))
+    e = (sums / counts - phot.offset) / (params.gain * params.quantum_efficiency)
+    return float(e.max(axis=1).mean())
 
 
-def _tile_indicator(bundle: Any) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """(C, F*H*W) sparse indicator of each optical channel's camera window, and its sizes."""
-    f_n, (h, w) = bundle.n_frames, bundle.system.camera_shape
-    rows, cols = [], []
-    for k, t in enumerate(bundle.tile_map):
+def _tile_pixels(bundle: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (frame, row, col) indices of every optical channel's window, channel after
+    channel, and where each channel starts in them."""
+    h, w = bundle.system.camera_shape
+    idx, starts = [], []
+    for t in bundle.tile_map:
         r, c, hh, ww = t["crop"]
         yy, xx = np.meshgrid(np.arange(r, r + hh), np.arange(c, c + ww), indexing="ij")
-        flat = (t["frame"] * h + yy.ravel()) * w + xx.ravel()
-        rows.append(np.full(flat.size, k))
-        cols.append(flat)
-    r_, c_ = np.concatenate(rows), np.concatenate(cols)
-    m = sparse.csr_matrix((np.ones(r_.size), (r_, c_)), shape=(len(rows), f_n * h * w))
-    return m, np.asarray(m.sum(axis=1)).ravel()
+        starts.append(sum(len(i) for i in idx))
+        idx.append(((t["frame"] * h + yy) * w + xx).ravel())
+    return np.concatenate(idx), np.asarray(starts)

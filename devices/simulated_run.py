@@ -24,14 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from devices.emva import expose_frames, photons_from_power
+from devices.emva import HC, expose_frames, photons_from_power
 from devices.run import apply_sparse, bilinear_matrix
 from devices.slm_response import apply_fringing
 from fouroptics.optics.pixels import effective_transmission
 
 
-def slm_fields(slm: Any, levels: np.ndarray, fill_factor: bool = True) -> np.ndarray:
-    """:meth:`SimulatedSLM.field` for a batch of level patterns (B, H, W) -> complex128."""
+def slm_fields(
+    slm: Any, levels: np.ndarray, fill_factor: bool = True, dtype: Any = np.complex128
+) -> np.ndarray:
+    """:meth:`SimulatedSLM.field` for a batch of level patterns (B, H, W) -> ``dtype``."""
     lv = np.asarray(levels)
     if lv.shape[-2:] != tuple(slm.shape) or lv.dtype.kind not in "ui":
         slm.validate(lv.reshape(-1, *lv.shape[-2:])[0])  # the SLM's own one-line error
@@ -40,7 +42,7 @@ def slm_fields(slm: Any, levels: np.ndarray, fill_factor: bool = True) -> np.nda
     truth = slm.truth()
     if truth["fringing"] == 0:
         table = np.exp(1j * truth["response"]) if slm.modulation == "phase" else truth["response"]
-        out = np.asarray(table, dtype=np.complex128)[lv]
+        out = np.asarray(table, dtype=dtype)[lv]
     else:
         real = apply_fringing(truth["response"][lv], truth["fringing"])
         out = np.exp(1j * real) if slm.modulation == "phase" else real + 0j
@@ -72,9 +74,24 @@ def misalign_matrix(bench: Any):
 
 
 def ideal_powers(
-    bench: Any, bundle: Any, levels: np.ndarray, power_scale: float = 1.0, chunk: int = 32
-) -> np.ndarray:
-    """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W)."""
+    bench: Any,
+    bundle: Any,
+    levels: np.ndarray,
+    power_scale: float = 1.0,
+    chunk: int = 32,
+    exact: bool = True,
+    pixels: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W).
+
+    ``exact``: round the input field as ``SimulatedBench.ideal_power`` does (complex128 product,
+    then complex64), so a seeded camera draws the generic path's noise; otherwise complex64
+    throughout, and a real field (flat or Gaussian beam without decentring tilt, amplitude SLM)
+    goes through the real-input transforms.
+
+    ``pixels``: flat camera pixel indices: returns the power there only, (B, F, P), and the
+    first image's full frames (F, H, W) (the readout reads a few windows: the intensity and the
+    misalignment are evaluated where they are read)."""
     cache = bench.__dict__.setdefault("_run_cache", {})
     key = (id(bundle), id(bundle.fourier_masks), bench.fourier_slm.version)
     if cache.get("key") != key:
@@ -83,23 +100,76 @@ def ideal_powers(
     masks, mis = cache["masks"], cache["mis"]
     sys_ = bench._true_system
     shape = tuple(bench.camera.shape)
-    out = np.empty((len(levels), len(masks), *shape), dtype=np.float32)
+    n_f = len(masks)
+    if pixels is not None:
+        out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
+        first = np.zeros((n_f, *shape), dtype=np.float32)
+        gather = _gather_plan(cache, mis, pixels)
+    else:
+        out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
     if not bench.laser_on:
         out[:] = 0
-        return out
+        return out if pixels is None else (out, first)
     light = bench._illumination() * np.sqrt(power_scale)
+    slm = bench.input_slm
+    real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
+    if not exact:
+        light = light.astype(np.float32 if real else np.complex64)
     keep = 1.0 - bench.splitter_ratio
     for i in range(0, len(levels), chunk):
-        fields = light * slm_fields(bench.input_slm, levels[i : i + chunk], bench._input_mix)
-        e = sys_.forward(fields.astype(np.complex64), masks=masks)
-        p = sys_.intensity(e).astype(np.float32)
-        if keep != 1.0:
-            p *= np.float32(keep)
-        if mis is not None:
-            p = apply_sparse(mis, p, shape).astype(np.float32)
-            np.maximum(p, 0, out=p)
-        out[i : i + chunk] = p
-    return out
+        if exact:
+            t = slm_fields(slm, levels[i : i + chunk], bench._input_mix)
+            fields = (light * t).astype(np.complex64)
+        else:
+            t = slm_fields(slm, levels[i : i + chunk], bench._input_mix, np.complex64)
+            fields = light * (t.real if real else t)
+        e = sys_.forward(fields, masks=masks)
+        if pixels is not None:
+            if i == 0:
+                first[:] = _camera_power(sys_, e[0], mis, keep, shape)
+            src, pos, w = gather
+            ps = sys_.intensity(e.reshape(*e.shape[:2], -1)[..., src]).astype(np.float32)
+            if keep != 1.0:
+                ps *= np.float32(keep)
+            if pos is None:
+                out[i : i + chunk] = ps
+            else:
+                acc = ps[..., pos[0]] * w[0]
+                for k in range(1, len(pos)):
+                    acc += ps[..., pos[k]] * w[k]
+                out[i : i + chunk] = np.maximum(acc, 0)
+            continue
+        out[i : i + chunk] = _camera_power(sys_, e, mis, keep, shape)
+    return out if pixels is None else (out, first)
+
+
+def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.ndarray:
+    """Power per camera pixel (..., H, W) float32 of camera fields: intensity, splitter share,
+    misalignment."""
+    p = sys_.intensity(e).astype(np.float32)
+    if keep != 1.0:
+        p *= np.float32(keep)
+    if mis is not None:
+        p = apply_sparse(mis, p, shape).astype(np.float32)
+        np.maximum(p, 0, out=p)
+    return p
+
+
+def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
+    """(source pixels, positions of each bilinear tap in them or None, tap weights) to
+    evaluate the misaligned power at ``pixels`` only; cached per pixel set."""
+    key = ("gather", pixels.tobytes())
+    if key not in cache:
+        if mis is None:
+            cache[key] = (pixels, None, None)
+        else:
+            from devices.run import _ell
+
+            ind, w = _ell(mis)
+            ind, w = ind[:, pixels], (w[:, pixels] / 1.0).astype(np.float32)
+            src = np.unique(ind)
+            cache[key] = (src, np.searchsorted(src, ind), w)
+    return cache[key]
 
 
 def capture_batched(
@@ -112,6 +182,7 @@ def capture_batched(
     rng: np.random.Generator | None = None,
     power_scale: float = 1.0,
     adc_bits: int | None = None,
+    windows: np.ndarray | None = None,
     **_: Any,
 ) -> np.ndarray:
     """DN frames (B, F, H_cam, W_cam) float64 (the mean of ``n_average``), as
@@ -123,24 +194,40 @@ def capture_batched(
             capture by capture, the generic path's order).
         power_scale: laser power factor (photon sweeps beyond the camera's exposure limits).
         adc_bits: keep only this many of the camera's ADC bits (bit-depth sweeps).
+        windows: (F, H, W) bool, the pixels the readout uses (given by ``run_bundle``). With
+            ``rng`` (the fast path), light and noise are evaluated there only; the other pixels
+            hold the dark level, except in the first image's frames, which are complete (mean
+            DN outside the windows): the readout never reads them.
     """
-    dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale)
+    dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows)
     if adc_bits is not None and adc_bits < bench.camera.bit_depth:
         step = float(2 ** (bench.camera.bit_depth - adc_bits))
         dn = np.floor(dn / step) * step
     return dn
 
 
-def _frames(bench, bundle, levels, n_average, noise, rng, power_scale) -> np.ndarray:
+def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) -> np.ndarray:
     cam = bench.camera
-    power = ideal_powers(bench, bundle, levels, power_scale)
-    photons = photons_from_power(power, cam.exposure, cam.wavelength)
     p = cam.params
+    if noise and rng is not None and windows is not None:  # noise where the readout looks
+        used = np.broadcast_to(np.asarray(windows).any(axis=0), cam.shape)
+        idx = np.flatnonzero(used)
+        pw, first = ideal_powers(bench, bundle, levels, power_scale, exact=False, pixels=idx)
+        b, f = pw.shape[:2]
+        out = np.empty((b, f, cam.shape[0] * cam.shape[1]), dtype=np.float32)
+        out[:] = _dark_dn(cam).ravel()
+        out[0] = np.rint(_mean_dn(cam, first)).reshape(f, -1)
+        sub = photons_from_power(pw.reshape(b * f, -1), cam.exposure, cam.wavelength)
+        sub = np.repeat(sub, n_average, axis=0)
+        dsnu_i, prnu_i = cam._dsnu_map.ravel()[idx], cam._prnu_map.ravel()[idx]
+        frames = expose_frames(sub, p, cam.exposure, dsnu_i, prnu_i, rng, len(sub))
+        out[:, :, idx] = frames.reshape(b, f, n_average, -1).mean(axis=2)
+        return out.reshape(b, f, *cam.shape)
+    power = ideal_powers(bench, bundle, levels, power_scale, exact=rng is None)
     dsnu, prnu = cam._dsnu_map, cam._prnu_map
     if not noise:
-        e = p.quantum_efficiency * photons * (1.0 + prnu) + p.dark_current * cam.exposure
-        e = np.minimum(e, p.full_well) + dsnu
-        return np.clip(e * p.gain + p.black_level, 0, p.max_dn)
+        return _mean_dn(cam, power).astype(np.float64)
+    photons = photons_from_power(power, cam.exposure, cam.wavelength)
     if rng is not None:
         b, f = photons.shape[:2]
         flat = np.repeat(photons.reshape(b * f, *cam.shape), n_average, axis=0)
@@ -153,6 +240,31 @@ def _frames(bench, bundle, levels, n_average, noise, rng, power_scale) -> np.nda
             frames = expose_frames(photons[bi, fi], p, cam.exposure, dsnu, prnu, gen, n_average)
             out[bi, fi] = frames.mean(axis=0)
     return out
+
+
+def _dark_dn(cam: Any) -> np.ndarray:
+    """(H, W) rounded mean DN without light (dark signal and DSNU), float32."""
+    return np.rint(_mean_dn(cam, np.zeros(cam.shape, np.float32)))
+
+
+def _mean_dn(cam: Any, power: np.ndarray) -> np.ndarray:
+    """Mean DN (float32, unrounded) of the EMVA 1288 model for power (..., H, W) W: fixed
+    pattern, dark signal, full well and ADC range kept; no temporal noise."""
+    p = cam.params
+    gain_map = getattr(cam, "_run_maps", None)
+    if gain_map is None or gain_map[0] is not cam._prnu_map:
+        pr = (p.quantum_efficiency * (1.0 + cam._prnu_map)).astype(np.float32)
+        cam._run_maps = gain_map = (cam._prnu_map, pr, cam._dsnu_map.astype(np.float32))
+    _, qe_map, dsnu = gain_map
+    c = np.float32(cam.exposure * cam.wavelength / HC)
+    e = power * c
+    e *= qe_map
+    e += np.float32(p.dark_current * cam.exposure)
+    np.minimum(e, np.float32(p.full_well), out=e)
+    e += dsnu
+    e *= np.float32(p.gain)
+    e += np.float32(p.black_level)
+    return np.clip(e, 0, p.max_dn, out=e)
 
 
 def truth_calibration(bench: Any) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target", type=float, default=0.5, help="brightest tile, fraction of the camera range"
     )
     parser.add_argument("--no-noise", action="store_true", help="simulated camera without noise")
+    parser.add_argument("--seed", type=int, default=0, help="camera noise seed (simulated)")
     parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -127,8 +128,12 @@ def measure(
     total = len(x) * bundle.n_frames
     bar = tqdm(total=total, desc="simulate", unit="frame", disable=args.no_progress or not progress)
     opts = dict(options)
+    cap = opts.setdefault("capture_options", {})
     if args.no_noise:
-        opts.setdefault("capture_options", {})["noise"] = False
+        cap["noise"] = False
+    elif "rng" not in cap:  # the batched path's fast noise: a fresh stream per measurement
+        args.measurements = getattr(args, "measurements", 0) + 1
+        cap["rng"] = np.random.default_rng([getattr(args, "seed", 0), args.measurements])
     t0 = time.perf_counter()
     try:
         feats = bench.run(

@@ -171,3 +171,26 @@ def test_saturated_and_dark_cameras_are_reported_with_numbers():
     d["laser"]["power"] = "10 W"
     with load_bench(d) as bright, pytest.raises(DeviceError, match="saturated at the shortest"):
         bright.run(bundle, images(2))
+
+
+@pytest.mark.parametrize("misaligned", [False, True])
+def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(misaligned):
+    from devices.run import RunCalibration, input_levels, window_mask
+
+    x = images(5, seed=3)
+    with load_bench(bench_dict(misaligned=misaligned)) as bench:
+        bundle = bundle_for(bench)
+        w = window_mask(bundle)
+        levels = input_levels(bench, bundle.input_transmission(x), RunCalibration())
+        bench.camera.exposure = 1e-4
+        fast = capture_batched(bench, bundle, levels, rng=np.random.default_rng(0), windows=w)
+        mean = capture_batched(bench, bundle, levels, noise=False)
+        p = bench.camera.params
+    sel = np.broadcast_to(w, fast.shape)
+    d = fast[sel] - mean[sel]
+    # temporal noise of the EMVA model: K^2 (read^2 + dark) + K (mean - dark level) + 1/12
+    var = p.gain**2 * (p.read_noise**2 + p.dark_current * 1e-4)
+    var = var + p.gain * np.mean(mean[sel] - p.black_level) + 1 / 12
+    assert abs(d.mean()) < 0.05 * np.sqrt(var) + 0.1
+    assert 0.85 < d.std() / np.sqrt(var) < 1.15
+    np.testing.assert_array_equal(fast[0][~w], np.rint(mean[0][~w]))  # complete first frames
