@@ -18,7 +18,10 @@ from fouroptics.io.run_folder import run_folder_lock
 
 #: verb -> (module path, one-line help). Modules are imported lazily.
 VERBS: dict[str, tuple[str, str]] = {
-    "demo": ("fouroptics.commands.demo", "train, compile, calibrate, simulate, fine-tune: report.md"),
+    "demo": (
+        "fouroptics.commands.demo",
+        "train, compile, calibrate, simulate, fine-tune: report.md",
+    ),
     "train": ("fouroptics.nn.commands", "train one model (teacher or SCLC student)"),
     "distill": ("fouroptics.nn.commands", "distill a teacher into an SCLC student"),
     "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),

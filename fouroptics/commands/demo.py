@@ -327,7 +327,11 @@ def _run_step(out: Path, step: Step) -> None:
         log.write("fouroptics " + " ".join(argv) + "\n")
         log.flush()
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            rc = main(argv)
+            try:
+                rc = main(argv)
+            except SystemExit as exc:  # argparse refused a flag: the verb's usage is in the log
+                rc = exc.code if isinstance(exc.code, int) else 2
+    folder.mkdir(parents=True, exist_ok=True)
     shutil.move(log_path, folder / "log.txt")
     if rc != 0:
         text = (folder / "log.txt").read_text().splitlines()

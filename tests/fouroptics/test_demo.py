@@ -118,3 +118,15 @@ def test_layout_drawing(tmp_path: Path) -> None:
     system = FourFSystem.from_yaml(ROOT / "examples/systems/realistic.yaml")
     path = draw_layout(system, tmp_path / "layout.png", title="realistic")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+
+
+def test_a_failing_stage_is_one_line_naming_the_verb_and_its_log(tmp_path: Path) -> None:
+    step = demo.Step("compile", ["compile", "--no-such-flag"], "compile.json")
+    with pytest.raises(demo.StageError) as info:
+        demo._run_step(tmp_path, step)
+    msg = str(info.value)
+    assert "`fouroptics compile` exited 2" in msg and str(tmp_path / "compile" / "log.txt") in msg
+    assert "--no-such-flag" in (tmp_path / "compile" / "log.txt").read_text()
+    step = demo.Step("train", ["experiment", "classify", "--dataset", "nope"], "results.json")
+    with pytest.raises(demo.StageError, match="error: .*nope"):
+        demo._run_step(tmp_path, step)
