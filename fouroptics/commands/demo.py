@@ -21,6 +21,9 @@ DIR/demo.json; ``--resume`` reuses finished stages and reruns the rest (and ever
 a rerun one); ``--force`` starts over. Without either, a folder that holds a demo is refused.
 Each verb's own output goes to ``DIR/<stage>/log.txt``; the terminal shows one progress bar
 per stage and a last line that says where the report is.
+
+``--system SYSTEM.yaml [--kernel K] [--size N]`` runs only the convolution check of a system
+YAML (:mod:`fouroptics.commands.demo_convolution`) instead.
 """
 
 from __future__ import annotations
@@ -104,6 +107,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bars (the stage lines remain)"
     )
+    check = parser.add_argument_group(
+        "system check",
+        "--system runs only a convolution through a system YAML against scipy (demo.png, "
+        "summary.json), instead of the whole job",
+    )
+    check.add_argument("--system", default=None, help="system YAML to check")
+    check.add_argument("--kernel", default="sobel_x", choices=("gaussian", "laplacian", "sobel_x"))
+    check.add_argument("--size", type=int, default=256, help="test image side, input pixels")
 
 
 def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> list[Stage]:
@@ -247,6 +258,10 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.system is not None:
+        from fouroptics.commands import demo_convolution
+
+        return demo_convolution.run(args)
     from fouroptics.commands.demo_benches import bench_paths
     from fouroptics.commands.demo_report import write_report
 
