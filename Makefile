@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -m "not hardware" --timeout=900
 
 demo: $(STAMP)
-	$(VENV)/bin/fouroptics demo --out demo_out
+	$(VENV)/bin/fouroptics demo --out demo_out --resume
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

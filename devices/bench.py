@@ -108,6 +108,13 @@ class Bench:
             )
         return self.fourier_camera.capture(n_frames, average=average, timeout=timeout)
 
+    def run(self, bundle: Any, images: Any, calibration: Any = None, **options: Any):
+        """Features (B, C, n, n) of ``images`` through a compiled MaskBundle, frame by frame
+        through the devices (see :func:`devices.run.run_bundle`; ``calibration`` as data)."""
+        from devices.run import run_bundle
+
+        return run_bundle(self, bundle, images, calibration, **options)
+
     def describe(self) -> dict[str, Any]:
         """Plain-data summary: the system and each device."""
         return {

@@ -51,7 +51,7 @@ from fouroptics.units import UnitError, parse_quantity, require_unit
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 ROLES = {"input_slm": "slm", "fourier_slm": "slm", "camera": "camera", "fourier_camera": "camera"}
-META_KEYS = {"kind", "model", "source", "notes"}
+META_KEYS = {"kind", "model", "source", "notes", "frame_rate"}  # frame_rate: spec, for estimates
 
 
 class BenchConfigError(ConfigError):

@@ -232,11 +232,19 @@ class SimulatedBench(Bench):
     def _input_field(self, tilt: bool = True) -> np.ndarray:
         """Field leaving the input SLM, sqrt(W)/m; with ``tilt`` the decentring ramp (step 3
         of the module docstring) that makes lens 1 sample the displaced Fourier pixels."""
+        field = self._illumination(tilt) * self.input_slm.field(fill_factor=self._input_mix)
+        return field.astype(np.complex64)
+
+    @property
+    def _input_mix(self) -> bool:
         # With input_pixel_model="aperture" the physics model applies the input pixel's fill
         # factor (its envelope, fouroptics.optics.pixels); mixing it in here too would apply it
         # twice (ff^2): only the "point" model mixes it into the field.
-        mix = self.system.input_pixel_model != "aperture"
-        field = self._beam * self.input_slm.field(fill_factor=mix)
+        return self.system.input_pixel_model != "aperture"
+
+    def _illumination(self, tilt: bool = True) -> np.ndarray:
+        """Beam on the input SLM (H_in, W_in), sqrt(W)/m, times the decentring tilt."""
+        field = self._beam
         dy, dx = self._decentre_m()
         if tilt and (dy or dx):
             grid, lam_f = self.system.input_slm, self._true_system.wavelength * self._true_system.f1
@@ -244,7 +252,7 @@ class SimulatedBench(Bench):
                 np.exp(-2j * np.pi * grid.coords(0) * dy / lam_f),
                 np.exp(-2j * np.pi * grid.coords(1) * dx / lam_f),
             )
-        return field.astype(np.complex64)
+        return field
 
     def _fourier_factor(self) -> np.ndarray | None:
         """Lens stop x exp(i W) at the displaced Fourier pixel centres (H_F, W_F), or None."""
@@ -264,12 +272,14 @@ class SimulatedBench(Bench):
             factor = np.exp(1j * w) if factor is None else factor * np.exp(1j * w)
         return factor
 
-    def _mask(self) -> np.ndarray:
+    def _mask(self, mask: np.ndarray | None = None) -> np.ndarray:
         """The displayed mask with the axis-fixed factor folded in: the model evaluates
         ``a^2 m + (p^2 - a^2) g`` per pixel (aperture + gap light), so ``m' = A m + (A - 1) g
         (p^2 - a^2) / a^2`` makes it ``A (a^2 m + (p^2 - a^2) g)``: the stop and aberration act on
-        the gap light too."""
-        mask = self.fourier_slm.field(fill_factor=False)
+        the gap light too. ``mask``: pixel reflectances (..., H_F, W_F) instead of the displayed
+        pattern's (the batched run)."""
+        if mask is None:
+            mask = self.fourier_slm.field(fill_factor=False)
         a = self._mask_factor
         if a is None:
             return mask.astype(np.complex64)
@@ -331,6 +341,18 @@ class SimulatedBench(Bench):
         power.flags.writeable = False
         self._cache["fourier"] = (key, power)
         return power
+
+    # -- running a bundle ------------------------------------------------------------------------
+    #: the batched run may show a ``complex`` bundle's masks (an ideal complex modulator)
+    simulates_complex_masks = True
+
+    def run(self, bundle: Any, images: Any, calibration: Any = None, **options: Any):
+        """Features of ``images`` through a MaskBundle, batched (:mod:`devices.simulated_run`);
+        the same numbers as :meth:`devices.bench.Bench.run` (see :func:`devices.run.run_bundle`)."""
+        from devices.run import run_bundle
+        from devices.simulated_run import capture_batched
+
+        return run_bundle(self, bundle, images, calibration, capture=capture_batched, **options)
 
     # -- the truth ----------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:

@@ -18,11 +18,19 @@ from fouroptics.io.run_folder import run_folder_lock
 
 #: verb -> (module path, one-line help). Modules are imported lazily.
 VERBS: dict[str, tuple[str, str]] = {
-    "demo": ("fouroptics.commands.demo", "simulate a convolution on the 4f system, with a figure"),
+    "demo": (
+        "fouroptics.commands.demo",
+        "train, compile, calibrate, simulate, fine-tune: report.md",
+    ),
     "train": ("fouroptics.nn.commands", "train one model (teacher or SCLC student)"),
     "distill": ("fouroptics.nn.commands", "distill a teacher into an SCLC student"),
     "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),
     "calibrate": ("fouroptics.commands.calibrate", "measure a bench: camera, LUTs, registration"),
+    "simulate": ("fouroptics.commands.simulate", "run a compiled bundle on a bench, with metrics"),
+    "finetune": (
+        "fouroptics.commands.finetune",
+        "fine-tune a bundle's head (and kernels) on a bench",
+    ),
     "compile": ("fouroptics.commands.compile", "compile a trained SCLC or kernels into SLM masks"),
 }
 

@@ -1,222 +1,413 @@
-"""``fouroptics demo``: a convolution done by the simulated 4f system, checked and drawn.
+"""``fouroptics demo``: the whole job in one command, on the command lines of the other verbs.
 
-Renders a test image on the input SLM of a system YAML (default: the realistic bench in
-examples/systems/realistic.yaml), displays the Fourier mask of an edge-detecting kernel, and
-compares the camera field, brought back to the input grid, with scipy.signal.fftconvolve.
-Writes DIR/demo.png and DIR/summary.json; prints the sampling report's warnings on stderr.
-Configuration problems (the system YAML, ``--size``) are :class:`ConfigError`: one line, exit 2.
+Stages, each into its own sub-folder of ``--out`` and each one ``fouroptics <verb> ...`` call
+(through :func:`fouroptics.cli.main`) whose JSON the report reads:
+
+1. ``train``: ``experiment classify --preset demo``: teacher, SCLC, SCLC+KD.
+2. ``compile``: the KD student, phase-only (``double-phase`` on the 8-bit LCoS profile
+   ``holoeye_pluto2``), for the misaligned noisy bench's system (``compile/``) and for the ideal
+   bench's (``compile_ideal/``, its Fourier SLM has no gaps).
+3. ``calibrate``: the misaligned noisy bench (camera, LUTs, registration, Fourier plane).
+4. ``simulate``: the ideal bench, the misaligned noisy bench without and with the calibration.
+5. ``sweep``: accuracy against photons per pixel on the calibrated noisy bench.
+6. ``finetune``: the head through the calibrated noisy bench (physics-aware training).
+7. ``report``: DIR/report.md (results table, hardware estimate, figures, the commands).
+
+Benches: examples/benches/misaligned_noisy.yaml and ideal.yaml, or the same benches packaged in
+:mod:`fouroptics.commands.demo_benches` when examples/ is not installed.
+
+A stage is finished when its JSON files exist and its settings (the command lines) match
+DIR/demo.json; ``--resume`` reuses finished stages and reruns the rest (and every stage after
+a rerun one); ``--force`` starts over. Without either, a folder that holds a demo is refused.
+Each verb's own output goes to ``DIR/<stage>/log.txt``; the terminal shows one progress bar
+per stage and a last line that says where the report is.
+
+``--system SYSTEM.yaml [--kernel K] [--size N]`` runs only the convolution check of a system
+YAML (:mod:`fouroptics.commands.demo_convolution`) instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import shutil
 import sys
+import threading
 import time
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
-import numpy as np
-import scipy.signal
+from fouroptics.errors import ConfigError, FouropticsError
+from fouroptics.report import prepare_out, write_json
 
-from fouroptics.errors import ConfigError
-from fouroptics.optics import FourFSystem, crop_centre, embed_centre
-from fouroptics.report import prepare_out, save_figure, write_json
+MANIFEST = "demo.json"
+MANIFEST_VERSION = 1
+ENCODING = "double-phase"
+SLM_PROFILE = "holoeye_pluto2"
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "systems"
 
-KERNELS: dict[str, np.ndarray] = {
-    "sobel_x": np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], float),
-    "laplacian": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float),
-    "gaussian": np.exp(-(np.arange(-4, 5)[:, None] ** 2 + np.arange(-4, 5)[None, :] ** 2) / 8.0),
-}
+class StageError(FouropticsError):
+    """A demo stage's verb failed; the message carries the verb's one-line error and its log."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each stage does (images measured on the bench, epochs)."""
+
+    limit_train: int | None  # experiment: first N training images (None: the split's 8,000)
+    limit_test: int | None  # experiment: first N test images (None: the split's 2,000)
+    teacher_epochs: int | None  # None: the demo preset's
+    student_epochs: int | None
+    simulate: int  # test images through each simulate run
+    sweep: int  # test images per point of the photon sweep (0: no sweep)
+    sweep_seeds: tuple[int, ...]
+    finetune_train: int  # training images measured for fine-tuning
+    finetune_val: int
+    finetune_epochs: int
+
+
+FULL = Sizes(None, None, None, None, 120, 20, (0,), 200, 50, 8)
+QUICK = Sizes(1500, 500, 2, 3, 24, 0, (0,), 48, 16, 4)
+
+
+@dataclass
+class Step:
+    """One verb call: its sub-folder, its argument list (without ``--out``), its JSON."""
+
+    folder: str
+    argv: list[str]
+    json_name: str
+
+    def command(self, out: Path) -> list[str]:
+        return [*self.argv, "--out", str(out / self.folder)]
+
+
+@dataclass
+class Stage:
+    name: str
+    steps: list[Step]
+    note: str = ""  # why the stage is skipped, when it is
+    skipped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
-    parser.add_argument("--system", default=str(EXAMPLES / "realistic.yaml"), help="system YAML")
-    parser.add_argument("--kernel", default="sobel_x", choices=sorted(KERNELS))
-    parser.add_argument("--size", type=int, default=256, help="test image side, input pixels")
-
-
-#: The bench of examples/systems/realistic.yaml, for installs without the examples folder.
-DEFAULT_SYSTEM = {
-    "name": "realistic-lcos-4f",
-    "wavelength": "532 nm",
-    "f1": "100 mm",
-    "f2": "150 mm",
-    "input_slm": {"shape": [640, 640], "pitch": "8 um"},
-    "fourier_slm": {
-        "shape": [1080, 1080],
-        "pitch": "6.4 um",
-        "fill_factor": 0.93,
-        "gap_transmission": 1.0,
-    },
-    "camera": {"shape": [1536, 1536], "pitch": "5.5 um"},
-    "lens_aperture": "25.4 mm",
-}
-
-
-def load_system(path: str | None) -> FourFSystem:
-    """The system YAML at ``path``; by default the realistic example bench."""
-    if path is not None:
-        return FourFSystem.from_yaml(path)
-    example = EXAMPLES / "realistic.yaml"
-    return (
-        FourFSystem.from_yaml(example)
-        if example.exists()
-        else FourFSystem.from_dict(DEFAULT_SYSTEM)
+    parser.add_argument(
+        "--dataset", default="glyphs", help="glyphs (default, no download) | mnist | idx:<folder>"
     )
-
-
-def check_size(size: int, system: FourFSystem) -> int:
-    """``--size`` if the test image fits on the input SLM, else ConfigError (never clamped)."""
-    limit = min(system.input_shape)
-    if not 1 <= size <= limit:
-        h, w = system.input_shape
-        raise ConfigError(
-            f"--size {size}: the test image must fit on the input SLM ({h} x {w} pixels); "
-            f"allowed 1..{limit}"
-        )
-    return size
-
-
-def render_text_image(size: int, text: str = "4f") -> np.ndarray:
-    """A (size, size) float image in [0, 1] of ``text`` drawn with matplotlib's bundled font."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1, 1), dpi=size)
-    FigureCanvasAgg(fig)
-    fig.patch.set_facecolor("black")
-    fig.text(
-        0.5,
-        0.45,
-        text,
-        color="white",
-        fontsize=0.55 * 72,
-        ha="center",
-        va="center",
-        fontweight="bold",
+    parser.add_argument(
+        "--quick", action="store_true", help="a ~2-minute version (small runs, for the tests)"
     )
-    fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba(), dtype=np.float64)
-    img = rgba[..., 0] / 255.0
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    return img * (0.6 + 0.4 * np.cos(2 * np.pi * 3 * xx) * np.cos(2 * np.pi * 2 * yy) ** 2)
+    parser.add_argument("--resume", action="store_true", help="reuse the finished stages")
+    parser.add_argument("--force", action="store_true", help="start over (remove the stages)")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (the stage lines remain)"
+    )
+    check = parser.add_argument_group(
+        "system check",
+        "--system runs only a convolution through a system YAML against scipy (demo.png, "
+        "summary.json), instead of the whole job",
+    )
+    check.add_argument("--system", default=None, help="system YAML to check")
+    check.add_argument("--kernel", default="sobel_x", choices=("gaussian", "laplacian", "sobel_x"))
+    check.add_argument("--size", type=int, default=256, help="test image side, input pixels")
+
+
+def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> list[Stage]:
+    """The stages and their command lines (the settings ``--resume`` compares)."""
+    noisy, ideal = str(benches["misaligned_noisy"]), str(benches["ideal"])
+    model = str(out / "train" / "sclc_kd" / "seed0")
+    bundle = str(out / "compile" / "bundle.h5")
+    cal = str(out / "calibrate" / "calibration.h5")
+    common = ["--threads", "1", "--no-progress", "--batch", "16"]
+    train = ["experiment", "classify", "--dataset", dataset, "--preset", "demo"]
+    train += ["--threads", "1", "--device", "cpu"]
+    for flag, value in (
+        ("--limit-train", sizes.limit_train),
+        ("--limit-test", sizes.limit_test),
+        ("--teacher-epochs", sizes.teacher_epochs),
+        ("--student-epochs", sizes.student_epochs),
+    ):
+        if value is not None:
+            train += [flag, str(value)]
+    compile_ = ["compile", "--model", model, "--encoding", ENCODING, "--slm", SLM_PROFILE]
+    sim = ["simulate", "--dataset", dataset, *common]
+    stages = [
+        Stage("train", [Step("train", train, "results.json")]),
+        Stage(
+            "compile",
+            [
+                Step("compile", [*compile_, "--system", noisy], "compile.json"),
+                Step("compile_ideal", [*compile_, "--system", ideal], "compile.json"),
+            ],
+        ),
+        Stage(
+            "calibrate",
+            [
+                Step(
+                    "calibrate",
+                    ["calibrate", "--bench", noisy, "--threads", "1", "--no-progress"],
+                    "calibration.json",
+                )
+            ],
+        ),
+        Stage(
+            "simulate",
+            [
+                Step(
+                    "simulate_ideal",
+                    [
+                        *sim,
+                        "--bundle",
+                        str(out / "compile_ideal" / "bundle.h5"),
+                        "--bench",
+                        ideal,
+                        "--limit",
+                        str(sizes.simulate),
+                    ],
+                    "results.json",
+                ),
+                Step(
+                    "simulate_noisy",
+                    [*sim, "--bundle", bundle, "--bench", noisy, "--limit", str(sizes.simulate)],
+                    "results.json",
+                ),
+                Step(
+                    "simulate_calibrated",
+                    [
+                        *sim,
+                        "--bundle",
+                        bundle,
+                        "--bench",
+                        noisy,
+                        "--calibration",
+                        cal,
+                        "--limit",
+                        str(sizes.simulate),
+                    ],
+                    "results.json",
+                ),
+            ],
+        ),
+        Stage(
+            "sweep",
+            [
+                Step(
+                    "sweep_photons",
+                    [
+                        *sim,
+                        "--bundle",
+                        bundle,
+                        "--bench",
+                        noisy,
+                        "--calibration",
+                        cal,
+                        "--limit",
+                        str(sizes.sweep),
+                        "--sweep",
+                        "photons",
+                        "--seeds",
+                        *map(str, sizes.sweep_seeds),
+                    ],
+                    "results.json",
+                )
+            ],
+        ),
+    ]
+    if sizes.sweep == 0:
+        stages[-1].skipped = True
+        stages[-1].note = "not in --quick (nine light levels, each through the bench: minutes)"
+    finetune = Stage(
+        "finetune",
+        [
+            Step(
+                "finetune",
+                [
+                    "finetune",
+                    "--bundle",
+                    bundle,
+                    "--bench",
+                    noisy,
+                    "--calibration",
+                    cal,
+                    "--dataset",
+                    dataset,
+                    "--train",
+                    str(sizes.finetune_train),
+                    "--val",
+                    str(sizes.finetune_val),
+                    "--limit",
+                    str(sizes.simulate),
+                    "--epochs",
+                    str(sizes.finetune_epochs),
+                    *common,
+                ],
+                "results.json",
+            )
+        ],
+    )
+    if importlib.util.find_spec("fouroptics.commands.finetune") is None:
+        finetune.skipped = True
+        finetune.note = "the `fouroptics finetune` verb is not in this install"
+    stages.append(finetune)
+    return stages
 
 
 def run(args: argparse.Namespace) -> int:
-    system = load_system(args.system)
-    size = check_size(args.size, system)
-    sampling = system.sampling_report()
-    for warning in sampling["warnings"]:
-        print(f"warning: {warning}", file=sys.stderr)
-    out = prepare_out(args.out)
-    image = render_text_image(size)
-    kernel = KERNELS[args.kernel]
+    if args.system is not None:
+        from fouroptics.commands import demo_convolution
 
-    t0 = time.perf_counter()
-    mask = system.kernel_to_mask(kernel)
-    field = embed_centre(image, system.input_shape)
-    camera_field = system.forward(field, mask)
-    t_forward = time.perf_counter() - t0
-    recovered = crop_centre(system.output_to_input_grid(camera_field), image.shape)
-    reference = scipy.signal.fftconvolve(image, kernel, mode="same")
-    err = _rel(recovered, reference)
-    # The same bench with ideal (100% fill factor) Fourier SLM pixels: what remains is the
-    # sampling error; the difference to ``err`` is the gap light (zero order) and the lost
-    # fill-factor efficiency, which the mask compiler must compensate.
-    ideal = system.with_options(fourier_slm=replace(system.fourier_slm, fill_factor=1.0))
-    recovered_ideal = crop_centre(
-        ideal.output_to_input_grid(ideal.forward(field, mask)), image.shape
-    )
-    err_ideal = _rel(recovered_ideal, reference)
-    intensity = system.intensity(camera_field)
-    fourier = system.fourier_plane(field)
+        return demo_convolution.run(args)
+    from fouroptics.commands.demo_benches import bench_paths
+    from fouroptics.commands.demo_report import write_report
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(13, 8.5))
-    mm = 1e3
-    ext_in = _extent(system.input_slm, mm)
-    ext_f = _extent(system.fourier_slm, mm)
-    ext_c = _extent(system.camera, mm)
-    panels = [
-        (field.real, ext_in, "input SLM amplitude", "gray", "mm"),
-        (
-            np.log10(np.abs(fourier) ** 2 + 1e-30 * np.abs(fourier).max() ** 2),
-            ext_f,
-            "Fourier plane log10 |U|^2 (incident)",
-            "magma",
-            "mm",
-        ),
-        (np.abs(mask), ext_f, f"Fourier SLM: |mask| of the {args.kernel} kernel", "viridis", "mm"),
-        (intensity, ext_c, "camera intensity (W / pixel): inverted, x f2/f1", "inferno", "mm"),
-        (recovered.real, None, "camera field -> input grid (real part)", "RdBu_r", "px"),
-        (
-            recovered.real - reference,
-            None,
-            f"minus scipy fftconvolve: rel. L2 {err:.1e}\n({err_ideal:.1e} with 100% fill factor)",
-            "RdBu_r",
-            "px",
-        ),
-    ]
-    half_in = 0.6 * size * system.input_pitch * mm
-    half_cam = half_in * system.magnification
-    zooms = [half_in, None, None, half_cam, None, None]
-    for ax, (data, extent, title, cmap, unit), zoom in zip(
-        axes.ravel(), panels, zooms, strict=True
-    ):
-        im = ax.imshow(data, extent=extent, cmap=cmap, origin="upper")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel(unit)
-        if zoom is not None:
-            ax.set_xlim(-zoom, zoom)
-            ax.set_ylim(zoom, -zoom)
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle(
-        f"{system.name or 'system'}: {system.input_shape} @ {system.input_pitch * 1e6:.2f} um -> "
-        f"f1 {system.f1 * 1e3:.0f} mm -> {system.fourier_shape} @ "
-        f"{system.fourier_pitch * 1e6:.2f} um -> f2 {system.f2 * 1e3:.0f} mm -> camera "
-        f"{system.camera_shape} @ {system.camera_pitch * 1e6:.2f} um",
-        fontsize=10,
-    )
-    fig_path = save_figure(fig, out / "demo.png")
-    summary = {
-        "verb": "demo",
-        "system": system.to_dict(),
-        "kernel": args.kernel,
-        "image_shape": list(image.shape),
-        "relative_l2_error_vs_scipy_fftconvolve": err,
-        "relative_l2_error_with_ideal_fourier_pixels": err_ideal,
-        "forward_seconds": t_forward,
-        "optical_power_in_W": float(np.sum(np.abs(field) ** 2) * system.input_pitch**2),
-        "optical_power_camera_W": float(intensity.sum()),
-        "sampling": sampling,
-        "figure": str(fig_path),
+    out = Path(args.out)
+    sizes = QUICK if args.quick else FULL
+    manifest_path = out / MANIFEST
+    previous = _read_manifest(manifest_path)
+    if previous is not None and not (args.resume or args.force):
+        raise ConfigError(
+            f"--out {out}: holds a demo run ({MANIFEST}); pass --resume to reuse its finished "
+            "stages or --force to start over"
+        )
+    out = prepare_out(out)
+    stages = plan(out, args.dataset, sizes, bench_paths(out))
+    if args.force:
+        _remove_stages(out, stages)
+        previous = None
+    done: dict[str, Any] = {} if previous is None else previous.get("stages", {})
+    manifest: dict[str, Any] = {
+        "version": MANIFEST_VERSION,
+        "dataset": args.dataset,
+        "quick": bool(args.quick),
+        "stages": {},
     }
-    json_path = write_json(out / "summary.json", summary)
-    print(
-        f"4f convolution with {args.kernel}: relative L2 error vs scipy {err:.2e} "
-        f"({err_ideal:.2e} with ideal Fourier SLM pixels), forward {t_forward:.2f} s"
-    )
-    print(f"wrote {fig_path} and {json_path}")
+    t_start = time.perf_counter()
+    rerun = False
+    term = sys.stderr
+    for i, stage in enumerate(stages, 1):
+        settings = [step.command(out) for step in stage.steps]
+        label = f"[{i}/{len(stages) + 1}] {stage.name}"
+        if stage.skipped:
+            print(f"{label}: skipped ({stage.note})", file=term)
+            manifest["stages"][stage.name] = {"settings": settings, "skipped": stage.note}
+            continue
+        old = done.get(stage.name, {})
+        finished = (
+            not rerun
+            and old.get("settings") == settings
+            and "seconds" in old
+            and all((out / s.folder / s.json_name).exists() for s in stage.steps)
+        )
+        if finished:
+            print(f"{label}: reused ({old['seconds']:.0f} s when it ran)", file=term)
+            manifest["stages"][stage.name] = old
+            continue
+        rerun = True
+        t0 = time.perf_counter()
+        with _stage_bar(label, len(stage.steps), term, args.no_progress) as advance:
+            for step in stage.steps:
+                _run_step(out, step)
+                advance()
+        manifest["stages"][stage.name] = {
+            "settings": settings,
+            "seconds": time.perf_counter() - t0,
+        }
+        write_json(manifest_path, manifest)
+    manifest["total_seconds_this_run"] = time.perf_counter() - t_start
+    write_json(manifest_path, manifest)
+    label = f"[{len(stages) + 1}/{len(stages) + 1}] report"
+    with _stage_bar(label, 1, term, args.no_progress) as advance:
+        report = write_report(out, stages, manifest, sizes)
+        advance()
+    print(f"fouroptics demo: done in {time.perf_counter() - t_start:.0f} s")
+    print(f"fouroptics demo: the report is {report}")
     return 0
 
 
-def _rel(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+def _run_step(out: Path, step: Step) -> None:
+    """``fouroptics <verb> ...`` into ``out/step.folder``; its output goes to log.txt there."""
+    from fouroptics.cli import main
+
+    folder = out / step.folder
+    if folder.exists():  # a stage that reruns starts from scratch
+        shutil.rmtree(folder)
+    log_path = out / f"{step.folder}.log"
+    argv = step.command(out)
+    with open(log_path, "w") as log:
+        log.write("fouroptics " + " ".join(argv) + "\n")
+        log.flush()
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            try:
+                rc = main(argv)
+            except SystemExit as exc:  # argparse refused a flag: the verb's usage is in the log
+                rc = exc.code if isinstance(exc.code, int) else 2
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.move(log_path, folder / "log.txt")
+    if rc != 0:
+        text = (folder / "log.txt").read_text().splitlines()
+        errors = [line for line in text if ": error: " in line] or text[-1:]
+        raise StageError(
+            f"stage {step.folder}: `fouroptics {argv[0]}` exited {rc}: "
+            f"{errors[-1] if errors else '(no output)'} (log: {folder / 'log.txt'})"
+        )
+    if not (folder / step.json_name).exists():
+        raise StageError(
+            f"stage {step.folder}: `fouroptics {argv[0]}` wrote no {step.json_name} "
+            f"(log: {folder / 'log.txt'})"
+        )
 
 
-def _extent(grid, scale: float) -> list[float]:
-    (h, w), p = grid.shape, grid.pitch
-    y0, x0 = -(h // 2) * p, -(w // 2) * p
-    return [
-        (x0 - p / 2) * scale,
-        (x0 + (w - 0.5) * p) * scale,
-        (y0 + (h - 0.5) * p) * scale,
-        (y0 - p / 2) * scale,
-    ]
+@contextlib.contextmanager
+def _stage_bar(label: str, total: int, term: TextIO, disable: bool) -> Iterator[Any]:
+    """One tqdm bar on the real terminal, redrawn every second so its clock runs."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="step", file=term, disable=disable, leave=True)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(1.0):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, daemon=True)
+    if not disable:
+        thread.start()
+    try:
+        yield lambda: bar.update(1)
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join()
+        bar.close()
+        if disable:
+            print(f"{label}: done", file=term)
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    import json
+
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return {"stages": {}}  # unreadable: nothing is reused
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {"stages": {}}
+    return data
+
+
+def _remove_stages(out: Path, stages: list[Stage]) -> None:
+    """What the demo wrote (its stage folders, logs, report and manifest); nothing else."""
+    for stage in stages:
+        for step in stage.steps:
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(out / step.folder)
+    for name in ("report.md", "layout.png", "results_table.png", MANIFEST):
+        with contextlib.suppress(FileNotFoundError):
+            (out / name).unlink()

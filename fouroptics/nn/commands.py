@@ -93,7 +93,7 @@ def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
     """``fouroptics experiment classify|segment|resolution ...``."""
     p.add_argument("experiment", choices=("classify", "segment", "resolution"))
     _common(p)
-    p.add_argument("--preset", default="quick", choices=("quick", "paper"))
+    p.add_argument("--preset", default="quick", choices=("quick", "paper", "demo"))
     p.add_argument("--seeds", type=int, nargs="+", default=None)
     p.add_argument(
         "--detection",

@@ -14,6 +14,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "student": {"channels": [16, 32], "epochs": 6, "lr": 3e-3},
             "batch_size": 128,
         },
+        # `fouroptics demo`: 8 optical channels, so a phase-only (double-phase) compile needs 8
+        # exposures per image; sized to train in about a minute on one core.
+        "demo": {
+            "seeds": [0],
+            "teacher": {"widths": [16, 32], "epochs": 3, "lr": 2e-3},
+            "student": {"channels": [8, 8], "epochs": 6, "lr": 3e-3},
+            "batch_size": 128,
+        },
         "paper": {
             "seeds": [0, 1, 2],
             "teacher": {"widths": [32, 64], "epochs": 10, "lr": 1e-3},

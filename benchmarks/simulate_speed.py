@@ -1,0 +1,108 @@
+"""Simulated inference (SimulatedBench.run) versus the bare FourFSystem.forward of the same batch.
+
+The matched example system (examples/systems/matched.yaml: 512 x 512 everywhere, every lens an
+exact DFT) as a simulated bench (amplitude input SLM, Holoeye phase SLM, IMX174 camera with its
+EMVA 1288 noise, seeded imperfections), a bundle compiled from an SCLC's kernels (the quick
+MNIST architecture, random weights: the speed does not depend on them; ``--run`` takes a trained
+one), complex encoding by default. Timed in one process, best of ``--reps``:
+
+* bare: ``system.forward(fields (B, H, W), masks=bundle masks)`` on the batch;
+* simulated: ``bench.run`` on the same batch at a fixed exposure and photometry (levels through
+  the true LUT, beam, masks, forward, misalignment, EMVA 1288 noise, readout).
+
+The issue's target: simulated >= 0.5x the bare throughput. Prints frames/s of both.
+
+    .venv/bin/python benchmarks/simulate_speed.py [--batch 32] [--reps 3] [--run RUN_DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from devices.bench_config import load_bench
+from devices.run import RunStats
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_config(misaligned: bool) -> dict:
+    cfg = {
+        "name": "matched-sim",
+        "seed": 3,
+        "system": str(ROOT / "examples" / "systems" / "matched.yaml"),
+        "laser": {"power": "1 uW", "beam_waist": None},
+        "input_slm": {"driver": "simulated", "modulation": "amplitude"},
+        "fourier_slm": {"driver": "simulated", "profile": "holoeye_pluto2", "fill_factor": 1.0},
+        "camera": {"driver": "simulated", "profile": "sony_imx174_cmos", "exposure": "1 ms"},
+    }
+    if misaligned:
+        cfg["imperfections"] = {"shift": 1.0, "rotation_deg": 0.2, "fourier_decentre": 0.3}
+    return cfg
+
+
+def model_run(folder: Path) -> Path:
+    from fouroptics.nn.models import build_model, sclc_config
+    from fouroptics.nn.train import TrainConfig, save_model
+
+    cfg = sclc_config(channels=(16, 32), detection="intensity")
+    save_model(folder, build_model(cfg, seed=0), cfg, {}, TrainConfig())
+    return folder
+
+
+def best_of(reps: int, fn) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--run", default=None, help="a trained SCLC run folder")
+    ap.add_argument("--encoding", default="complex")
+    ap.add_argument("--aligned", action="store_true", help="no hidden imperfections")
+    args = ap.parse_args()
+    from fouroptics.compiler import compile_model
+    from fouroptics.data.glyphs import render_glyphs
+
+    with tempfile.TemporaryDirectory() as tmp, load_bench(bench_config(not args.aligned)) as bench:
+        run = Path(args.run) if args.run else model_run(Path(tmp))
+        bundle = compile_model(run, bench.system, encoding=args.encoding)
+        x = render_glyphs(args.batch, seed=1, size=bundle.image_shape[-1])[0].numpy()
+        x = np.round(x * 255) / 255
+        fields = bundle.input_transmission(x)  # float32: the real-input transforms
+        masks = bundle.fourier_masks
+        system = bench.system
+        system.forward(fields[:2], masks=masks)  # plans
+        stats = RunStats()
+        bench.run(bundle, x[:4], reference=x[:4], stats=stats)
+        opts = {
+            "exposure": stats.exposure.exposure,
+            "photometry": stats.photometry,
+            "capture_options": {"rng": np.random.default_rng(0)},  # the CLI's noise stream
+        }
+        bench.run(bundle, x[:2], **opts)  # warm caches
+        frames = args.batch * bundle.n_frames
+        t_bare = best_of(args.reps, lambda: system.forward(fields, masks=masks))
+        t_sim = best_of(args.reps, lambda: bench.run(bundle, x, batch=args.batch, **opts))
+    print(
+        f"system {system.name}: {system.input_shape} -> {system.camera_shape}, "
+        f"{bundle.n_frames} frame(s) per image, batch {args.batch}, encoding {args.encoding}"
+    )
+    print(f"{'path':<32}{'s':>9}{'frames/s':>12}{'images/s':>12}")
+    for name, t in (("bare FourFSystem.forward", t_bare), ("SimulatedBench.run", t_sim)):
+        print(f"{name:<32}{t:>9.3f}{frames / t:>12.1f}{args.batch / t:>12.1f}")
+    print(f"throughput ratio simulated / bare: {t_bare / t_sim:.2f} (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""The SimulatedBench's batched capture of a MaskBundle: many images per FFT call.
+
+The same physics as :meth:`devices.simulated_bench.SimulatedBench.ideal_power` followed by the
+camera (its module docstring lists the chain), on a batch: the true input-SLM response of each
+image's levels (vectorised table lookup, fringing, fill factor), the beam and decentring tilt,
+every frame's Fourier mask with the bench's stop and aberration folded in
+(``SimulatedBench._mask``), one ``FourFSystem.forward(fields, masks=...)`` per batch on the true
+system (numpy / pyFFTW fast path), the camera misalignment as one sparse bilinear map applied to
+the whole batch, and the EMVA 1288 model (:func:`devices.emva.expose_frames`).
+
+Noise: by default the camera's own generator, drawn capture by capture in the order the generic
+path captures (bundle frame outer, image inner), so a seeded camera gives the generic path's
+frames; ``rng`` draws the whole batch at once from another stream (sweeps over noise seeds);
+``noise=False`` returns the mean DN (fixed pattern, full-well and ADC clipping kept; no shot or
+read noise, no rounding).
+
+``complex`` bundles (no drive levels) are shown as their complex masks: an ideal complex
+modulator, which only a simulation has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from devices.emva import HC, expose_frames, photons_from_power
+from devices.run import apply_sparse, bilinear_matrix
+from devices.slm_response import apply_fringing
+from fouroptics.optics.pixels import effective_transmission
+
+
+def slm_fields(
+    slm: Any, levels: np.ndarray, fill_factor: bool = True, dtype: Any = np.complex128
+) -> np.ndarray:
+    """:meth:`SimulatedSLM.field` for a batch of level patterns (B, H, W) -> ``dtype``."""
+    lv = np.asarray(levels)
+    if lv.shape[-2:] != tuple(slm.shape) or lv.dtype.kind not in "ui":
+        slm.validate(lv.reshape(-1, *lv.shape[-2:])[0])  # the SLM's own one-line error
+    if lv.size and (lv.min() < 0 or lv.max() > slm.levels - 1):
+        slm.validate(lv.reshape(-1, *lv.shape[-2:])[int(np.argmax(lv.max(axis=(-2, -1))))])
+    truth = slm.truth()
+    if truth["fringing"] == 0:
+        table = np.exp(1j * truth["response"]) if slm.modulation == "phase" else truth["response"]
+        out = np.asarray(table, dtype=dtype)[lv]
+    else:
+        real = apply_fringing(truth["response"][lv], truth["fringing"])
+        out = np.exp(1j * real) if slm.modulation == "phase" else real + 0j
+    if fill_factor and truth["fill_factor"] < 1:
+        out = effective_transmission(out, truth["fill_factor"], truth["dead_space"])
+    return out
+
+
+def bundle_masks(bench: Any, bundle: Any) -> np.ndarray:
+    """(F, H_F, W_F) complex64 masks the bench realises for the bundle's frames (true LUT,
+    fringing; stop and aberration folded in)."""
+    if bundle.fourier_levels is None:
+        fields = np.asarray(bundle.fourier_masks, dtype=np.complex128)
+    else:
+        fields = slm_fields(bench.fourier_slm, bundle.fourier_levels, fill_factor=False)
+    return np.asarray(bench._mask(fields), dtype=np.complex64)
+
+
+def misalign_matrix(bench: Any):
+    """Sparse bilinear map of the camera misalignment (None when there is none), scaled by
+    ``1 / (1 + s)^2`` as ``SimulatedBench._misalign``."""
+    imp = bench._imperfections
+    if imp.camera_shift == (0.0, 0.0) and imp.camera_rotation == 0 and imp.camera_scale == 0:
+        return None
+    shape = tuple(bench.camera.shape)
+    a, b = imp.camera_affine(shape)
+    inv = np.linalg.inv(a)
+    return bilinear_matrix(shape, shape, inv, -inv @ b) / (1.0 + imp.camera_scale) ** 2
+
+
+def ideal_powers(
+    bench: Any,
+    bundle: Any,
+    levels: np.ndarray,
+    power_scale: float = 1.0,
+    chunk: int = 32,
+    exact: bool = True,
+    pixels: np.ndarray | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W).
+
+    ``exact``: round the input field as ``SimulatedBench.ideal_power`` does (complex128 product,
+    then complex64), so a seeded camera draws the generic path's noise; otherwise complex64
+    throughout, and a real field (flat or Gaussian beam without decentring tilt, amplitude SLM)
+    goes through the real-input transforms.
+
+    ``pixels``: flat camera pixel indices: returns the power there only, (B, F, P), and the
+    first image's full frames (F, H, W) (the readout reads a few windows: the intensity and the
+    misalignment are evaluated where they are read)."""
+    cache = bench.__dict__.setdefault("_run_cache", {})
+    key = (id(bundle), id(bundle.fourier_masks), bench.fourier_slm.version)
+    if cache.get("key") != key:
+        cache.clear()
+        cache.update(key=key, masks=bundle_masks(bench, bundle), mis=misalign_matrix(bench))
+    masks, mis = cache["masks"], cache["mis"]
+    sys_ = bench._true_system
+    shape = tuple(bench.camera.shape)
+    n_f = len(masks)
+    if pixels is not None:
+        out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
+        first = np.zeros((n_f, *shape), dtype=np.float32)
+        gather = _gather_plan(cache, mis, pixels)
+    else:
+        out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
+    if not bench.laser_on:
+        out[:] = 0
+        return out if pixels is None else (out, first)
+    light = bench._illumination() * np.sqrt(power_scale)
+    slm = bench.input_slm
+    real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
+    if not exact:
+        light = light.astype(np.float32 if real else np.complex64)
+    keep = 1.0 - bench.splitter_ratio
+    for i in range(0, len(levels), chunk):
+        if exact:
+            t = slm_fields(slm, levels[i : i + chunk], bench._input_mix)
+            fields = (light * t).astype(np.complex64)
+        else:
+            t = slm_fields(slm, levels[i : i + chunk], bench._input_mix, np.complex64)
+            fields = light * (t.real if real else t)
+        e = sys_.forward(fields, masks=masks)
+        if pixels is not None:
+            if i == 0:
+                first[:] = _camera_power(sys_, e[0], mis, keep, shape)
+            src, pos, w = gather
+            ps = sys_.intensity(e.reshape(*e.shape[:2], -1)[..., src]).astype(np.float32)
+            if keep != 1.0:
+                ps *= np.float32(keep)
+            if pos is None:
+                out[i : i + chunk] = ps
+            else:
+                acc = ps[..., pos[0]] * w[0]
+                for k in range(1, len(pos)):
+                    acc += ps[..., pos[k]] * w[k]
+                out[i : i + chunk] = np.maximum(acc, 0)
+            continue
+        out[i : i + chunk] = _camera_power(sys_, e, mis, keep, shape)
+    return out if pixels is None else (out, first)
+
+
+def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.ndarray:
+    """Power per camera pixel (..., H, W) float32 of camera fields: intensity, splitter share,
+    misalignment."""
+    p = sys_.intensity(e).astype(np.float32)
+    if keep != 1.0:
+        p *= np.float32(keep)
+    if mis is not None:
+        p = apply_sparse(mis, p, shape).astype(np.float32)
+        np.maximum(p, 0, out=p)
+    return p
+
+
+def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
+    """(source pixels, positions of each bilinear tap in them or None, tap weights) to
+    evaluate the misaligned power at ``pixels`` only; cached per pixel set."""
+    key = ("gather", pixels.tobytes())
+    if key not in cache:
+        if mis is None:
+            cache[key] = (pixels, None, None)
+        else:
+            from devices.run import _ell
+
+            ind, w = _ell(mis)
+            ind, w = ind[:, pixels], (w[:, pixels] / 1.0).astype(np.float32)
+            src = np.unique(ind)
+            cache[key] = (src, np.searchsorted(src, ind), w)
+    return cache[key]
+
+
+def capture_batched(
+    bench: Any,
+    bundle: Any,
+    levels: np.ndarray,
+    n_average: int = 1,
+    *,
+    noise: bool = True,
+    rng: np.random.Generator | None = None,
+    power_scale: float = 1.0,
+    adc_bits: int | None = None,
+    windows: np.ndarray | None = None,
+    **_: Any,
+) -> np.ndarray:
+    """DN frames (B, F, H_cam, W_cam) float64 (the mean of ``n_average``), as
+    :func:`devices.run.capture_generic` gives them on this bench.
+
+    Args:
+        noise: False for the mean DN (no temporal noise, no rounding).
+        rng: draw the batch's noise at once from this generator (default: the camera's,
+            capture by capture, the generic path's order).
+        power_scale: laser power factor (photon sweeps beyond the camera's exposure limits).
+        adc_bits: keep only this many of the camera's ADC bits (bit-depth sweeps).
+        windows: (F, H, W) bool, the pixels the readout uses (given by ``run_bundle``). With
+            ``rng`` (the fast path), light and noise are evaluated there only; the other pixels
+            hold the dark level, except in the first image's frames, which are complete (mean
+            DN outside the windows): the readout never reads them.
+    """
+    dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows)
+    if adc_bits is not None and adc_bits < bench.camera.bit_depth:
+        step = float(2 ** (bench.camera.bit_depth - adc_bits))
+        dn = np.floor(dn / step) * step
+    return dn
+
+
+def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) -> np.ndarray:
+    cam = bench.camera
+    p = cam.params
+    if noise and rng is not None and windows is not None:  # noise where the readout looks
+        used = np.broadcast_to(np.asarray(windows).any(axis=0), cam.shape)
+        idx = np.flatnonzero(used)
+        pw, first = ideal_powers(bench, bundle, levels, power_scale, exact=False, pixels=idx)
+        b, f = pw.shape[:2]
+        out = np.empty((b, f, cam.shape[0] * cam.shape[1]), dtype=np.float32)
+        out[:] = _dark_dn(cam).ravel()
+        out[0] = np.rint(_mean_dn(cam, first)).reshape(f, -1)
+        sub = photons_from_power(pw.reshape(b * f, -1), cam.exposure, cam.wavelength)
+        sub = np.repeat(sub, n_average, axis=0)
+        dsnu_i, prnu_i = cam._dsnu_map.ravel()[idx], cam._prnu_map.ravel()[idx]
+        frames = expose_frames(sub, p, cam.exposure, dsnu_i, prnu_i, rng, len(sub))
+        out[:, :, idx] = frames.reshape(b, f, n_average, -1).mean(axis=2)
+        return out.reshape(b, f, *cam.shape)
+    power = ideal_powers(bench, bundle, levels, power_scale, exact=rng is None)
+    dsnu, prnu = cam._dsnu_map, cam._prnu_map
+    if not noise:
+        return _mean_dn(cam, power).astype(np.float64)
+    photons = photons_from_power(power, cam.exposure, cam.wavelength)
+    if rng is not None:
+        b, f = photons.shape[:2]
+        flat = np.repeat(photons.reshape(b * f, *cam.shape), n_average, axis=0)
+        frames = expose_frames(flat, p, cam.exposure, dsnu, prnu, rng, len(flat))
+        return frames.reshape(b, f, n_average, *cam.shape).mean(axis=2)
+    out = np.empty(photons.shape, dtype=np.float64)
+    gen = cam._rng
+    for fi in range(photons.shape[1]):  # the generic path's capture order
+        for bi in range(photons.shape[0]):
+            frames = expose_frames(photons[bi, fi], p, cam.exposure, dsnu, prnu, gen, n_average)
+            out[bi, fi] = frames.mean(axis=0)
+    return out
+
+
+def _dark_dn(cam: Any) -> np.ndarray:
+    """(H, W) rounded mean DN without light (dark signal and DSNU), float32."""
+    return np.rint(_mean_dn(cam, np.zeros(cam.shape, np.float32)))
+
+
+def _mean_dn(cam: Any, power: np.ndarray) -> np.ndarray:
+    """Mean DN (float32, unrounded) of the EMVA 1288 model for power (..., H, W) W: fixed
+    pattern, dark signal, full well and ADC range kept; no temporal noise."""
+    p = cam.params
+    gain_map = getattr(cam, "_run_maps", None)
+    if gain_map is None or gain_map[0] is not cam._prnu_map:
+        pr = (p.quantum_efficiency * (1.0 + cam._prnu_map)).astype(np.float32)
+        cam._run_maps = gain_map = (cam._prnu_map, pr, cam._dsnu_map.astype(np.float32))
+    _, qe_map, dsnu = gain_map
+    c = np.float32(cam.exposure * cam.wavelength / HC)
+    e = power * c
+    e *= qe_map
+    e += np.float32(p.dark_current * cam.exposure)
+    np.minimum(e, np.float32(p.full_well), out=e)
+    e += dsnu
+    e *= np.float32(p.gain)
+    e += np.float32(p.black_level)
+    return np.clip(e, 0, p.max_dn, out=e)
+
+
+def truth_calibration(bench: Any) -> dict[str, Any]:
+    """A calibration "by hand" from ``bench.truth()`` (tests and reports only, until a measured
+    CalibrationSet is at hand): the registration affine and the input SLM's inverse LUT
+    (level whose true relative amplitude is nearest ``k / (L - 1)``)."""
+    t = bench.truth()
+    resp = np.asarray(t["input_slm"]["response"], dtype=np.float64)
+    rel = resp / resp.max()
+    want = np.arange(len(resp)) / (len(resp) - 1)
+    inverse = np.abs(rel[None, :] - want[:, None]).argmin(axis=1)
+    return {
+        "registration": np.asarray(t["registration"]),
+        "input_inverse_lut": inverse,
+        "source": "truth (by hand)",
+    }

@@ -1,0 +1,252 @@
+"""``fouroptics finetune``: physics-aware training of a bundle's electronic head (and, with
+``--kernels``, its optical kernels) with the bench in the loop.
+
+Forward on the bench (``bench.run``: simulated here, the same code on hardware), backward
+through the differentiable twin, in the straight-through form of physics-aware training
+(Wright et al., Nature 2022; camera-in-the-loop holography, Peng et al. 2020)::
+
+    out = twin + (measured - twin).detach()
+
+The twin is the trained SCLC's torch optics + detection (``model.features``): the linear map the
+compiled bundle realises (its noise-free readout equals it to ~1e-6 on the ideal system, a test
+pins that), differentiable in the kernels. Head only: the measured features are fixed and the
+head trains on them (the twin carries no gradient there). ``--kernels``: the optical kernels
+train too; after each epoch the model is recompiled (the bundle's encoding, SLM and layout) and
+the training images measured again on the bench, at the same exposure and photometry.
+
+The validation split is carved from the training images only (best epoch by its measured
+accuracy); accuracy before and after is reported on the test split. Writes OUT/bundle.h5 (the
+fine-tuned bundle), OUT/results.json and OUT/finetune.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fouroptics.errors import ConfigError
+from fouroptics.report import prepare_out, save_figure, write_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", required=True, help="MaskBundle .h5 (compiled for the bench)")
+    parser.add_argument("--bench", required=True, help="bench YAML (simulated or hardware)")
+    parser.add_argument("--dataset", default="mnist", help="mnist | idx:<folder> | glyphs")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--calibration", default=None, help="CalibrationSet .h5, or 'truth'")
+    parser.add_argument("--kernels", action="store_true", help="train the optical kernels too")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--train", type=int, default=2000, help="training images measured")
+    parser.add_argument("--val", type=int, default=500, help="validation images (from train)")
+    parser.add_argument("--limit", type=int, default=None, help="first N test images only")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exposure", default=None, help="camera exposure (default: automatic)")
+    parser.add_argument("--target", type=float, default=0.5, help="brightest tile, of the range")
+    parser.add_argument("--no-noise", action="store_true", help="simulated camera without noise")
+    parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
+    parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS/torch threads")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def _split(args: argparse.Namespace, bundle: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    from fouroptics.data.registry import load_classification
+
+    data = load_classification(args.dataset, resolution=bundle.image_shape[-1])
+    n = len(data.train_x)
+    if not 0 < args.val < n or args.train < 1:
+        raise ConfigError(f"--val {args.val}, --train {args.train}: need 0 < val < {n}, train >= 1")
+    split = data.split_validation(args.val, seed=args.seed)
+    tr_x, tr_y = split.train_x[: args.train], split.train_y[: args.train]
+    te_x, te_y = data.test_x, data.test_y
+    if args.limit is not None:
+        te_x, te_y = te_x[: args.limit], te_y[: args.limit]
+    return {
+        "train": (tr_x.numpy(), tr_y.numpy()),
+        "val": (split.test_x.numpy(), split.test_y.numpy()),
+        "test": (te_x.numpy(), te_y.numpy()),
+    }
+
+
+def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> Any:
+    """The model's kernels compiled as the bundle was (encoding, SLM table, layout)."""
+    from fouroptics.compiler import SLMModel, compile_model
+    from fouroptics.nn.train import TrainConfig, save_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(folder, model, cfg, {}, TrainConfig())
+    slm = None
+    if bundle.slm is not None:
+        info = bundle.slm
+        slm = SLMModel(
+            bit_depth=int(info["bit_depth"]),
+            modulation=info["modulation"],
+            response=bundle.slm_table,
+            name=info.get("name", "bundle"),
+            source=info.get("source", "bundle"),
+        )
+    m = bundle.meta
+    return compile_model(
+        folder,
+        bundle.system,
+        encoding=bundle.encoding,
+        slm=slm,
+        order=int(m["order"]),
+        upsample=int(m["upsample"]),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from torch import nn
+
+    if args.threads:
+        os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
+        torch.set_num_threads(args.threads)
+    from devices.bench_config import load_bench
+    from fouroptics.commands.simulate import load_calibration, measure
+    from fouroptics.compiler import MaskBundle
+    from fouroptics.nn.train import load_model
+    from fouroptics.units import parse_quantity
+
+    out = prepare_out(args.out)
+    exposure = (
+        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
+    )
+    with load_bench(args.bench) as bench:
+        bundle = MaskBundle.load(args.bundle, system=bench.system)
+        if bundle.head_state is None:
+            raise ConfigError(f"{args.bundle}: compiled from kernels, it has no head to fine-tune")
+        src = (bundle.meta.get("source") or {}).get("model")
+        if not src or not Path(src).exists():
+            raise ConfigError(
+                f"{args.bundle}: its model folder {src!r} is not at hand; fine-tuning needs the "
+                "trained model (the differentiable twin)"
+            )
+        model, state = load_model(src, device=torch.device("cpu"))
+        cfg = state["model_config"]
+        cal = load_calibration(args.calibration, bench)
+        sets = _split(args, bundle)
+        ref = sets["train"][0][:16]
+        measured: dict[str, np.ndarray] = {}
+        run_opts: dict[str, Any] = {"exposure": exposure}
+
+        def measure_all(b: Any, names: tuple[str, ...]) -> None:
+            for name in names:
+                feats, st, _ = measure(bench, b, sets[name][0], ref, cal, args, **run_opts)
+                measured[name] = feats
+                run_opts.update(exposure=st.exposure.exposure, photometry=st.photometry)
+
+        measure_all(bundle, ("train", "val", "test"))
+
+        def accuracy(name: str, head: nn.Module) -> float:
+            with torch.no_grad():
+                logits = head(torch.as_tensor(measured[name], dtype=torch.float32))
+            return float((logits.argmax(1).numpy() == sets[name][1]).mean())
+
+        with torch.no_grad():
+            dx, dy = sets["test"]
+            digital = float((model(torch.as_tensor(dx)).argmax(1).numpy() == dy).mean())
+        before = {k: accuracy(k, model.head) for k in ("val", "test")}
+        params = list(model.head.parameters())
+        if args.kernels:
+            params += list(model.optics.parameters())
+        opt = torch.optim.Adam(params, lr=args.lr)
+        g = torch.Generator().manual_seed(args.seed)
+        tx = torch.as_tensor(sets["train"][0])
+        ty = torch.as_tensor(sets["train"][1])
+        best = (before["val"], {k: v.clone() for k, v in model.state_dict().items()}, 0)
+        history = []
+        current = bundle
+        for epoch in range(1, args.epochs + 1):
+            model.train()
+            meas = torch.as_tensor(measured["train"], dtype=torch.float32)
+            perm = torch.randperm(len(tx), generator=g)
+            total = 0.0
+            for i in range(0, len(tx), args.batch_size):
+                idx = perm[i : i + args.batch_size]
+                if args.kernels:
+                    twin = model.features(tx[idx])
+                    feats = twin + (meas[idx] - twin).detach()  # straight-through
+                else:
+                    feats = meas[idx]
+                loss = nn.functional.cross_entropy(model.head(feats), ty[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            model.eval()
+            if args.kernels:  # the bench sees the new kernels: recompile and measure again
+                current = _recompile(model, cfg, bundle, out / "model")
+                measure_all(current, ("train", "val"))
+            val = accuracy("val", model.head)
+            history.append({"epoch": epoch, "loss": total / len(tx), "val_accuracy": val})
+            print(f"  epoch {epoch}/{args.epochs} loss {total / len(tx):.4f} val {val:.4f}")
+            if val > best[0]:
+                best = (val, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
+        model.load_state_dict(best[1])
+        if args.kernels and best[2] > 0:
+            current = _recompile(model, cfg, bundle, out / "model")
+            measure_all(current, ("test",))
+        elif args.kernels:
+            current = bundle
+        after = {"val": best[0], "test": accuracy("test", model.head)}
+        head_state = {
+            k[len("head.") :]: v.detach().cpu().numpy()
+            for k, v in model.state_dict().items()
+            if k.startswith("head.")
+        }
+        tuned = replace(current, head_state=head_state, _cache={})
+        tuned.meta = {
+            **tuned.meta,
+            "finetuned": {"bench": str(args.bench), "kernels": args.kernels},
+        }
+        path = tuned.save(out / "bundle.h5")
+    results = {
+        "bundle": str(args.bundle),
+        "bench": str(args.bench),
+        "kernels": args.kernels,
+        "images": {k: int(len(v[0])) for k, v in sets.items()},
+        "digital": {"accuracy": digital},
+        "before": {"val_accuracy": before["val"], "test_accuracy": before["test"]},
+        "after": {"val_accuracy": after["val"], "test_accuracy": after["test"]},
+        "best_epoch": best[2],
+        "history": history,
+        "exposure_s": run_opts["exposure"],
+        "finetuned_bundle": path.name,
+    }
+    fig = _plot(history, before, after, digital)
+    results["files"] = [save_figure(fig, out / "finetune.png").name]
+    js = write_json(out / "results.json", results)
+    print(
+        f"fouroptics finetune: test accuracy {100 * before['test']:.2f} % -> "
+        f"{100 * after['test']:.2f} % (digital {100 * digital:.2f} %); wrote {path}, {js}"
+    )
+    return 0
+
+
+def _plot(history: list[dict[str, Any]], before: dict, after: dict, digital: float) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ep = [0] + [h["epoch"] for h in history]
+    ax.plot(
+        ep, [100 * before["val"]] + [100 * h["val_accuracy"] for h in history], "o-", label="val"
+    )
+    ax.axhline(100 * digital, color="k", ls="--", lw=0.8, label="digital (test)")
+    ax.axhline(100 * before["test"], color="C3", ls=":", label="optical before (test)")
+    ax.axhline(100 * after["test"], color="C2", ls=":", label="optical after (test)")
+    ax.set(xlabel="epoch", ylabel="accuracy (%)", title="fine-tuning through the bench")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,234 @@
+"""``fouroptics simulate``: a compiled MaskBundle on a bench (simulated or hardware).
+
+The test split goes through ``bench.run`` (input SLM -> optics -> camera -> readout), the
+bundle's electronic head classifies the features; the same images through the digital model
+(the trained SCLC when its run folder is at hand, else the bundle's noise-free twin) give the
+reference. Writes OUT/results.json (``digital``, ``optical``, ``exposure``, ``hardware_estimate``
+and, with ``--sweep``, ``sweep``) and figures: the camera frame with the tile map, digital vs
+optical features, the confusion matrix (and the sweep plot).
+
+``--calibration`` takes a CalibrationSet (``fouroptics calibrate``) or, on a simulated bench,
+``truth``: the registration and input LUT read by hand from ``bench.truth()`` (a stand-in for
+tests and reports, said so in the results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fouroptics.errors import ConfigError
+from fouroptics.report import prepare_out, write_json
+
+SWEEPS = ("photons", "bits", "misalignment")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", required=True, help="MaskBundle .h5 (compiled for the bench)")
+    parser.add_argument("--bench", required=True, help="bench YAML (simulated or hardware)")
+    parser.add_argument("--dataset", default="mnist", help="mnist | idx:<folder> | glyphs")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--calibration", default=None, help="CalibrationSet .h5, or 'truth'")
+    parser.add_argument("--limit", type=int, default=None, help="first N test images only")
+    parser.add_argument("--sweep", choices=SWEEPS, default=None, help="accuracy vs a parameter")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="noise seeds per sweep point"
+    )
+    parser.add_argument("--exposure", default=None, help="camera exposure (default: automatic)")
+    parser.add_argument(
+        "--target", type=float, default=0.5, help="brightest tile, fraction of the camera range"
+    )
+    parser.add_argument("--no-noise", action="store_true", help="simulated camera without noise")
+    parser.add_argument("--seed", type=int, default=0, help="camera noise seed (simulated)")
+    parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
+    parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, Any]:
+    """(bundle, calibration, test images+labels, reference training images)."""
+    from fouroptics.compiler import MaskBundle
+    from fouroptics.data.registry import load_classification
+
+    bundle = MaskBundle.load(args.bundle, system=bench.system)
+    cal = load_calibration(args.calibration, bench)
+    size = bundle.image_shape[-1]
+    data = load_classification(args.dataset, resolution=size)
+    x, y = data.test_x, data.test_y
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ConfigError(f"--limit: got {args.limit}; expected a positive image count")
+        x, y = x[: args.limit], y[: args.limit]
+    return bundle, cal, (x.numpy(), y.numpy()), data.train_x[:16].numpy()
+
+
+def load_calibration(spec: str | None, bench: Any) -> Any:
+    """None, the ``truth`` stand-in (simulated benches) or a CalibrationSet file."""
+    if spec is None:
+        return None
+    if spec == "truth":
+        from devices.simulated_bench import SimulatedBench
+        from devices.simulated_run import truth_calibration
+
+        if not isinstance(bench, SimulatedBench):
+            raise ConfigError("--calibration truth: only a simulated bench has a truth")
+        return truth_calibration(bench)
+    from calibration.calset import CalibrationSet
+
+    return CalibrationSet.load(spec)
+
+
+def digital_features(bundle: Any, x: np.ndarray) -> tuple[np.ndarray, str]:
+    """The trained model's detected features, or the bundle's noise-free twin."""
+    import torch
+
+    src = (bundle.meta.get("source") or {}).get("model")
+    if src and Path(src).exists():
+        from fouroptics.nn.train import load_model
+
+        model, _ = load_model(src, device=torch.device("cpu"))
+        with torch.no_grad():
+            return model.features(torch.as_tensor(x)).numpy(), f"model {src}"
+    return bundle.simulate(x), "bundle twin (noise-free)"
+
+
+def classify(bundle: Any, feats: np.ndarray) -> np.ndarray:
+    import torch
+
+    head = bundle.head()
+    with torch.no_grad():
+        return head(torch.as_tensor(feats, dtype=torch.float32)).argmax(1).numpy()
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+
+
+def measure(
+    bench: Any,
+    bundle: Any,
+    x: np.ndarray,
+    ref: np.ndarray,
+    cal: Any,
+    args: argparse.Namespace,
+    progress: bool = True,
+    **options: Any,
+) -> tuple[np.ndarray, Any, float]:
+    """Optical features, run stats and wall seconds (progress bar unless disabled)."""
+    from tqdm import tqdm
+
+    from devices.run import RunStats
+
+    stats = RunStats()
+    total = len(x) * bundle.n_frames
+    bar = tqdm(total=total, desc="simulate", unit="frame", disable=args.no_progress or not progress)
+    opts = dict(options)
+    cap = opts.setdefault("capture_options", {})
+    if args.no_noise:
+        cap["noise"] = False
+    elif "rng" not in cap:  # the batched path's fast noise: a fresh stream per measurement
+        args.measurements = getattr(args, "measurements", 0) + 1
+        cap["rng"] = np.random.default_rng([getattr(args, "seed", 0), args.measurements])
+    t0 = time.perf_counter()
+    try:
+        feats = bench.run(
+            bundle,
+            x,
+            cal,
+            reference=ref,
+            stats=stats,
+            progress=bar.update,
+            batch=args.batch,
+            **opts,
+        )
+    finally:
+        bar.close()
+    return feats, stats, time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from devices.bench_config import load_bench
+    from devices.estimate import frame_rates, hardware_estimate
+    from fouroptics.commands import simulate_report as report
+    from fouroptics.units import parse_quantity
+
+    exposure = (
+        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
+    )
+    with load_bench(args.bench) as bench:
+        bundle, cal, (x, y), ref = load_inputs(args, bench)
+        dig, dig_src = digital_features(bundle, x)
+        dig_pred = classify(bundle, dig)
+        opt, stats, wall = measure(bench, bundle, x, ref, cal, args, exposure=exposure)
+        pred = classify(bundle, opt)
+        for w in stats.warnings:
+            print(f"fouroptics simulate: warning: {w}")
+        k = int(max(y.max(), dig_pred.max(), pred.max())) + 1
+        nrmse = float(np.linalg.norm(opt - dig) / max(np.linalg.norm(dig), 1e-300))
+        estimate = hardware_estimate(bundle, bench, frame_rates(args.bench))
+        results: dict[str, Any] = {
+            "bundle": str(args.bundle),
+            "bench": str(args.bench),
+            "dataset": args.dataset,
+            "images": int(len(x)),
+            "encoding": bundle.encoding,
+            "detection": bundle.detection,
+            "calibration": stats.calibration,
+            "noise": not args.no_noise,
+            "digital": {"accuracy": float(np.mean(dig_pred == y)), "source": dig_src},
+            "optical": {
+                "accuracy": float(np.mean(pred == y)),
+                "feature_nrmse": nrmse,
+                "frames": stats.frames,
+                "frames_per_s": stats.frames / wall,
+                "wall_s": wall,
+                "mean_photons_per_pixel": stats.mean_photons_per_pixel,
+                "saturated_fraction": stats.saturated_fraction,
+                "agreement_with_digital": float(np.mean(pred == dig_pred)),
+                "warnings": stats.warnings,
+            },
+            "exposure": {
+                "seconds": stats.exposure.exposure,
+                "brightest_tile_fraction": stats.exposure.fraction,
+                "target_fraction": stats.exposure.target,
+                "automatic": exposure is None,
+                "steps": stats.exposure.steps,
+            },
+            "photometry": {
+                "gain_dn_per_w": stats.photometry.gain,
+                "offset_dn": stats.photometry.offset,
+                "r2": stats.photometry.r2,
+            },
+            "hardware_estimate": estimate,
+            "confusion": confusion(y, pred, k).tolist(),
+        }
+        out = prepare_out(args.out)
+        figures = [
+            report.camera_frame(stats.example_frame, bundle, out / "camera_frame.png"),
+            report.features(dig, opt, out / "features.png"),
+            report.confusion_matrix(results["confusion"], out / "confusion.png"),
+        ]
+        if args.sweep:
+            from fouroptics.commands.sweeps import run_sweep
+
+            sweep = run_sweep(args.sweep, bench, bundle, x, y, ref, cal, args, stats)
+            results["sweep"] = sweep
+            figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
+    results["files"] = [f.name for f in figures]
+    path = write_json(out / "results.json", results)
+    print(
+        f"fouroptics simulate: digital {100 * results['digital']['accuracy']:.2f} %, optical "
+        f"{100 * results['optical']['accuracy']:.2f} % on {len(x)} images (feature NRMSE "
+        f"{nrmse:.3g}, {results['optical']['frames_per_s']:.1f} frames/s); wrote {path}"
+    )
+    return 0

@@ -1,0 +1,101 @@
+"""Figures of ``fouroptics simulate``: camera frame with the tile map, digital vs optical
+features, confusion matrix, sweep curves (matplotlib, Agg, PNG through report.save_figure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fouroptics.report import save_figure
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def camera_frame(frames: np.ndarray, bundle: Any, path: Path) -> Path:
+    """The first image's camera frames (F, H, W) in DN, each readout window outlined and
+    labelled with its optical channel (and role)."""
+    plt = _plt()
+    from matplotlib.patches import Rectangle
+
+    n = len(frames)
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, 5), squeeze=False)
+    for f, ax in enumerate(axes[0]):
+        im = ax.imshow(frames[f], cmap="gray")
+        fig.colorbar(im, ax=ax, fraction=0.046, label="DN")
+        ax.set_title(f"camera, bundle frame {f}")
+        for t in bundle.tile_map:
+            frames_of = {t["frame"], t.get("minus_frame", t["frame"])}
+            if f not in frames_of:
+                continue
+            r, c, h, w = t["crop"]
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, ec="C1", lw=0.8))
+            role = "" if t["role"] == "intensity" else t["role"]
+            ax.text(c, r - 2, f"{t['channel']}{role}", color="C1", fontsize=6)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def features(digital: np.ndarray, optical: np.ndarray, path: Path) -> Path:
+    """Scatter of optical vs digital feature values, and the first image's first channels."""
+    plt = _plt()
+    chans = min(4, digital.shape[1])
+    fig, axes = plt.subplots(2, chans + 1, figsize=(3 * (chans + 1), 6), squeeze=False)
+    d, o = digital.ravel(), optical.ravel()
+    pick = np.random.default_rng(0).choice(d.size, size=min(d.size, 20000), replace=False)
+    ax = axes[0, 0]
+    ax.plot(d[pick], o[pick], ".", ms=1, alpha=0.3)
+    lo, hi = float(min(d.min(), o.min())), float(max(d.max(), o.max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    ax.set(xlabel="digital", ylabel="optical", title="features")
+    axes[1, 0].axis("off")
+    for c in range(chans):
+        for row, (name, arr) in enumerate((("digital", digital), ("optical", optical))):
+            a = axes[row, c + 1]
+            a.imshow(arr[0, c], cmap="viridis")
+            a.set_title(f"{name} ch {c}", fontsize=8)
+            a.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def confusion_matrix(cm: list[list[int]], path: Path) -> Path:
+    """Row-normalised confusion matrix of the optical predictions (rows: true class)."""
+    plt = _plt()
+    arr = np.asarray(cm, dtype=float)
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.imshow(arr / arr.sum(1, keepdims=True).clip(min=1), cmap="Blues", vmin=0, vmax=1)
+    ax.set(title="optical", xlabel="predicted", ylabel="true")
+    ax.set_xticks(range(len(arr)))
+    ax.set_yticks(range(len(arr)))
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
+    """Accuracy (mean and spread over noise seeds) against the swept value, per series."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, (name, pts) in enumerate(sweep["series"].items()):
+        v = np.array([p["value"] for p in pts], float)
+        m = np.array([p["accuracy_mean"] for p in pts]) * 100
+        s = np.array([p["accuracy_std"] for p in pts]) * 100
+        ax.errorbar(v, m, yerr=s, marker="o", capsize=3, color=f"C{k}", label=name)
+    dig = sweep.get("digital_accuracy")
+    if dig is not None:
+        ax.axhline(100 * dig, color="k", ls="--", lw=0.8, label="digital")
+    if sweep.get("log_x"):
+        ax.set_xscale("log")
+    ax.set(xlabel=sweep["x_label"], ylabel="accuracy (%)", title=f"sweep: {sweep['kind']}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)

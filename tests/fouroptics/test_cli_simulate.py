@@ -1,0 +1,138 @@
+"""``fouroptics simulate`` and ``fouroptics finetune`` end to end on a small simulated bench and
+a tiny IDX dataset: results.json fields, figures, sweeps, one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from fouroptics.cli import main
+from fouroptics.compiler import compile_model
+from fouroptics.data.glyphs import render_glyphs
+from fouroptics.data.idx import write_idx
+from fouroptics.nn.models import build_model, sclc_config
+from fouroptics.nn.train import TrainConfig, save_model
+from fouroptics.optics import FourFSystem
+
+SYSTEM = {
+    "wavelength": "532 nm",
+    "f1": "40 mm",
+    "f2": "40 mm",
+    "input_slm": {"shape": [128, 128], "pitch": "8 um"},
+    "fourier_slm": {"shape": [256, 256], "pitch": "8 um", "fill_factor": 1.0},
+    "camera": {"shape": [256, 256], "pitch": "8 um"},
+}
+
+
+def bench_yaml(folder: Path, **system_changes) -> Path:
+    cfg = {
+        "name": "small",
+        "seed": 1,
+        "system": {**SYSTEM, **system_changes},
+        "laser": {"power": "1 uW", "beam_waist": None},
+        "input_slm": {"driver": "simulated", "modulation": "amplitude"},
+        "fourier_slm": {"driver": "simulated", "modulation": "phase"},
+        "camera": {"driver": "simulated", "profile": "sony_imx174_cmos", "exposure": "1 ms"},
+    }
+    path = folder / f"bench{len(system_changes)}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sim")
+    data = tmp / "idx"
+    data.mkdir()
+    for prefix, n, seed in (("train", 160, 1), ("t10k", 40, 2)):
+        x, y = render_glyphs(n, seed=seed, size=28)
+        write_idx(data / f"{prefix}-images-idx3-ubyte", (x[:, 0].numpy() * 255).astype(np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte", y.numpy().astype(np.uint8))
+    cfg = sclc_config(channels=(4, 4), detection="intensity")
+    model = build_model(cfg, seed=0)
+    run = tmp / "model"
+    run.mkdir()
+    save_model(run, model, cfg, {}, TrainConfig())
+    bench = bench_yaml(tmp)
+    bundle = compile_model(run, FourFSystem.from_dict(SYSTEM), encoding="complex")
+    path = bundle.save(tmp / "bundle.h5")
+    return {"tmp": tmp, "data": f"idx:{data}", "bench": bench, "bundle": path, "model": model}
+
+
+def test_simulate_writes_results_and_figures(setup):
+    out = setup["tmp"] / "out"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "12", "--no-progress"]
+    assert main(argv) == 0
+    res = json.loads((out / "results.json").read_text())
+    opt = res["optical"]
+    for key in ("accuracy", "feature_nrmse", "frames", "frames_per_s", "mean_photons_per_pixel"):
+        assert opt[key] is not None
+    assert opt["frames"] == 12 * res["hardware_estimate"]["frames_per_inference"]
+    assert opt["saturated_fraction"] == 0
+    assert 0.4 < res["exposure"]["brightest_tile_fraction"] < 0.6
+    assert opt["feature_nrmse"] < 0.1  # shot and read noise at half full well
+    est = res["hardware_estimate"]
+    assert est["frame_rates_hz"]["camera"] == 163.0  # from the IMX174 profile
+    assert est["electronic_head_macs"] > 0 and est["optical_macs_per_s"] > 0
+    for name in ("camera_frame.png", "features.png", "confusion.png"):
+        assert (out / name).stat().st_size > 1000
+
+
+def test_simulate_noise_off_matches_digital(setup):
+    out = setup["tmp"] / "quiet"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "8", "--no-progress"]
+    assert main([*argv, "--no-noise"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    # the profile camera's fixed pattern (PRNU 0.5 %) stays: features within 1e-2
+    assert res["optical"]["feature_nrmse"] < 1e-2
+    assert res["optical"]["agreement_with_digital"] == 1.0
+
+
+@pytest.mark.slow
+def test_photon_sweep_reports_points_with_spread(setup):
+    out = setup["tmp"] / "sweep"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "4", "--no-progress"]
+    assert main([*argv, "--sweep", "photons", "--seeds", "0", "1"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    pts = res["sweep"]["series"]["intensity"]
+    assert len(pts) == 9 and all(len(p["accuracies"]) == 2 for p in pts)
+    measured = [p["mean_photons_per_pixel"] for p in pts]
+    np.testing.assert_allclose(measured, [p["value"] for p in pts], rtol=0.05)
+    assert (out / "sweep_photons.png").exists()
+
+
+def test_bundle_for_another_system_is_one_line_exit_2(setup, capsys):
+    other = bench_yaml(setup["tmp"], wavelength="633 nm")
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(other)]
+    argv += ["--dataset", setup["data"], "--out", str(setup["tmp"] / "x"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "wavelength" in err[0] and "recompile" in err[0]
+
+
+@pytest.mark.slow
+def test_finetune_trains_the_head_on_measured_features(setup):
+    out = setup["tmp"] / "ft"
+    argv = ["finetune", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--train", "60", "--val", "20"]
+    argv += ["--epochs", "2", "--limit", "10", "--no-progress"]
+    assert main(argv) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["before"]) == {"val_accuracy", "test_accuracy"}
+    assert res["after"]["val_accuracy"] >= res["before"]["val_accuracy"]
+    assert res["images"] == {"train": 60, "val": 20, "test": 10}
+    from fouroptics.compiler import MaskBundle
+
+    tuned = MaskBundle.load(out / "bundle.h5")
+    assert tuned.meta["finetuned"]["kernels"] is False
+    torch.testing.assert_close(
+        tuned.head()(torch.zeros(1, 4, 14, 14)).shape, torch.Size([1, 10]), check_dtype=False
+    )
