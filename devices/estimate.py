@@ -24,9 +24,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devices.bench_config import load_profile
+from fouroptics.io.yaml_load import load_yaml
 from fouroptics.units import parse_quantity
 
 #: used when a device names no profile with a frame rate, and said so in the estimate
@@ -39,7 +38,7 @@ def frame_rates(bench_yaml: str | Path | None) -> dict[str, dict[str, Any]]:
     base = None
     if bench_yaml is not None:
         path = Path(bench_yaml)
-        sections = yaml.safe_load(path.read_text()) or {}
+        sections = load_yaml(path, "bench file") or {}
         base = path.parent
     out = {}
     for role, default in DEFAULT_RATES.items():
