@@ -32,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", default="complex", choices=ENCODINGS)
     p.add_argument("--slm", default=None, help="Fourier SLM device profile (name or YAML path)")
     p.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        help="calibration.h5 from `fouroptics calibrate`: the Fourier SLM's measured response "
+        "replaces the profile's LUT (levels are chosen on the measured curve)",
+    )
+    p.add_argument(
         "--detection",
         default="ideal",
         choices=("ideal", "intensity", "signed"),
@@ -74,6 +81,49 @@ def slm_from_profile(name: str) -> Any:
     return SLMModel(bits, mod, response=table, name=str(prof.get("model", name)), source="profile")
 
 
+def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
+    """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet.
+
+    Args:
+        path: calibration.h5 (``fouroptics calibrate``), with a ``lut`` section for
+            ``fourier_slm``.
+        base: the profile's SLMModel (bit depth, modulation), or None for an 8-bit phase SLM.
+        system_yaml: the --system file; when it is a bench YAML, a calibration measured on
+            another bench, or older than the YAML, warns with the reason.
+
+    Raises:
+        FileFormatError: not a CalibrationSet, or it holds no Fourier-SLM LUT.
+        ConfigError: the measured table does not match the SLM's levels.
+    """
+    from calibration.calset import CalibrationSet
+    from fouroptics.compiler import SLMModel
+    from fouroptics.io.yaml_load import load_yaml
+
+    cfg = load_yaml(system_yaml, "system file")
+    bench = system_yaml if isinstance(cfg, dict) and "system" in cfg else None
+    cal = CalibrationSet.load(path, bench=bench)
+    curve = np.asarray(cal.lut("fourier_slm"), dtype=np.float64)
+    base = base or SLMModel()
+    if curve.shape != (base.levels,):
+        raise ConfigError(
+            f"--calibration {path}: the Fourier SLM's measured LUT has {curve.size} levels, the "
+            f"SLM {base.name!r} has {base.levels}"
+        )
+    if base.modulation == "phase":
+        table = np.exp(1j * curve)  # radians relative to level 0: a global phase is free
+    elif base.modulation == "amplitude":
+        table = np.clip(curve / max(float(curve.max()), 1e-12), 0.0, 1.0) + 0j
+    else:
+        raise ConfigError(
+            f"--calibration {path}: a measured LUT applies to phase or amplitude SLMs, not "
+            f"{base.modulation!r}"
+        )
+    name = f"{base.name} (calibrated: {Path(path).name})"
+    return SLMModel(
+        base.bit_depth, base.modulation, response=table, name=name, source="calibration"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.optics import FourFSystem
@@ -82,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     system = FourFSystem.from_yaml(args.system)
     slm = slm_from_profile(args.slm) if args.slm else None
+    if args.calibration is not None:
+        slm = slm_from_calibration(args.calibration, slm, args.system)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample}
     if args.model is not None:
         bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)

@@ -51,3 +51,45 @@ def test_compile_errors_are_one_line_and_exit_2(tmp_path, capsys) -> None:
     assert rc == 2 and "not a readable .npy" in capsys.readouterr().err
     rc = main(["compile", "--model", str(tmp_path), "--system", MATCHED, "--out", str(out)])
     assert rc == 2 and "cannot load a trained model" in capsys.readouterr().err
+
+
+def _calibration(path: Path, levels: int) -> Path:
+    from calibration.calset import CalibrationSet
+
+    curve = 2.1 * np.pi * (np.arange(levels) / (levels - 1)) ** 1.3  # a measured, nonlinear LUT
+    lut = {"fourier_slm": {"curve": curve, "inverse": np.arange(levels)}}
+    return CalibrationSet(bench_name="test", sections={"lut": lut}).save(path)
+
+
+def test_compile_uses_a_calibrations_measured_lut(tmp_path, capsys) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.random.default_rng(1).standard_normal((1, 5, 5)))
+    cal = _calibration(tmp_path / "cal.h5", 256)
+    out = tmp_path / "out"
+    rc = main(
+        ["compile", "--kernels", str(kernels), "--image-size", "16", "--system", MATCHED,
+         "--detection", "intensity", "--encoding", "double-phase", "--slm", "holoeye_pluto2",
+         "--calibration", str(cal), "--out", str(out)]
+    )  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    bundle = MaskBundle.load(out / "bundle.h5")
+    curve = 2.1 * np.pi * (np.arange(256) / 255) ** 1.3
+    np.testing.assert_allclose(bundle.slm_table, np.exp(1j * curve), atol=1e-12)
+    # the levels were chosen on the measured curve: the displayed phases are the curve's values
+    shown = np.angle(np.asarray(bundle.slm_table)[bundle.fourier_levels])
+    assert np.allclose(np.exp(1j * shown), np.exp(1j * curve[bundle.fourier_levels]))
+    assert "calibrat" in json.dumps(bundle.slm)
+
+
+def test_compile_refuses_a_calibration_for_another_slm(tmp_path, capsys) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.ones((1, 3, 3)))
+    cal = _calibration(tmp_path / "cal.h5", 1024)
+    rc = main(
+        ["compile", "--kernels", str(kernels), "--image-size", "16", "--system", MATCHED,
+         "--encoding", "double-phase", "--slm", "holoeye_pluto2", "--calibration", str(cal),
+         "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "1024 levels" in err[0], err
+    assert not (tmp_path / "out" / "bundle.h5").exists()
