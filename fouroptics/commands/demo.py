@@ -123,6 +123,8 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
     model = str(out / "train" / "sclc_kd" / "seed0")
     bundle = str(out / "compile" / "bundle.h5")
     cal = str(out / "calibrate" / "calibration.h5")
+    # after calibration the student is compiled again on the Fourier SLM's measured LUT
+    cal_bundle = str(out / "compile_calibrated" / "bundle.h5")
     common = ["--threads", "1", "--no-progress", "--batch", "16"]
     train = ["experiment", "classify", "--dataset", dataset, "--preset", "demo"]
     train += ["--threads", "1", "--device", "cpu"]
@@ -152,7 +154,12 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
                     "calibrate",
                     ["calibrate", "--bench", noisy, "--threads", "1", "--no-progress"],
                     "calibration.json",
-                )
+                ),
+                Step(
+                    "compile_calibrated",
+                    [*compile_, "--system", noisy, "--calibration", cal],
+                    "compile.json",
+                ),
             ],
         ),
         Stage(
@@ -181,7 +188,7 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
                     [
                         *sim,
                         "--bundle",
-                        bundle,
+                        cal_bundle,
                         "--bench",
                         noisy,
                         "--calibration",
@@ -201,7 +208,7 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
                     [
                         *sim,
                         "--bundle",
-                        bundle,
+                        cal_bundle,
                         "--bench",
                         noisy,
                         "--calibration",
@@ -229,7 +236,7 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
                 [
                     "finetune",
                     "--bundle",
-                    bundle,
+                    cal_bundle,
                     "--bench",
                     noisy,
                     "--calibration",

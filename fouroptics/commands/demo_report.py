@@ -235,7 +235,9 @@ def write_report(out: Path, stages: list[Any], manifest: dict[str, Any], sizes: 
         "masks on an 8-bit phase LCoS (holoeye_pluto2), run frame by frame on the simulated "
         "bench, its camera features read out and passed to the electronic head; "
         "the electronic MACs are those left to electronics per inference (readout and head). "
-        "'digital, same images' is the SCLC+KD student on the same test images.",
+        "'digital, same images' is the SCLC+KD student on the same test images. "
+        f"After calibration the student is compiled again on the Fourier SLM's measured LUT "
+        f"[{cmd.get('compile_calibrated', '?')}] and run with the calibration's registration.",
         "",
     ]
     for name, note in skipped.items():

@@ -49,6 +49,13 @@ def test_plan_uses_the_fixed_verb_flags(tmp_path: Path) -> None:
         argv["simulate_calibrated"][argv["simulate_calibrated"].index("--calibration") + 1] == cal
     )
     assert argv["finetune"][argv["finetune"].index("--calibration") + 1] == cal
+    # after calibration the student is recompiled on the measured LUT and that bundle is run
+    recompiled = argv["compile_calibrated"]
+    assert recompiled[recompiled.index("--calibration") + 1] == cal
+    cal_bundle = str(tmp_path / "compile_calibrated" / "bundle.h5")
+    for name in ("simulate_calibrated", "finetune"):
+        assert argv[name][argv[name].index("--bundle") + 1] == cal_bundle
+    assert argv["simulate_noisy"][argv["simulate_noisy"].index("--bundle") + 1] != cal_bundle
     for step_argv in argv.values():
         assert step_argv[-2:] == ["--out", str(tmp_path / step_argv[-1].split("/")[-1])]
     full = demo.plan(tmp_path, "glyphs", demo.FULL, benches)
