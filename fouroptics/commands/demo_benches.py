@@ -23,7 +23,7 @@ system:
   f1: 60 mm
   f2: 60 mm
   input_slm: {shape: [256, 256], pitch: 8 um}
-  fourier_slm: {shape: [512, 512], pitch: 8 um, fill_factor: 0.93}
+  fourier_slm: {shape: [512, 512], pitch: 8 um, fill_factor: 0.93, gap_transmission: 1.0}
   camera: {shape: [512, 512], pitch: 5.86 um}
 laser:
   power: 1 uW
