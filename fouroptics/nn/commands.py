@@ -448,11 +448,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="verb", required=True)
     for verb in ("train", "distill", "experiment"):
         globals()[f"add_{verb}_arguments"](sub.add_parser(verb))
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of known errors")
     args = parser.parse_args(argv)
+    from fouroptics.errors import FouropticsError, one_line
     from fouroptics.io.run_folder import run_folder_lock
 
-    with run_folder_lock(args):  # the --out lock, as in fouroptics.cli.main (rank 0 only)
-        return int(globals()[f"run_{args.verb}"](args))
+    try:
+        with run_folder_lock(args):  # the --out lock, as in fouroptics.cli.main (rank 0 only)
+            return int(globals()[f"run_{args.verb}"](args))
+    except FouropticsError as exc:  # e.g. the folder is locked: one line, exit 2
+        if args.debug:
+            raise
+        print(f"fouroptics {args.verb}: error: {one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
