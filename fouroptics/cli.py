@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "distill": ("fouroptics.nn.commands", "distill a teacher into an SCLC student"),
     "experiment": ("fouroptics.nn.commands", "teacher vs SCLC vs SCLC+KD experiments"),
     "calibrate": ("fouroptics.commands.calibrate", "measure a bench: camera, LUTs, registration"),
+    "compile": ("fouroptics.commands.compile", "compile a trained SCLC or kernels into SLM masks"),
     "simulate": ("fouroptics.commands.simulate", "run a compiled bundle on a bench, with metrics"),
     "finetune": (
         "fouroptics.commands.finetune",

@@ -158,6 +158,16 @@ class MaskBundle:
         return tuple(self.meta["image_shape"])  # type: ignore[return-value]
 
     @property
+    def input_amplitude(self) -> float:
+        """Input field (sqrt(W)/m) for transmission 1 (image value ``image_scale``)."""
+        return float(self.meta["input_amplitude"])
+
+    @property
+    def power_scale(self) -> float:
+        """Camera power per pixel (W) of a feature value 1 (|E|^2 units of the model)."""
+        return float(self.meta["power_scale"])
+
+    @property
     def slm(self) -> dict[str, Any] | None:
         return self.meta["slm"]
 
@@ -351,12 +361,13 @@ class MaskBundle:
             arrays = {k: np.asarray(v) for k, v in payload["layout"].items()}
         except (KeyError, ValueError, TypeError, yaml.YAMLError) as exc:
             raise FileFormatError(f"{path}: incomplete MaskBundle ({exc})") from exc
-        if system is not None and system.to_dict() != stored.to_dict():
-            diff = [k for k, v in system.to_dict().items() if stored.to_dict().get(k) != v]
-            raise ConfigError(
-                f"{path}: compiled for system {stored.name or '(unnamed)'!r}, not this one "
-                f"(differs in {', '.join(diff)}); recompile for this system"
-            )
+        if system is not None:
+            diff = _physics_difference(system, stored)
+            if diff:
+                raise ConfigError(
+                    f"{path}: compiled for system {stored.name or '(unnamed)'!r}, not this one "
+                    f"(differs in {', '.join(diff)}); recompile for this system"
+                )
         head = payload.get("head")
         return cls(
             system=system or stored,
@@ -407,14 +418,42 @@ class MaskBundle:
         }
 
 
+def _physics_difference(a: FourFSystem, b: FourFSystem) -> list[str]:
+    """Fields in which two systems differ physically (name, dtype and FFT backend aside)."""
+    da, db = a.to_dict(), b.to_dict()
+    skip = {"name", "dtype", "fft_backend"}
+    out = []
+    for key in da:
+        if key in skip:
+            continue
+        va, vb = da[key], db.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            bad = [k for k in va if not _close(va[k], vb.get(k))]
+            out += [f"{key}.{k}" for k in bad]
+        elif not _close(va, vb):
+            out.append(key)
+    return out
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+        return a == b
+    try:
+        return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-9, atol=0))
+    except (TypeError, ValueError):
+        return a == b
+
+
 def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:
-    """Least-squares factor between the realised and the ideal effective transmissions."""
+    """Least-squares factor between the realised and the ideal effective transmissions.
+
+    The ideal effective transmission is the wanted multiplier itself; what an encoding adds
+    (bias, conjugate, checkerboard error) sends its light away from the tiles and is nearly
+    orthogonal to it (Parseval), so the projection is the gain the readout sees.
+    """
     g = system.fourier_slm
     eff_r = pixels.effective_transmission(realised, g.fill_factor, g.gap_transmission)
     eff_i = pixels.effective_transmission(ideal, g.fill_factor, g.gap_transmission)
-    const = (1 - g.fill_factor) * g.gap_transmission
-    eff_i = eff_i - const
-    eff_r = eff_r - const
     den = np.vdot(eff_i, eff_i).real
     return complex(np.vdot(eff_i, eff_r) / den) if den > 0 else 1.0
 

@@ -29,8 +29,9 @@ from fouroptics.compiler import geometry as geo
 from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for
 from fouroptics.compiler.layout import place
 from fouroptics.compiler.slm import SLMModel
+from fouroptics.compiler.synthesis import synthesise
 from fouroptics.errors import ConfigError
-from fouroptics.optics import FourFSystem, band_window, pixels
+from fouroptics.optics import FourFSystem, pixels
 
 DETECTIONS = ("ideal", "intensity", "signed")
 
@@ -242,8 +243,9 @@ def compile_program(
     encoding: str = "complex",
     slm: SLMModel | None = None,
     upsample: int | None = None,
-    order: int = 3,
+    order: int | None = None,
     max_frames: int = 16,
+    max_tiles: int | None = None,
     guard_px: float = 2.0,
     input_amplitude: float = 1.0,
     source: dict[str, Any] | None = None,
@@ -258,8 +260,10 @@ def compile_program(
         slm: the Fourier SLM's levels and LUT (None: ideal for ``complex``, linear otherwise).
         upsample: input-SLM pixels per image pixel (default: :func:`default_upsample`).
         order: B-spline order q of the mask's smoothing (>= 2; 3 keeps the band's tails
-            below 1e-4 at the zone edge).
+            below 1e-4 at the zone edge; blocks are q + 1 periods wide). Default: 3, or 2
+            when 3 does not fit the system (said in the warnings).
         max_frames: the most exposures per image allowed.
+        max_tiles: the most output channels per frame (default: as many as fit).
         guard_px: clearance between lights, input-SLM pixels.
         input_amplitude: input field in sqrt(W)/m for unit image value (transmission 1).
         source: provenance stored in the bundle.
@@ -267,6 +271,23 @@ def compile_program(
     """
     from fouroptics.compiler.bundle import MaskBundle
 
+    if order is None:
+        args = dict(
+            encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
+            max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
+            source=source, head=head,
+        )  # fmt: skip
+        try:
+            return compile_program(program, system, order=3, **args)
+        except ConfigError as exc:
+            try:
+                bundle = compile_program(program, system, order=2, **args)
+            except ConfigError:
+                raise exc from None
+            bundle.meta["warnings"].append(
+                f"order 3 did not fit ({exc}); compiled with order 2 (blocks of 3 periods)"
+            )
+            return bundle
     if encoding not in ENCODINGS:
         raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
     if program.detection not in DETECTIONS:
@@ -312,6 +333,17 @@ def compile_program(
         ghosts=ghosts_for(encoding, system),
         zero_order=_has_zero_order(encoding, system),
     )
+    if max_tiles is None and encoding.startswith("double-phase"):
+        max_tiles = 1
+        warnings.append(
+            "double-phase: one output channel per frame (channels sharing a mask interfere "
+            "into speckle whose checkerboard error spreads over every tile: fidelity 0.57 "
+            "at 2 channels, 0.9997 at 1, on the matched example)"
+        )
+    if max_tiles is not None:
+        if not isinstance(max_tiles, int) or max_tiles < 1:
+            raise ConfigError(f"max_tiles: got {max_tiles!r}; allowed integers >= 1")
+        placement = placement.first(max_tiles)
     per_frame = len(placement.tiles)
     groups = math.ceil(c_opt / per_frame)
     n_frames = groups * (2 if ideal else 1)
@@ -327,68 +359,19 @@ def compile_program(
             f"{n_frames} exposures per image"
         )
 
-    # --- synthesis of the effective multipliers, frame by frame
-    ny, nx = system.spatial_frequencies()
-    band = program.band
-    env = geo.block_envelope(band, n_per, s)
-    zone = system.wavelength * system.f1 / p_in
-    sy, sx = (
-        geo.synthesis_matrix(nu, period_m, band, order, env, n_per * s)
-        * band_window(u, system.fourier_pitch, zone)[:, None]
-        for nu, u in zip((ny, nx), system.fourier_coords(), strict=True)
-    )  # (H_F, J), (W_F, J)
-    # ramps aim at a pixel centre of each block (on a matched grid the camera then samples
-    # the output on the input pixels), at image position t_anchor
-    anchor = (placement.block_start - np.array(system.input_shape) // 2 + block_px // 2) * p_in
-    t_anchor = (block_px // 2) / s - (s - 1) / (2 * s)
-    kidx = band % n_per
-    kernels = program.kernels[:, :, kidx[:, None], kidx[None, :]]  # (C_opt, C_in, J, J)
-    ref_value = 0.0
-    if ideal:
-        ref_value = _reference_level(program)
-        dc = np.zeros((len(band), len(band)), dtype=np.complex128)
-        dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
-    mag = system.magnification
-    uy, ux = system.fourier_coords()
-    lam_f2 = system.wavelength * system.f2
-
-    def ramp(axis_u: np.ndarray, shift: float) -> np.ndarray:
-        return np.exp(2j * np.pi * axis_u * shift / lam_f2)
-
-    channel_frame = np.zeros(c_opt, dtype=np.int64)
-    channel_tile = np.zeros(c_opt, dtype=np.int64)
-    minus_frame = np.full(c_opt, -1, dtype=np.int64)
-    targets = np.zeros((n_frames, *system.fourier_shape), dtype=np.complex128)
-    for g in range(groups):
-        members = range(g * per_frame, min((g + 1) * per_frame, c_opt))
-        signs = (1.0, -1.0) if ideal else (1.0,)
-        for sgn_i, sign in enumerate(signs):
-            f = g * len(signs) + sgn_i
-            ay_cols, zx_rows = [], []
-            for t, o in enumerate(members):
-                if sgn_i == 0:
-                    channel_frame[o], channel_tile[o] = f, t
-                else:
-                    minus_frame[o] = f
-                yo = placement.tile_centre[t]
-                sources = [(program_k, anchor[i]) for i, program_k in enumerate(kernels[o])]
-                if ideal:
-                    sources.append((sign * ref_value * dc, anchor[c_in]))
-                for kern, centre in sources:
-                    shift = yo + mag * centre
-                    ay_cols.append(ramp(uy, shift[0])[:, None] * sy)
-                    zx_rows.append(kern @ (ramp(ux, shift[1])[:, None] * sx).T)
-            targets[f] = np.concatenate(ay_cols, axis=1) @ np.concatenate(zx_rows, axis=0)
+    frames = synthesise(program, system, placement, s, order, groups, per_frame)
+    targets = frames.targets
+    grid = system.fourier_slm
 
     # --- device compensation: input pixel envelope, Fourier pixel fill factor and gap light
     envelope = system.input_envelope()
     if envelope is not None:
         targets /= envelope
-    grid = system.fourier_slm
-    if system.pixel_quadrature > 1 and grid.fill_factor < 1:
+    if system.pixel_quadrature > 1:
         warnings.append(
-            "pixel_quadrature > 1: the Fourier pixel's camera-plane envelope is compensated "
-            "at each tile's centre only"
+            "pixel_quadrature > 1: the Fourier pixel's camera-plane envelope sinc(a y / "
+            "(lambda f2)) is divided out at each tile's shift (exact at the kernel's centre; "
+            "the kernel's own extent sees its slope)"
         )
     try:
         sigma = min(
@@ -411,11 +394,11 @@ def compile_program(
         order=order,
         sigma=float(sigma),
         input_amplitude=float(input_amplitude),
-        reference=float(ref_value),
-        t_anchor=float(t_anchor),
-        channel_frame=channel_frame,
-        channel_tile=channel_tile,
-        minus_frame=minus_frame,
+        reference=frames.reference,
+        t_anchor=frames.t_anchor,
+        channel_frame=frames.channel_frame,
+        channel_tile=frames.channel_tile,
+        minus_frame=frames.minus_frame,
         ideal_masks=displayed,
         fourier_masks=realised,
         fourier_levels=levels,
@@ -423,13 +406,6 @@ def compile_program(
         source=source or {},
         head=head,
     )
-
-
-def _reference_level(program: Program) -> float:
-    """Reference strength R (model units, per unit image value): comparable to the largest
-    output a unit image can give, so that I+ and I- differ by a measurable amount."""
-    k = np.abs(program.kernels)
-    return float(max(k.max(), 1e-30))
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:

@@ -37,6 +37,9 @@ ENCODINGS = (
     "superpixel",
 )
 
+#: Real bias added before double-phase encoding (relative to |m| <= 1).
+DOUBLE_PHASE_BIAS = 0.05
+
 _MODULATION = {
     "complex": "complex",
     "phase": "phase",
@@ -49,17 +52,22 @@ _MODULATION = {
 
 
 def ghosts_for(encoding: str, system: FourFSystem) -> list[tuple[tuple[float, float], bool]]:
-    """Copies of the light an encoding adds: [(camera-plane shift (m), conjugate), ...]."""
+    """Copies of the light an encoding adds: [(camera-plane shift (m), kind), ...] with kind
+    False (the light aimed at the tiles, shifted), True (its conjugate) or "zero" (the
+    unmodulated image of the blocks, shifted)."""
     half = system.wavelength * system.f2 / system.fourier_pitch / 2
     if encoding.startswith("double-phase"):
-        return [((half, half), False)]
+        return [((half, half), False), ((half, half), "zero")]
     if encoding == "amplitude":
         return [((0.0, 0.0), True)]
     if encoding in ("lee", "superpixel"):
         raise ConfigError(
-            f"encoding {encoding!r}: binary DMD encodings need a carrier and an iris of their "
-            "own; use fouroptics.compiler.binary (benchmarks/compiler_encodings.py) - they are "
-            "not yet laid out by compile"
+            f"encoding {encoding!r}: binary DMD encodings carry the light on a carrier and "
+            "need an iris there: the superpixel iris holds lambda f2 / (16 p_F) of the camera "
+            "plane (the 4x4 grid repeats all light every 1/4 and the zero order sits 1/16 "
+            "from the carrier), a Lee hologram's higher orders land at multiples of each "
+            "tile's shift; neither fits a tiled compile yet. Use fouroptics.compiler.binary "
+            "(fidelity and efficiency in benchmarks/compiler_encodings.py)"
         )
     return []
 
@@ -94,9 +102,10 @@ def encode(
         raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
     slm = slm if slm is not None else default_slm(encoding)
     wanted_mod = _MODULATION[encoding]
-    if slm is not None and wanted_mod != "complex" and slm.modulation != wanted_mod:
+    if slm is not None and slm.modulation != wanted_mod:
         raise ConfigError(
-            f"encoding {encoding!r} needs a {wanted_mod} SLM; the SLM {slm.name!r} is "
+            f"encoding {encoding!r} needs an SLM with {wanted_mod} modulation; the SLM "
+            f"{slm.name!r} is "
             f"{slm.modulation}"
         )
     m = np.asarray(displayed, dtype=np.complex128)
@@ -108,7 +117,9 @@ def encode(
     if encoding == "phase":
         wanted = np.exp(1j * np.angle(m))
     elif encoding.startswith("double-phase"):
-        wanted = double_phase(m)
+        # a small real bias fixes the phase where the mask vanishes: the checkerboard's error
+        # there is then unmodulated light (a compact ghost) instead of speckle
+        wanted = double_phase((m + DOUBLE_PHASE_BIAS) / (1 + DOUBLE_PHASE_BIAS))
     elif encoding == "amplitude":
         wanted = 0.5 + 0.5 * m.real + 0j
     elif encoding == "lee":

@@ -35,6 +35,10 @@ class Placement:
     tiles: np.ndarray
     tile_centre: np.ndarray
 
+    def first(self, n: int) -> Placement:
+        """The same blocks with only the first ``n`` tiles (nearest the axis first)."""
+        return Placement(self.block_start, self.block_centre, self.tiles[:n], self.tile_centre[:n])
+
 
 def _wrap(d: np.ndarray, period: float) -> np.ndarray:
     if not np.isfinite(period):
@@ -145,6 +149,9 @@ def place(
     def tiles_for(blocks: list[np.ndarray]) -> list[int]:
         c = np.array(blocks)
         unmod = -mag * c
+        for shift, kind in ghosts or []:
+            if kind == "zero":
+                unmod = np.concatenate([unmod, -mag * c + np.asarray(shift)])
         pairs = [(s_, b_) for s_ in range(len(c)) for b_ in range(len(c))]
         offsets = np.array([-mag * (c[b_] - c[s_]) for s_, b_ in pairs])
         conj_offsets = np.array([-mag * (c[b_] + c[s_]) for s_, b_ in pairs])
@@ -157,6 +164,8 @@ def place(
             if own:
                 parts.append(w)
             for shift, conj in ghosts or []:
+                if conj == "zero":
+                    continue
                 base = (-w[:, None, :] + conj_offsets[None]) if conj else w[:, None, :] + offsets
                 parts.append(base.reshape(-1, 2) + np.asarray(shift))
             return np.concatenate(parts)
@@ -165,7 +174,9 @@ def place(
         wins = np.zeros((0, 2))
         for j, (_, _, yc) in enumerate(tile_cands):
             w = yc[None, :]
-            if zero_order and hits(w, half_win, unmod, half_block):
+            if (zero_order or len(unmod) > len(c)) and hits(
+                w, half_win, unmod if zero_order else unmod[len(c) :], half_block
+            ):
                 continue
             if hits(lights(w, own=False), half_spread, w, half_win):
                 continue

@@ -26,7 +26,7 @@ class SLMModel:
         modulation: "phase", "amplitude", "binary" (DMD) or "complex" (two SLMs; ideal).
         response: (2**bit_depth,) complex transmission of each level (the LUT); default the
             linear one: ``exp(i 2 pi l / 2**b)`` for phase, ``l / (2**b - 1)`` for amplitude,
-            {0, 1} for binary.
+            {0, 1} for binary, a polar amplitude x phase grid for complex (two SLMs).
         name: a label (device profile or calibration).
         source: where the table came from ("profile", "calibration", "linear").
     """
@@ -54,8 +54,10 @@ class SLMModel:
                 table = np.exp(2j * np.pi * lv / n)
             elif self.modulation in ("amplitude", "binary"):
                 table = lv / (n - 1) + 0j
-            else:
-                table = np.exp(2j * np.pi * lv / n)
+            else:  # two SLMs: amplitude (high bits) x phase (low bits), a polar grid
+                na = 2 ** (b // 2)
+                npha = n // na
+                table = (lv // npha) / max(na - 1, 1) * np.exp(2j * np.pi * (lv % npha) / npha)
         else:
             table = np.asarray(self.response, dtype=np.complex128).ravel()
             if table.shape != (n,):
@@ -77,12 +79,12 @@ class SLMModel:
         wanted = np.asarray(wanted)
         table = self.response
         if self.modulation == "complex":
+            from scipy.spatial import cKDTree
+
+            tree = cKDTree(np.stack([table.real, table.imag], axis=1))
             flat = wanted.ravel()
-            lv = np.empty(flat.shape, dtype=np.int64)
-            for i in range(0, flat.size, 1 << 16):  # bounded memory
-                d = np.abs(flat[i : i + (1 << 16), None] - table[None, :])
-                lv[i : i + (1 << 16)] = np.argmin(d, axis=1)
-            lv = lv.reshape(wanted.shape)
+            _, lv = tree.query(np.stack([flat.real, flat.imag], axis=1))
+            lv = np.asarray(lv).reshape(wanted.shape)
         else:
             periodic = self.modulation == "phase"
             key = np.angle(table) if periodic else np.abs(table)

@@ -295,11 +295,14 @@ class FourFSystem:
 
         Multiply a mask by it to place an output channel on its own tile of the camera.
         """
+        ry, rx = self.shift_ramp_factors(shift_y, shift_x)
+        return np.outer(ry, rx)
+
+    def shift_ramp_factors(self, shift_y: float, shift_x: float) -> tuple[np.ndarray, np.ndarray]:
+        """The separable factors (H_F,), (W_F,) of :meth:`shift_ramp`."""
         uy, ux = self.fourier_coords()
         scale = self.wavelength * self.f2
-        return np.outer(
-            np.exp(2j * np.pi * uy * shift_y / scale), np.exp(2j * np.pi * ux * shift_x / scale)
-        )
+        return np.exp(2j * np.pi * uy * shift_y / scale), np.exp(2j * np.pi * ux * shift_x / scale)
 
     def pupil(self) -> np.ndarray | None:
         """Lens aperture as a (H_F, W_F) 0/1 stop in the Fourier plane, or None if unlimited."""

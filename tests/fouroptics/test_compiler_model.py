@@ -42,7 +42,7 @@ def nrmse(got: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
 
 
-@pytest.mark.parametrize("name", ["matched", "realistic"])
+@pytest.mark.parametrize("name", ["matched", pytest.param("realistic", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("detection", ["intensity", "signed", "ideal"])
 def test_compiled_sclc_reads_out_its_own_features(tmp_path, name, detection) -> None:
     system = FourFSystem.from_yaml(ROOT / "examples" / "systems" / f"{name}.yaml")

@@ -1,0 +1,218 @@
+"""``fouroptics compile``: a trained SCLC (``--model RUN_DIR``) or your own kernels
+(``--kernels kernels.npy``) -> Fourier-plane masks for a system's SLMs.
+
+Writes DIR/bundle.h5 (the MaskBundle), DIR/compile.json (per channel: fidelity, efficiency,
+band held; frames, scales, warnings in words) and DIR/masks.png (mask phase and amplitude, tile
+layout on the camera). The SLM's levels and LUT come from a device profile (``--slm``, a
+bundled name such as holoeye_pluto2 or a YAML path); this shell builds the compiler's
+:class:`SLMModel` from it (the compiler itself never imports devices/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fouroptics.errors import ConfigError, FileFormatError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", type=Path, help="run folder of a trained SCLC (or its model.pt)")
+    src.add_argument(
+        "--kernels", type=Path, help=".npy kernels (kh, kw), (C, kh, kw) or (C, C_in, kh, kw)"
+    )
+    p.add_argument("--system", type=Path, required=True, help="system YAML")
+    from fouroptics.compiler.encodings import ENCODINGS
+
+    p.add_argument("--encoding", default="complex", choices=ENCODINGS)
+    p.add_argument("--slm", default=None, help="Fourier SLM device profile (name or YAML path)")
+    p.add_argument(
+        "--detection",
+        default="ideal",
+        choices=("ideal", "intensity", "signed"),
+        help="for --kernels: real part via a reference, |y|^2, or +/- pairs (a model's own "
+        "detection is used for --model)",
+    )
+    p.add_argument("--image-size", type=int, default=None, help="for --kernels: image side")
+    p.add_argument("--fourier", action="store_true", help="--kernels are DFT-layout spectra")
+    p.add_argument("--max-frames", type=int, default=16, help="most exposures per image")
+    p.add_argument("--upsample", type=int, default=None, help="input-SLM pixels per image pixel")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
+
+def slm_from_profile(name: str) -> Any:
+    """The compiler's SLMModel from a device profile (LUT from its response curve)."""
+    from devices.bench_config import load_profile
+    from devices.slm_response import gamma_amplitude_curve, gamma_phase_curve
+    from fouroptics.compiler import SLMModel
+
+    prof = load_profile(name)
+    if prof.get("kind") != "slm":
+        raise ConfigError(f"--slm {name}: profile kind {prof.get('kind')!r}; expected an slm")
+    bits = int(prof.get("bit_depth", 8))
+    mod = prof.get("modulation", "phase")
+    levels = 2**bits
+    if mod == "phase":
+        table = np.exp(
+            1j
+            * gamma_phase_curve(
+                levels, float(prof.get("phase_range", 2 * np.pi)), float(prof.get("gamma", 1.0))
+            )
+        )
+    else:
+        table = (
+            gamma_amplitude_curve(
+                levels, float(prof.get("gamma", 1.0)), float(prof.get("amplitude_min", 0.0))
+            )
+            + 0j
+        )
+    return SLMModel(bits, mod, response=table, name=str(prof.get("model", name)), source="profile")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fouroptics.compiler import compile_kernels, compile_model
+    from fouroptics.optics import FourFSystem
+    from fouroptics.report import prepare_out, write_json
+
+    t0 = time.time()
+    system = FourFSystem.from_yaml(args.system)
+    slm = slm_from_profile(args.slm) if args.slm else None
+    opts = {"max_frames": args.max_frames, "upsample": args.upsample}
+    if args.model is not None:
+        bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
+        samples = _digits(bundle.image_shape)
+    else:
+        kernels = _load_kernels(args.kernels)
+        if args.image_size is None:
+            raise ConfigError("--image-size: required with --kernels (side of the images)")
+        bundle = compile_kernels(
+            kernels,
+            system,
+            image_size=args.image_size,
+            detection=args.detection,
+            fourier=args.fourier,
+            encoding=args.encoding,
+            slm=slm,
+            **opts,
+        )
+        samples = np.random.default_rng(0).random((2, *bundle.image_shape))
+    out = prepare_out(args.out)
+    quality = bundle.quality(samples)
+    path = bundle.save(out / "bundle.h5")
+    summary = _summary(bundle, quality, args, time.time() - t0)
+    write_json(out / "compile.json", summary)
+    _figure(bundle, out / "masks.png")
+    print(
+        f"compile: {summary['optical_channels']} optical channels, {bundle.n_frames} frame(s), "
+        f"encoding {bundle.encoding}, mean fidelity {quality['mean_fidelity']:.4f}, "
+        f"efficiency {quality['total_efficiency']:.3g}"
+    )
+    for w in bundle.warnings:
+        print(f"compile: warning: {w}")
+    print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")
+    return 0
+
+
+def _load_kernels(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"--kernels {path}: not a readable .npy array ({exc})") from exc
+
+
+def _digits(shape: tuple[int, int, int]) -> np.ndarray:
+    from fouroptics.data.glyphs import render_glyphs
+
+    c, n, _ = shape
+    x = render_glyphs(2, seed=0, size=n)[0].numpy()
+    return np.repeat(x, c, axis=1)
+
+
+def _summary(bundle: Any, quality: dict, args: argparse.Namespace, seconds: float) -> dict:
+    m = bundle.meta
+    system = bundle.system
+    band = np.abs(bundle.arrays["band"]).max()
+    period_m = m["period"] * m["upsample"] * system.input_pitch
+    u_band = system.wavelength * system.f1 * band / period_m
+    half = min(system.fourier_shape) // 2 * system.fourier_pitch
+    channels = []
+    for entry, fid, eff in zip(
+        bundle.tile_map, quality["fidelity"], quality["efficiency"], strict=True
+    ):
+        channels.append(
+            {
+                **entry,
+                "fidelity": fid,
+                "efficiency": eff,
+                "band_held": bool(u_band <= half * (1 + 1e-9)),
+            }
+        )
+    return {
+        "source": str(args.model or args.kernels),
+        "system": str(args.system),
+        "encoding": bundle.encoding,
+        "detection": bundle.detection,
+        "slm": bundle.slm,
+        "frames": bundle.n_frames,
+        "optical_channels": m["optical_channels"],
+        "features": m["features"],
+        "image_shape": m["image_shape"],
+        "upsample": m["upsample"],
+        "tiles_per_frame": len(bundle.arrays["tiles"]),
+        "mask_scale_sigma": m["sigma"],
+        "encoding_gain": m["gain"],
+        "band_edge_mm": u_band * 1e3,
+        "fourier_slm_half_extent_mm": half * 1e3,
+        "mean_fidelity": quality["mean_fidelity"],
+        "total_efficiency": quality["total_efficiency"],
+        "efficiency_definition": "power in the channel's readout window / input-SLM power "
+        "(two sample images)",
+        "channels": channels,
+        "warnings": bundle.warnings,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _figure(bundle: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fouroptics.report import save_figure
+
+    mask = bundle.fourier_masks[0]
+    fig, ax = plt.subplots(1, 3, figsize=(13, 4.2))
+    im = ax[0].imshow(np.angle(mask), cmap="twilight", vmin=-np.pi, vmax=np.pi)
+    ax[0].set_title(f"frame 0 mask phase ({bundle.encoding})")
+    fig.colorbar(im, ax=ax[0], fraction=0.046)
+    im = ax[1].imshow(np.abs(mask), cmap="magma", vmin=0, vmax=1)
+    ax[1].set_title("frame 0 mask amplitude")
+    fig.colorbar(im, ax=ax[1], fraction=0.046)
+    h, w = bundle.system.camera_shape
+    ax[2].imshow(np.zeros((h, w)), cmap="gray", vmin=0, vmax=1)
+    colors = plt.cm.tab10(np.linspace(0, 1, max(bundle.n_frames, 1)))
+    for e in bundle.tile_map:
+        r, c, hh, ww = e["crop"]
+        ax[2].add_patch(
+            plt.Rectangle((c, r), ww, hh, fill=False, color=colors[e["frame"] % len(colors)])
+        )
+        ax[2].text(
+            c + ww / 2,
+            r + hh / 2,
+            str(e["channel"]),
+            color="w",
+            fontsize=6,
+            ha="center",
+            va="center",
+        )
+    ax[2].set_title(f"camera tiles ({bundle.n_frames} frame(s), colour = frame)")
+    for a in ax:
+        a.set_xticks([])
+        a.set_yticks([])
+    save_figure(fig, path)

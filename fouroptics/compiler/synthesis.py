@@ -1,0 +1,135 @@
+"""Synthesis of the Fourier-plane multipliers of each frame (see :mod:`.geometry`).
+
+Each optical channel o gets, for every source block i (input channel, or the reference block of
+the ``ideal`` detection), the term ``T_oi(nu) ramp(S_oi)``: the B-spline-smoothed kernel aimed by
+a phase ramp from the block's anchor pixel onto o's camera tile. Terms of the channels sharing a
+frame add up; for ``ideal`` every group of channels is shown twice, with the reference at +R and
+-R.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fouroptics.compiler import geometry as geo
+from fouroptics.compiler.layout import Placement
+from fouroptics.optics import FourFSystem, band_window, pixels
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Wanted effective transmissions (F, H_F, W_F) and where each channel went.
+
+    Attributes:
+        targets: complex128 multipliers, before scaling and device compensation.
+        channel_frame, channel_tile: (C_opt,) frame and tile of each optical channel (the +R
+            frame for ``ideal``).
+        minus_frame: (C_opt,) the -R frame (``ideal``), else -1.
+        reference: R, model units (0 unless ``ideal``).
+        t_anchor: image-pixel position of the anchor pixel each ramp aims from.
+    """
+
+    targets: np.ndarray
+    channel_frame: np.ndarray
+    channel_tile: np.ndarray
+    minus_frame: np.ndarray
+    reference: float
+    t_anchor: float
+
+
+def synthesise(
+    program, system: FourFSystem, placement: Placement, s: int, order: int, groups: int,
+    per_frame: int,
+) -> Frames:  # fmt: skip
+    """The frames' wanted multipliers for ``program`` laid out by ``placement``.
+
+    Args:
+        program: the :class:`~fouroptics.compiler.compile.Program`.
+        system: the 4f system.
+        placement: blocks and tiles.
+        s: input-SLM pixels per image pixel.
+        order: B-spline order q (blocks of q + 1 periods).
+        groups: groups of channels (frames, or frame pairs for ``ideal``).
+        per_frame: channels per group.
+    """
+    n_per = program.period
+    c_opt, c_in = program.kernels.shape[:2]
+    p_in = system.input_pitch
+    period_m = n_per * s * p_in
+    block_px = (order + 1) * n_per * s
+    ideal = program.detection == "ideal"
+    n_frames = groups * (2 if ideal else 1)
+    ny, nx = system.spatial_frequencies()
+    band = program.band
+    env = geo.block_envelope(band, n_per, s)
+    zone = system.wavelength * system.f1 / p_in
+    sy, sx = (
+        geo.synthesis_matrix(nu, period_m, band, order, env, n_per * s)
+        * band_window(u, system.fourier_pitch, zone)[:, None]
+        for nu, u in zip((ny, nx), system.fourier_coords(), strict=True)
+    )  # (H_F, J), (W_F, J)
+    # ramps aim at a pixel centre of each block (on a matched grid the camera then samples
+    # the output on the input pixels), at image position t_anchor
+    anchor = (placement.block_start - np.array(system.input_shape) // 2 + block_px // 2) * p_in
+    t_anchor = (block_px // 2) / s - (s - 1) / (2 * s)
+    kidx = band % n_per
+    kernels = program.kernels[:, :, kidx[:, None], kidx[None, :]]  # (C_opt, C_in, J, J)
+    ref_value = 0.0
+    if ideal:
+        ref_value = reference_level(program)
+        dc = np.zeros((len(band), len(band)), dtype=np.complex128)
+        dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
+    mag = system.magnification
+    grid = system.fourier_slm
+
+    def pixel_env(shift: np.ndarray) -> float:
+        """Camera-plane envelope of the Fourier pixel aperture for light moved by ``shift``
+        (integrated pixels only: with one node per pixel the mask acts at the centres)."""
+        if system.pixel_quadrature == 1:
+            return 1.0
+        freq = np.asarray(shift) / (system.wavelength * system.f2)
+        return float(np.prod(pixels.aperture_envelope(grid.aperture, freq)))
+
+    channel_frame = np.zeros(c_opt, dtype=np.int64)
+    channel_tile = np.zeros(c_opt, dtype=np.int64)
+    minus_frame = np.full(c_opt, -1, dtype=np.int64)
+    targets = np.zeros((n_frames, *system.fourier_shape), dtype=np.complex128)
+    for g in range(groups):
+        members = range(g * per_frame, min((g + 1) * per_frame, c_opt))
+        signs = (1.0, -1.0) if ideal else (1.0,)
+        for sgn_i, sign in enumerate(signs):
+            f = g * len(signs) + sgn_i
+            ay_cols, zx_rows = [], []
+            for t, o in enumerate(members):
+                if sgn_i == 0:
+                    channel_frame[o], channel_tile[o] = f, t
+                else:
+                    minus_frame[o] = f
+                yo = placement.tile_centre[t]
+                sources = [(program_k, anchor[i]) for i, program_k in enumerate(kernels[o])]
+                if ideal:
+                    sources.append((sign * ref_value * dc, anchor[c_in]))
+                for kern, centre in sources:
+                    shift = yo + mag * centre
+                    ry, rx = system.shift_ramp_factors(*shift)
+                    env = pixel_env(shift)
+                    ay_cols.append(ry[:, None] * sy / env)
+                    zx_rows.append(kern @ (rx[:, None] * sx).T)
+            targets[f] = np.concatenate(ay_cols, axis=1) @ np.concatenate(zx_rows, axis=0)
+
+    return Frames(
+        targets=targets,
+        channel_frame=channel_frame,
+        channel_tile=channel_tile,
+        minus_frame=minus_frame,
+        reference=float(ref_value),
+        t_anchor=float(t_anchor),
+    )
+
+
+def reference_level(program) -> float:
+    """Reference strength R (model units, per unit image value): the largest kernel value, so
+    that the reference is comparable to the largest output and I+ - I- is measurable."""
+    return float(max(np.abs(program.kernels).max(), 1e-30))
