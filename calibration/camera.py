@@ -147,6 +147,11 @@ def calibrate_camera(
     mu_sat = float((sat_frames.mean(axis=0) - sat_dark)[roi].mean())
     if mu_sat <= 0:
         raise CalibrationError("camera: no signal above the dark level: check the light path")
+    if mu_sat < 0.98 * float(mu.max()):
+        raise CalibrationError(
+            f"camera: the longest allowed exposure ({hi:g} s) does not saturate the brightest "
+            "pixels, so the full well cannot be measured: raise the laser power"
+        )
     gain = fit_gain(mu, var, mu_sat)
     if not gain > 0:
         raise CalibrationError(

@@ -15,6 +15,9 @@ any eta: it changes sign where the boundary ``c - 1/2`` crosses the peak's centr
 through ``W_A - W_B`` over a few boundary positions gives the crossing to a small fraction of
 a pixel. The peaks' centres then give the axis (their centre), the scale and the rotation
 (least squares of ``centre + s R(theta) nominal offset``).
+
+Last, :func:`kspace_to_camera` measures the affine from a Fourier-SLM grating's frequency to
+the camera position of the image it moves (what slmsuite's ``fourier_calibrate`` measures).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 
 from calibration.errors import CalibrationError
 from calibration.patterns import blazed_levels
-from calibration.registration import nominal_affine
+from calibration.registration import fit_affine, nominal_affine, spot_centre
 from calibration.session import Session
 
 
@@ -38,16 +41,74 @@ class FourierMapping:
     scale: float  # true f1 / nominal f1 (Fourier-plane distance per spatial frequency)
     rotation_rad: float
     peaks_px: np.ndarray  # (n, 2) measured peak centres
+    kspace_to_camera: np.ndarray | None = None  # (2, 3): camera px = M @ (k_y, k_x, 1)
     raw: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        out = {
             "centre_px": [float(v) for v in self.centre_px],
             "scale": float(self.scale),
             "rotation_rad": float(self.rotation_rad),
             "peaks_px": np.asarray(self.peaks_px, np.float64),
             "raw": dict(self.raw),
         }
+        if self.kspace_to_camera is not None:
+            out["kspace_to_camera"] = np.asarray(self.kspace_to_camera, np.float64)
+        return out
+
+
+def kspace_to_camera(
+    session: Session,
+    registration: np.ndarray | None = None,
+    inverse_phase: np.ndarray | None = None,
+    period: float = 16.0,
+    n_frames: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The affine from a blazed grating's spatial frequency on the Fourier SLM (k_y, k_x in
+    cycles per Fourier pixel) to where it moves the image of an input dot on the camera
+    (camera px): what slmsuite's ``fourier_calibrate`` measures, here through our Bench.
+
+    A 4-pixel dot at the input's centre is imaged with no grating and with gratings of
+    ``period`` pixels along +-y and +-x; each image is located by
+    :func:`calibration.registration.spot_centre`. Frames: 5 x ``n_frames`` plus exposure.
+
+    Returns:
+        (2, 3) affine and the residuals (5, 2), camera px.
+    """
+    slm = session.bench.input_slm
+    h, w = session.input_shape
+    dot = np.zeros((h, w), dtype=np.int64)
+    r0, c0 = h // 2 - 2, w // 2 - 2
+    dot[r0 : r0 + 4, c0 : c0 + 4] = slm.levels - 1
+    hf, wf = session.fourier_shape
+    n_levels = session.bench.fourier_slm.levels
+    affine = nominal_affine(session.bench.system) if registration is None else registration
+    start = affine @ np.r_[h // 2 - 0.5, w // 2 - 0.5, 1.0]
+    sys_ = session.bench.system
+    step = sys_.wavelength * sys_.f2 / (period * sys_.fourier_pitch * sys_.camera_pitch)
+    ks = np.array([(0.0, 0.0), (1, 0), (-1, 0), (0, 1), (0, -1)]) / period
+    sigma = max(1.5, 2.4 * abs(affine[0, 0]))
+    spots = []
+    for i, (ky, kx) in enumerate(ks):
+        per = (1 / ky if ky else np.inf, 1 / kx if kx else np.inf)
+        pattern = blazed_levels((hf, wf), per, inverse_phase, n_levels)
+        session.display(dot if i == 0 else None, pattern)
+        if i == 0:
+            session.auto_expose(target=0.5, percentile=99.99)
+            dark = session.dark_frame(2)
+        image = np.maximum(session.capture(n_frames) - dark, 0.0)
+        guess = start + np.array([ky, kx]) * period * step  # +lambda f2 nu on the camera
+        y0, x0 = int(round(guess[0])), int(round(guess[1]))
+        box = image[y0 - 8 : y0 + 9, x0 - 8 : x0 + 9]
+        if box.size == 0 or box.max() <= 0:
+            raise CalibrationError(
+                "fourier: a grating-shifted image of the input dot is off the camera or dark: "
+                "use a longer grating period"
+            )
+        pr, pc = np.unravel_index(np.argmax(box), box.shape)
+        spots.append(spot_centre(image, (y0 - 8 + pr, x0 - 8 + pc), sigma))
+    m, res = fit_affine(ks, np.array(spots))
+    return m, res
 
 
 def zero_crossing(positions: np.ndarray, values: np.ndarray) -> float:
@@ -126,7 +187,7 @@ def fourier_mapping(
             around the nominal peak, pixels.
 
     Frames: 5 peaks x 2 axes x 2 regions x ``len(steps)`` (``n_frames`` each), plus exposure
-    and dark frames.
+    and dark frames, plus those of :func:`kspace_to_camera`.
     """
     session.start("fourier")
     sys_ = session.bench.system
@@ -196,12 +257,15 @@ def fourier_mapping(
         found.append(centre)
     found_a = np.array(found)
     centre, scale, rotation, res = fit_similarity(nominal, found_a)
+    kmap, kres = kspace_to_camera(session, registration, inverse_phase)
     return FourierMapping(
         centre_px=(float(centre[0]), float(centre[1])),
         scale=scale,
         rotation_rad=rotation,
         peaks_px=found_a,
+        kspace_to_camera=kmap,
         raw={
+            "kspace_residuals_px": kres,
             "nominal_offsets_px": nominal,
             "split_power_differences": np.array(diffs),
             "boundary_steps_px": np.array(steps),

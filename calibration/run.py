@@ -22,7 +22,7 @@ from calibration.session import Session
 
 ROUTINES = ("camera", "lut", "registration", "fourier")
 #: rough frames per routine (captures), for progress bars
-EXPECTED_FRAMES = {"camera": 115, "lut": 200, "registration": 30, "fourier": 125}
+EXPECTED_FRAMES = {"camera": 115, "lut": 200, "registration": 30, "fourier": 145}
 
 
 def parse_only(text: str | None) -> tuple[str, ...]:

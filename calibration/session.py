@@ -160,15 +160,14 @@ class Session:
         """
         lo, hi = self.exposure_limits
         t = float(np.clip(self.bench.camera.exposure, lo, hi))
-        black = noise = None
         for _ in range(max_steps):
-            self.set_exposure(t)
+            t = self.set_exposure(t)
             frame = self.capture(1)
-            if black is None:
-                dark = self.dark_frame(2)
-                black, noise = float(np.median(dark)), max(1.0, float(np.std(dark)))
+            dark = self.dark_frame(2)  # at this exposure: dark current grows with it
+            black = float(np.median(dark))
+            noise = max(1.0, float(np.std(dark)))
             span = self.max_dn - black
-            level = float(np.percentile(frame, percentile)) - black
+            level = float(np.percentile(frame - dark, percentile))
             if level >= 0.98 * span:  # saturated: shorten a lot
                 if t <= lo:
                     raise CalibrationError(
@@ -177,7 +176,7 @@ class Session:
                     )
                 t = max(lo, t / 8)
                 continue
-            if level < 5 * noise:
+            if level < 8 * noise:
                 if t >= hi:
                     raise CalibrationError(
                         f"{self.routine}: no light reaches the camera even at its longest "

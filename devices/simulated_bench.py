@@ -23,6 +23,9 @@ The optical chain for a capture (numpy fast path, complex64):
    resampling; power conserved);
 6. the EMVA 1288 camera.
 
+The optional Fourier-plane camera sees lens 1's field (true f1) through the same lens stop,
+times ``splitter_ratio``. ``laser_on = False`` (a shutter) darkens both cameras.
+
 Nothing here is read by calibration code: the hidden values are only in :meth:`truth`.
 """
 

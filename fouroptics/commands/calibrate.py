@@ -118,6 +118,20 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
             "scale_error": _rel(f.scale, float(truth["fourier_scale"])),
             "rotation_rad": {"measured": f.rotation_rad, "true": 0.0, "error": f.rotation_rad},
         }
+        if f.kspace_to_camera is not None:
+            true_sys = truth["system"]
+            s = (
+                true_sys["wavelength"]
+                * true_sys["f2"]
+                / (bench.system.fourier_pitch * bench.system.camera_pitch)
+            )
+            lin = np.asarray(truth["camera_affine"]["matrix"]) * s
+            got = f.kspace_to_camera[:, :2]
+            out["fourier"]["kspace_to_camera"] = {
+                "measured": f.kspace_to_camera,
+                "true_linear": lin,
+                "error": float(np.linalg.norm(got - lin) / np.linalg.norm(lin)),
+            }
     return out
 
 
@@ -145,6 +159,7 @@ def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
             "centre_px": list(f.centre_px),
             "scale": f.scale,
             "rotation_rad": f.rotation_rad,
+            "kspace_to_camera": f.kspace_to_camera,
         }
     return out
 

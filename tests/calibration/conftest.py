@@ -32,7 +32,12 @@ SMALL = {
         "focal_error": 0.003,
         "aberration": 0.3,
         "lut": {"range_spread": 0.12, "gamma_spread": 0.3},
-        "camera": {"gain": 0.05, "quantum_efficiency": 0.05, "read_noise": 0.15, "dark_current": 0.3},
+        "camera": {
+            "gain": 0.05,
+            "quantum_efficiency": 0.05,
+            "read_noise": 0.15,
+            "dark_current": 0.3,
+        },
     },
     "input_slm": {
         "driver": "simulated",
@@ -44,6 +49,12 @@ SMALL = {
     "fourier_slm": {"driver": "simulated", "profile": "holoeye_pluto2"},
     "camera": {"driver": "simulated", "profile": "sony_imx174_cmos", "exposure": "2 ms"},
 }
+
+
+@pytest.fixture
+def small_bench_config() -> dict:
+    """A fresh copy of the small bench's mapping."""
+    return copy.deepcopy(SMALL)
 
 
 @pytest.fixture

@@ -1,0 +1,42 @@
+"""slmsuite's fourier_calibrate through our adapters recovers the affine slmsuite's
+SimulatedCamera was built with."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("slmsuite")
+
+from calibration.errors import CalibrationError  # noqa: E402
+from calibration.slmsuite_fourier import slmsuite_fourier_calibrate  # noqa: E402
+from devices.slmsuite_adapter import make_camera, make_slm  # noqa: E402
+
+
+def test_fourier_calibrate_recovers_the_simulated_cameras_affine():
+    th = 0.05
+    m = 1500 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    b = np.array([[130.0], [120.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slm = make_slm("SimulatedSLM", resolution=(256, 256), pitch_um=(8, 8), bitdepth=8)
+        cam = make_camera(
+            "SimulatedCamera",
+            slm=slm,
+            resolution=(256, 256),
+            M=m,
+            b=b,
+            bitdepth=12,
+            gain=40.0,
+            pitch_um=(5, 5),
+        )
+    got = slmsuite_fourier_calibrate(slm, cam, maxiter=30)
+    assert np.abs(got["M"] - m).max() < 0.02 * 1500
+    np.testing.assert_allclose(got["b"], b.ravel(), atol=0.5)
+
+
+def test_our_simulated_devices_are_refused_with_a_pointer():
+    with pytest.raises(CalibrationError, match="kspace_to_camera"):
+        slmsuite_fourier_calibrate(object(), object())
