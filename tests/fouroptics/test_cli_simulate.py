@@ -136,3 +136,25 @@ def test_finetune_trains_the_head_on_measured_features(setup):
     torch.testing.assert_close(
         tuned.head()(torch.zeros(1, 4, 14, 14)).shape, torch.Size([1, 10]), check_dtype=False
     )
+
+
+@pytest.mark.slow
+def test_finetune_kernels_recompiles_through_the_twin(setup):
+    out = setup["tmp"] / "ftk"
+    argv = ["finetune", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--train", "40", "--val", "20"]
+    argv += ["--epochs", "1", "--limit", "8", "--kernels", "--lr", "0.05", "--no-progress"]
+    assert main(argv) == 0
+    from fouroptics.compiler import MaskBundle
+    from fouroptics.nn.train import load_model
+
+    tuned = MaskBundle.load(out / "bundle.h5")
+    assert tuned.meta["finetuned"]["kernels"] is True
+    # the gradient reached the optical kernels through the twin; they were recompiled
+    moved, _ = load_model(out / "model", device=torch.device("cpu"))
+    before = setup["model"].collapse().detach()
+    assert not torch.allclose(moved.collapse().detach(), before)
+    res = json.loads((out / "results.json").read_text())
+    if res["best_epoch"] == 1:
+        old = MaskBundle.load(setup["bundle"])
+        assert not np.allclose(tuned.fourier_masks, old.fourier_masks)
