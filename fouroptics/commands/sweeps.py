@@ -142,7 +142,6 @@ def run_sweep(
             "camera_rotation_rad": base.camera_rotation,
             "fourier_decentre_px": list(base.fourier_decentre),
         }
-    out["digital_accuracy"] = None
     return out
 
 
