@@ -103,9 +103,11 @@ def test_photon_sweep_reports_points_with_spread(setup):
     assert main([*argv, "--sweep", "photons", "--seeds", "0", "1"]) == 0
     res = json.loads((out / "results.json").read_text())
     pts = res["sweep"]["series"]["intensity"]
-    assert len(pts) == 9 and all(len(p["accuracies"]) == 2 for p in pts)
-    measured = [p["mean_photons_per_pixel"] for p in pts]
-    np.testing.assert_allclose(measured, [p["value"] for p in pts], rtol=0.05)
+    assert len(pts) == 11 and all(len(p["accuracies"]) == 2 for p in pts)
+    # photons measured back from the DN (gain, QE, offset) agree with the set level where the
+    # signal exceeds the read noise and the ADC step (8 e- per DN here)
+    measured = [p["mean_photons_per_pixel"] for p in pts if p["value"] >= 10]
+    np.testing.assert_allclose(measured, [p["value"] for p in pts if p["value"] >= 10], rtol=0.05)
     assert (out / "sweep_photons.png").exists()
 
 
