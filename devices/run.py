@@ -497,6 +497,8 @@ def run_bundle(
     stats.photometry = photometry
 
     read = np.flatnonzero(windows.any(axis=0))
+    frame_bytes = bundle.n_frames * windows[0].size * 8
+    batch = max(1, min(batch, int(1e9 // frame_bytes)))  # about 1 GB of frames per capture
     t_all = bundle.input_transmission(images)
     feats, sat, n_px, photons = [], 0, 0, []
     top = saturation_dn(bench.camera)

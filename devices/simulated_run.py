@@ -101,6 +101,8 @@ def ideal_powers(
     sys_ = bench._true_system
     shape = tuple(bench.camera.shape)
     n_f = len(masks)
+    # bounded memory: about 400 MB of complex64 camera fields per forward call
+    chunk = max(1, min(chunk, int(4e8 // (n_f * shape[0] * shape[1] * 8))))
     if pixels is not None:
         out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
         first = np.zeros((n_f, *shape), dtype=np.float32)

@@ -99,6 +99,7 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
         slm=slm,
         order=int(m["order"]),
         upsample=int(m["upsample"]),
+        max_frames=max(16, bundle.n_frames),
     )
 
 

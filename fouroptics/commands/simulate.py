@@ -222,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
             from fouroptics.commands.sweeps import run_sweep
 
             sweep = run_sweep(args.sweep, bench, bundle, x, y, ref, cal, args, stats)
+            sweep["digital_accuracy"] = results["digital"]["accuracy"]
             results["sweep"] = sweep
             figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
     results["files"] = [f.name for f in figures]
