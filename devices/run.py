@@ -86,33 +86,6 @@ class RunCalibration:
 
 
 # -- compatibility ------------------------------------------------------------------------------
-def _system_diff(a: Any, b: Any) -> list[str]:
-    da, db = a.to_dict(), b.to_dict()
-    out = []
-    for key in sorted(set(da) | set(db)):
-        if key == "name":
-            continue
-        va, vb = da.get(key), db.get(key)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            out += [
-                f"{key}.{k}: bench {va.get(k)!r}, bundle {vb.get(k)!r}"
-                for k in sorted(set(va) | set(vb))
-                if not _close(va.get(k), vb.get(k))
-            ]
-        elif not _close(va, vb):
-            out.append(f"{key}: bench {va!r}, bundle {vb!r}")
-    return out
-
-
-def _close(a: Any, b: Any) -> bool:
-    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
-        return a == b
-    try:
-        return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-9, atol=0))
-    except (TypeError, ValueError):
-        return a == b
-
-
 def check_compatible(bench: Any, bundle: Any) -> None:
     """Refuse a bundle compiled for another system or SLM, with the differing numbers.
 
@@ -121,7 +94,10 @@ def check_compatible(bench: Any, bundle: Any) -> None:
             the bundle's, drive levels out of its range, a ``complex`` bundle on real hardware,
             or an input SLM that does not modulate amplitude.
     """
-    diff = _system_diff(bench.system, bundle.system)
+    diff = [
+        f"{name}: bench {a!r}, bundle {b!r}"
+        for name, a, b in bench.system.differences(bundle.system)
+    ]
     if diff:
         raise ConfigError(
             f"bundle compiled for system {bundle.system.name or '(unnamed)'!r}, not bench "

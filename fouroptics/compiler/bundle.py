@@ -362,7 +362,7 @@ class MaskBundle:
         except (KeyError, ValueError, TypeError) as exc:
             raise FileFormatError(f"{path}: incomplete MaskBundle ({exc})") from exc
         if system is not None:
-            diff = _physics_difference(system, stored)
+            diff = [name for name, _, _ in system.differences(stored)]
             if diff:
                 raise ConfigError(
                     f"{path}: compiled for system {stored.name or '(unnamed)'!r}, not this one "
@@ -416,32 +416,6 @@ class MaskBundle:
             "mean_fidelity": float(np.mean(fid)),
             "total_efficiency": float(np.sum(eff)),
         }
-
-
-def _physics_difference(a: FourFSystem, b: FourFSystem) -> list[str]:
-    """Fields in which two systems differ physically (name, dtype and FFT backend aside)."""
-    da, db = a.to_dict(), b.to_dict()
-    skip = {"name", "dtype", "fft_backend"}
-    out = []
-    for key in da:
-        if key in skip:
-            continue
-        va, vb = da[key], db.get(key)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            bad = [k for k in va if not _close(va[k], vb.get(k))]
-            out += [f"{key}.{k}" for k in bad]
-        elif not _close(va, vb):
-            out.append(key)
-    return out
-
-
-def _close(a: Any, b: Any) -> bool:
-    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
-        return a == b
-    try:
-        return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-9, atol=0))
-    except (TypeError, ValueError):
-        return a == b
 
 
 def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:

@@ -252,6 +252,26 @@ class FourFSystem:
             d[key]["pitch"] = f"{d[key]['pitch']!r} m"
         return yaml.safe_dump(d, sort_keys=False)
 
+    def differences(self, other: FourFSystem) -> list[tuple[str, Any, Any]]:
+        """Physical fields in which ``other`` differs: ``[(field, mine, theirs), ...]`` with
+        grid fields as ``"fourier_slm.pitch"``; name, dtype and FFT backend are not physics.
+        Numbers agree within a relative 1e-9."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        out = []
+        for key in sorted(set(mine) | set(theirs)):
+            if key in ("name", "dtype", "fft_backend"):
+                continue
+            a, b = mine.get(key), theirs.get(key)
+            if isinstance(a, dict) and isinstance(b, dict):
+                out += [
+                    (f"{key}.{k}", a.get(k), b.get(k))
+                    for k in sorted(set(a) | set(b))
+                    if not _same_value(a.get(k), b.get(k))
+                ]
+            elif not _same_value(a, b):
+                out.append((key, a, b))
+        return out
+
     def with_options(self, **changes: Any) -> FourFSystem:
         """A copy with some fields changed (e.g. ``dtype="complex128"``)."""
         return replace(self, **changes)
@@ -538,6 +558,15 @@ class FourFSystem:
     def sampling_report(self) -> dict[str, Any]:
         """Band limits, aliasing and sampling of this system, with plain-language warnings."""
         return sampling_report(self)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+        return a == b
+    try:
+        return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-9, atol=0))
+    except (TypeError, ValueError):
+        return a == b
 
 
 def band_window(u: np.ndarray, pitch: float, zone: float) -> np.ndarray:
