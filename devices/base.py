@@ -93,7 +93,30 @@ def _check_seconds(
     return t
 
 
-class Device:
+class ClosesOnExit:
+    """Context manager for anything with ``close()`` and a ``label``: closes on exit; when an
+    error is already on its way, a failing close is added to it as a note instead of
+    replacing it."""
+
+    label: str
+
+    def close(self) -> None:  # pragma: no cover - provided by the subclass
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except Exception as close_exc:
+            exc.add_note(f"closing {self.label} failed too: {close_exc}")
+
+
+class Device(ClosesOnExit):
     """Common life cycle: a name, ``close()`` (harmless twice), ``recover()``, context manager.
 
     Driver hooks (``_..._hw``) run in one worker thread per device, started on first use and
@@ -286,18 +309,6 @@ class Device:
                 f"cannot {action}: an earlier driver call is still blocked: {stuck}",
                 "call recover(), or close() the device and open a new instance",
             )
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            self.close()
-            return
-        try:  # an error is already on its way: do not let a failing close replace it
-            self.close()
-        except Exception as close_exc:
-            exc.add_note(f"closing {self.label} failed too: {close_exc}")
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

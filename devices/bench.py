@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from devices.base import SLM, Camera
+from devices.base import SLM, Camera, ClosesOnExit
 from devices.errors import DeviceError
 
 try:  # the physics core; only its FourFSystem type is needed here
@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover
     FourFSystem = Any  # type: ignore[misc,assignment]
 
 
-class Bench:
+class Bench(ClosesOnExit):
     """Devices of one 4f correlator plus the optics model the lab believes describes it.
 
     Args:
@@ -135,14 +135,7 @@ class Bench:
         if first is not None:
             raise first
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            self.close()
-            return
-        try:  # an error is already on its way: do not let a failing close replace it
-            self.close()
-        except Exception as close_exc:
-            exc.add_note(f"closing bench {self.name!r} failed too: {close_exc}")
+    @property
+    def label(self) -> str:
+        """How errors name this bench."""
+        return f"bench {self.name!r}"
