@@ -138,6 +138,16 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
             train += [flag, str(value)]
     compile_ = ["compile", "--model", model, "--encoding", ENCODING, "--slm", SLM_PROFILE]
     sim = ["simulate", "--dataset", dataset, *common]
+
+    def on_bench(
+        bundle_h5: str, bench: str, limit: int, calibration: str | None = None, *extra: str
+    ) -> list[str]:
+        """`simulate` of one bundle on one bench, optionally calibrated, with extra flags."""
+        argv = [*sim, "--bundle", bundle_h5, "--bench", bench]
+        if calibration is not None:
+            argv += ["--calibration", calibration]
+        return [*argv, "--limit", str(limit), *extra]
+
     stages = [
         Stage("train", [Step("train", train, "results.json")]),
         Stage(
@@ -167,35 +177,13 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
             [
                 Step(
                     "simulate_ideal",
-                    [
-                        *sim,
-                        "--bundle",
-                        str(out / "compile_ideal" / "bundle.h5"),
-                        "--bench",
-                        ideal,
-                        "--limit",
-                        str(sizes.simulate),
-                    ],
+                    on_bench(str(out / "compile_ideal" / "bundle.h5"), ideal, sizes.simulate),
                     "results.json",
                 ),
-                Step(
-                    "simulate_noisy",
-                    [*sim, "--bundle", bundle, "--bench", noisy, "--limit", str(sizes.simulate)],
-                    "results.json",
-                ),
+                Step("simulate_noisy", on_bench(bundle, noisy, sizes.simulate), "results.json"),
                 Step(
                     "simulate_calibrated",
-                    [
-                        *sim,
-                        "--bundle",
-                        cal_bundle,
-                        "--bench",
-                        noisy,
-                        "--calibration",
-                        cal,
-                        "--limit",
-                        str(sizes.simulate),
-                    ],
+                    on_bench(cal_bundle, noisy, sizes.simulate, cal),
                     "results.json",
                 ),
             ],
@@ -205,21 +193,16 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
             [
                 Step(
                     "sweep_photons",
-                    [
-                        *sim,
-                        "--bundle",
+                    on_bench(
                         cal_bundle,
-                        "--bench",
                         noisy,
-                        "--calibration",
+                        sizes.sweep,
                         cal,
-                        "--limit",
-                        str(sizes.sweep),
                         "--sweep",
                         "photons",
                         "--seeds",
                         *map(str, sizes.sweep_seeds),
-                    ],
+                    ),
                     "results.json",
                 )
             ],
