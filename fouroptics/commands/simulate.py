@@ -106,7 +106,12 @@ def classify(bundle: Any, feats: np.ndarray) -> np.ndarray:
 
 
 def confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
-    return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+    """(k, k) counts, rows true class (:func:`fouroptics.nn.metrics.confusion_matrix`)."""
+    import torch
+
+    from fouroptics.nn.metrics import confusion_matrix
+
+    return confusion_matrix(torch.as_tensor(pred), torch.as_tensor(y), k).numpy()
 
 
 def measure(
@@ -212,11 +217,13 @@ def run(args: argparse.Namespace) -> int:
             "hardware_estimate": estimate,
             "confusion": confusion(y, pred, k).tolist(),
         }
+        from fouroptics.nn.plots import plot_confusions
+
         out = prepare_out(args.out)
         figures = [
             report.camera_frame(stats.example_frame, bundle, out / "camera_frame.png"),
             report.features(dig, opt, out / "features.png"),
-            report.confusion_matrix(results["confusion"], out / "confusion.png"),
+            plot_confusions({"optical": results["confusion"]}, out / "confusion.png"),
         ]
         if args.sweep:
             from fouroptics.commands.sweeps import run_sweep

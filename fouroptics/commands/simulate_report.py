@@ -67,19 +67,6 @@ def features(digital: np.ndarray, optical: np.ndarray, path: Path) -> Path:
     return save_figure(fig, path, dpi=100)
 
 
-def confusion_matrix(cm: list[list[int]], path: Path) -> Path:
-    """Row-normalised confusion matrix of the optical predictions (rows: true class)."""
-    plt = _plt()
-    arr = np.asarray(cm, dtype=float)
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    ax.imshow(arr / arr.sum(1, keepdims=True).clip(min=1), cmap="Blues", vmin=0, vmax=1)
-    ax.set(title="optical", xlabel="predicted", ylabel="true")
-    ax.set_xticks(range(len(arr)))
-    ax.set_yticks(range(len(arr)))
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=100)
-
-
 def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
     """Accuracy (mean and spread over noise seeds) against the swept value, per series."""
     plt = _plt()
