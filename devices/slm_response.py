@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fouroptics.optics.pixels import fringing
+
 
 def gamma_phase_curve(
     levels: int, phase_range: float = 2 * np.pi, gamma: float = 1.0, offset: float = 0.0
@@ -79,24 +81,9 @@ def draw_curve(
 
 
 def apply_fringing(values: np.ndarray, coupling: float) -> np.ndarray:
-    """Nearest-neighbour crosstalk: separable 3-tap kernel ``[c, 1-2c, c]`` along each axis.
+    """Nearest-neighbour crosstalk ``[c, 1-2c, c]`` per axis (numpy, float64).
 
-    The fringing field of each pixel electrode leaks into its neighbours, smoothing the
-    realized phase (or amplitude) profile. Edges replicate the border pixel. The kernel sums
-    to one, so uniform patterns are unchanged.
-
-    Args:
-        values: ``(..., H, W)`` real array (radians or amplitude).
-        coupling: ``c`` in [0, 0.25]; 0 returns ``values`` unchanged.
+    The physics lives in :func:`fouroptics.optics.pixels.fringing` (the compiler's
+    pre-compensation models the same kernel); this is the devices-side name for it.
     """
-    if not 0 <= coupling <= 0.25:
-        raise ValueError(f"fringing coupling: got {coupling}; expected 0 <= c <= 0.25")
-    if coupling == 0:
-        return values
-    out = np.asarray(values, dtype=np.float64)
-    up = np.concatenate([out[..., :1, :], out[..., :-1, :]], axis=-2)
-    down = np.concatenate([out[..., 1:, :], out[..., -1:, :]], axis=-2)
-    out = (1 - 2 * coupling) * out + coupling * (up + down)
-    left = np.concatenate([out[..., :1], out[..., :-1]], axis=-1)
-    right = np.concatenate([out[..., 1:], out[..., -1:]], axis=-1)
-    return (1 - 2 * coupling) * out + coupling * (left + right)
+    return fringing(values, coupling)

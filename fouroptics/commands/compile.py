@@ -49,6 +49,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fourier", action="store_true", help="--kernels are DFT-layout spectra")
     p.add_argument("--max-frames", type=int, default=16, help="most exposures per image")
     p.add_argument("--upsample", type=int, default=None, help="input-SLM pixels per image pixel")
+    p.add_argument(
+        "--refine",
+        type=int,
+        default=None,
+        help="optimisation steps of the phase encodings through the SLM's fringing and LUT "
+        "(default 100 when the --slm profile has fringing, else 0)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
 
@@ -78,7 +85,14 @@ def slm_from_profile(name: str) -> Any:
             )
             + 0j
         )
-    return SLMModel(bits, mod, response=table, name=str(prof.get("model", name)), source="profile")
+    return SLMModel(
+        bits,
+        mod,
+        response=table,
+        name=str(prof.get("model", name)),
+        source="profile",
+        fringing=float(prof.get("fringing", 0.0)),
+    )
 
 
 def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
@@ -120,7 +134,12 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
         )
     name = f"{base.name} (calibrated: {Path(path).name})"
     return SLMModel(
-        base.bit_depth, base.modulation, response=table, name=name, source="calibration"
+        base.bit_depth,
+        base.modulation,
+        response=table,
+        name=name,
+        source="calibration",
+        fringing=base.fringing,
     )
 
 
@@ -134,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     slm = slm_from_profile(args.slm) if args.slm else None
     if args.calibration is not None:
         slm = slm_from_calibration(args.calibration, slm, args.system)
-    opts = {"max_frames": args.max_frames, "upsample": args.upsample}
+    opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
     if args.model is not None:
         bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
         samples = _digits(bundle.image_shape)

@@ -92,9 +92,11 @@ class MaskBundle:
                 f"{half * 2 * 1e3:.3f} mm on the camera); use a larger upsampling"
             ) from exc
         sigma = kw["sigma"]
-        gain = 1.0
-        if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
-            gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
+        gain = kw.get("gain")  # a refined encoding's own (weighted) gain
+        if gain is None:
+            gain = 1.0
+            if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
+                gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
         amp = system.f1 / system.f2 * kw["input_amplitude"] * sigma
         scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         c_opt, c_in = program.kernels.shape[:2]
@@ -423,13 +425,22 @@ def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem
 
     The ideal effective transmission is the wanted multiplier itself; what an encoding adds
     (bias, conjugate, checkerboard error) sends its light away from the tiles and is nearly
-    orthogonal to it (Parseval), so the projection is the gain the readout sees.
+    orthogonal to it (Parseval), so the projection is the gain the readout sees. Projected per
+    frame (a refined phase encoding leaves each frame its own phase, which the camera's
+    intensities do not see); the magnitudes are averaged with the frames' weights, the phase
+    kept when all frames share it.
     """
     g = system.fourier_slm
     eff_r = pixels.effective_transmission(realised, g.fill_factor, g.gap_transmission)
     eff_i = pixels.effective_transmission(ideal, g.fill_factor, g.gap_transmission)
-    den = np.vdot(eff_i, eff_i).real
-    return complex(np.vdot(eff_i, eff_r) / den) if den > 0 else 1.0
+    axes = tuple(range(1, eff_i.ndim))
+    num = np.sum(np.conj(eff_i) * eff_r, axis=axes)
+    den = float(np.sum(np.abs(eff_i) ** 2))
+    if den <= 0:
+        return 1.0
+    total = np.sum(num)
+    magnitude = float(np.sum(np.abs(num))) / den
+    return complex(total / abs(total) * magnitude) if abs(total) > 0 else complex(magnitude)
 
 
 __all__ = ["FORMAT", "VERSION", "MaskBundle", "SLMModel"]

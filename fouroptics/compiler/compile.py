@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from fouroptics.compiler import geometry as geo
-from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for
+from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for, refine_steps
 from fouroptics.compiler.layout import place
+from fouroptics.compiler.refine import readout_region, refine_phase_levels
 from fouroptics.compiler.slm import SLMModel
 from fouroptics.compiler.synthesis import synthesise
 from fouroptics.errors import ConfigError
@@ -217,6 +218,7 @@ def compile_model(
             response=table,
             name=f"{base.name} (calibrated)",
             source="calibration",
+            fringing=base.fringing,
         )
         source["calibration"] = str(getattr(calibration, "path", "given"))
     return compile_program(
@@ -248,6 +250,7 @@ def compile_program(
     max_tiles: int | None = None,
     guard_px: float = 2.0,
     input_amplitude: float = 1.0,
+    refine: int | None = None,
     source: dict[str, Any] | None = None,
     head: dict[str, np.ndarray] | None = None,
 ) -> Any:
@@ -266,6 +269,8 @@ def compile_program(
         max_tiles: the most output channels per frame (default: as many as fit).
         guard_px: clearance between lights, input-SLM pixels.
         input_amplitude: input field in sqrt(W)/m for unit image value (transmission 1).
+        refine: optimisation steps of the phase encodings through the SLM's fringing and LUT
+            (:mod:`fouroptics.compiler.refine`); default 100 on an SLM with fringing, else 0.
         source: provenance stored in the bundle.
         head: the electronic head's weights (models only).
     """
@@ -275,7 +280,7 @@ def compile_program(
         args = dict(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
-            source=source, head=head,
+            refine=refine, source=source, head=head,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -383,8 +388,13 @@ def compile_program(
         raise ConfigError("kernels: all zero; nothing to compile")
     displayed = pixels.compensate(sigma * targets, grid.fill_factor, grid.gap_transmission)
     realised, levels, slm_used = encode(encoding, displayed, slm)
-
-    return MaskBundle.build(
+    steps = refine_steps(encoding, slm_used, refine)
+    if steps == 0 and slm_used is not None and slm_used.fringing > 0:
+        warnings.append(
+            f"{encoding}: the SLM's fringing (c = {slm_used.fringing:g}) is not compensated "
+            f"({'refine = 0' if refine == 0 else 'refinement applies to phase encodings'})"
+        )
+    build = dict(
         system=system,
         program=program,
         encoding=encoding,
@@ -406,6 +416,49 @@ def compile_program(
         source=source or {},
         head=head,
     )
+    bundle = MaskBundle.build(**build)
+    if steps:
+        levels, info = _refine(bundle, displayed, levels, slm_used, block_px, steps)
+        warnings.append(
+            f"{encoding}: drive optimised through the SLM's fringing (c = {slm_used.fringing:g}) "
+            f"and LUT, {steps} steps: weighted fidelity in the readout region "
+            f"{min(info['fidelity_start']):.4f} -> {min(info['fidelity_end']):.4f} (worst "
+            f"frame), frame gains {min(info['gain_end']):.4g}..{max(info['gain_end']):.4g}"
+        )
+        build.update(
+            fourier_masks=slm_used.realise(levels),
+            fourier_levels=levels,
+            gain=float(np.mean(info["gain_end"])),
+        )
+        bundle = MaskBundle.build(**build)
+    return bundle
+
+
+def _refine(
+    bundle: Any,
+    displayed: np.ndarray,
+    levels: np.ndarray,
+    slm: SLMModel,
+    block_px: int,
+    steps: int,
+) -> tuple[np.ndarray, dict[str, list[float]]]:
+    """The phase drive optimised through the SLM's fringing (:mod:`fouroptics.compiler.refine`),
+    for the readout region of this layout and the Fourier-plane power of positive images."""
+    system = bundle.system
+    m = bundle.meta
+    # the readout sees a mask's light within a block's plus a window's half-extent of where the
+    # design puts it (camera-plane DFT bins of lambda f2 / (N p_F))
+    reach = (block_px + m["period"] * m["upsample"]) * system.input_pitch
+    reach *= system.magnification / 2
+    half = tuple(
+        int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
+        for n in system.fourier_shape
+    )
+    region = readout_region(displayed, half)
+    images = np.random.default_rng(0).random((4, *bundle.image_shape))
+    field = system.fourier_plane(bundle.input_transmission(images).astype(np.complex64))
+    weight = np.mean(np.abs(field) ** 2, axis=0)
+    return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps)
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:

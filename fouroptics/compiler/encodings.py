@@ -16,6 +16,10 @@ so that no readout window receives it (the camera plane is this 4f system's filt
 * ``amplitude``: amplitude SLM with bias: ``a = 1/2 + Re(m)/2`` carries ``m / 4``; the bias is
   unmodulated light (zero order) and ``conj(m) / 4`` a mirrored copy (tiles kept clear of both).
 * ``lee`` and ``superpixel`` (binary DMDs): see :mod:`fouroptics.compiler.binary`.
+
+On an SLM with fringing (pixel crosstalk) the phase encodings' drive is then optimised through
+the crosstalk (:mod:`fouroptics.compiler.refine`): a checkerboard alone is damped by
+``(1 - 4c)^2``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ ENCODINGS = (
 
 #: Real bias added before double-phase encoding (relative to |m| <= 1).
 DOUBLE_PHASE_BIAS = 0.05
+
+#: Refinement steps of the phase encodings on an SLM with fringing (its pre-compensation).
+REFINE_STEPS = 100
 
 _MODULATION = {
     "complex": "complex",
@@ -90,10 +97,13 @@ def default_slm(encoding: str) -> SLMModel | None:
 def encode(
     encoding: str, displayed: np.ndarray, slm: SLMModel | None
 ) -> tuple[np.ndarray, np.ndarray | None, SLMModel | None]:
-    """Encode masks ``displayed`` (F, H, W) complex, |m| <= 1.
+    """Encode masks ``displayed`` (F, H, W) complex, |m| <= 1, pixel by pixel (the phase
+    encodings are then refined through the SLM's fringing by :mod:`fouroptics.compiler.refine`
+    when the compiler is asked to).
 
     Returns:
-        (realised (F, H, W) complex128, levels (F, H, W) uint16 or None, the SLM used).
+        (realised (F, H, W) complex128, the SLM's fringing included; levels (F, H, W) uint16
+        or None; the SLM used).
 
     Raises:
         ConfigError: unknown encoding, or an SLM whose modulation does not fit it.
@@ -112,8 +122,8 @@ def encode(
     if encoding == "complex":
         if slm is None:
             return m.copy(), None, None
-        levels, realised = slm.quantise(m)
-        return realised, levels, slm
+        levels, _ = slm.quantise(m)
+        return slm.realise(levels), levels, slm
     if encoding == "phase":
         wanted = np.exp(1j * np.angle(m))
     elif encoding.startswith("double-phase"):
@@ -126,8 +136,24 @@ def encode(
         wanted = lee_hologram(m) + 0j
     else:
         wanted = superpixel_pattern(m) + 0j
-    levels, realised = slm.quantise(wanted)
-    return realised, levels, slm
+    levels, _ = slm.quantise(wanted)
+    return slm.realise(levels), levels, slm
+
+
+def refine_steps(encoding: str, slm: SLMModel | None, refine: int | None) -> int:
+    """Steps of the drive refinement: ``refine`` when given, else :data:`REFINE_STEPS` for the
+    phase encodings on an SLM with fringing (its pre-compensation), else 0."""
+    if refine is not None:
+        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+            raise ConfigError(f"refine: got {refine!r}; allowed integers >= 0")
+        if refine and _MODULATION.get(encoding) != "phase":
+            raise ConfigError(
+                f"refine: applies to the phase encodings (phase, double-phase*), not {encoding!r}"
+            )
+        return refine
+    if _MODULATION.get(encoding) == "phase" and slm is not None and slm.fringing > 0:
+        return REFINE_STEPS
+    return 0
 
 
 def double_phase(m: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fouroptics.errors import ConfigError
+from fouroptics.optics.pixels import fringing
 
 MODULATIONS = ("phase", "amplitude", "binary", "complex")
 
@@ -29,6 +30,9 @@ class SLMModel:
             {0, 1} for binary, a polar amplitude x phase grid for complex (two SLMs).
         name: a label (device profile or calibration).
         source: where the table came from ("profile", "calibration", "linear").
+        fringing: nearest-neighbour pixel crosstalk c in [0, 0.25] (the device profile's
+            ``fringing``): a phase SLM realises ``exp(i K phi(l))``, an amplitude SLM
+            ``K |t(l)|``, with ``K`` the kernel of :func:`fouroptics.optics.pixels.fringing`.
     """
 
     bit_depth: int = 8
@@ -36,6 +40,7 @@ class SLMModel:
     response: np.ndarray | None = field(default=None, repr=False, compare=False)
     name: str = "linear"
     source: str = "linear"
+    fringing: float = 0.0
 
     def __post_init__(self) -> None:
         if self.modulation not in MODULATIONS:
@@ -67,6 +72,12 @@ class SLMModel:
             if not np.all(np.isfinite(table)) or np.abs(table).max() > 1 + 1e-6:
                 raise ConfigError("slm.response: entries must be finite with |t| <= 1")
         object.__setattr__(self, "response", table)
+        c = self.fringing
+        if isinstance(c, bool) or not isinstance(c, int | float) or not 0 <= c <= 0.25:
+            raise ConfigError(f"slm.fringing: got {c!r}; allowed numbers in [0, 0.25]")
+        if c and self.modulation == "complex":
+            raise ConfigError("slm.fringing: a two-SLM complex modulator has no fringing model")
+        object.__setattr__(self, "fringing", float(c))
 
     @property
     def levels(self) -> int:
@@ -104,6 +115,32 @@ class SLMModel:
         lv = lv.astype(np.uint16)
         return lv, table[lv]
 
+    def phase_curve(self) -> np.ndarray:
+        """Phase of each level in radians, unwrapped from level 0 (a phase SLM's response as
+        the liquid crystal realises it: a stroke beyond 2 pi stays beyond). Shape (levels,)."""
+        if self.modulation != "phase":
+            raise ConfigError(f"slm {self.name!r}: a {self.modulation} SLM has no phase curve")
+        return np.unwrap(np.angle(self.response))
+
+    def nearest_phase_level(self, phase: np.ndarray) -> np.ndarray:
+        """Level whose unwrapped phase (:meth:`phase_curve`) is nearest to ``phase`` (radians,
+        on the curve's own scale, not wrapped). Returns uint16 levels, the shape of ``phase``."""
+        curve = self.phase_curve()
+        order = np.argsort(curve)
+        ks = curve[order]
+        pos = np.clip(np.searchsorted(ks, phase), 1, len(ks) - 1)
+        pick = np.where(np.abs(phase - ks[pos - 1]) <= np.abs(ks[pos] - phase), pos - 1, pos)
+        return order[pick].astype(np.uint16)
+
+    def realise(self, levels: np.ndarray) -> np.ndarray:
+        """Complex transmission (..., H, W) of displayed ``levels`` (..., H, W), fringing
+        included (none: the table lookup)."""
+        if self.fringing == 0:
+            return self.response[levels]
+        if self.modulation == "phase":
+            return np.exp(1j * fringing(self.phase_curve()[levels], self.fringing))
+        return fringing(np.abs(self.response)[levels], self.fringing) + 0j
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready description (the table itself is stored as an array)."""
         return {
@@ -111,4 +148,5 @@ class SLMModel:
             "bit_depth": int(self.bit_depth),
             "modulation": self.modulation,
             "source": self.source,
+            "fringing": float(self.fringing),
         }

@@ -118,3 +118,52 @@ def quadrature_terms(
     if quadrature == 1:
         return [("aperture", effective_transmission(mask, fill_factor, gap) * c2)]
     return [("aperture", (mask - gap) * a2), ("cell", c2 * gap)]
+
+
+def fringing(values: Any, coupling: float) -> Any:
+    """Nearest-neighbour pixel crosstalk (the fringing field of each electrode leaks into its
+    neighbours): the separable 3-tap kernel ``[c, 1 - 2c, c]`` along each of the last two axes,
+    edges replicating the border pixel. The kernel sums to one (uniform patterns unchanged); a
+    pattern alternating at the pixel pitch along one axis is damped by ``1 - 4c``, a
+    checkerboard by ``(1 - 4c)^2``.
+
+    Applied to what the liquid crystal realises before it becomes a field: the phase in radians
+    (phase SLMs: unwrapped, wraps included, so a 2 pi jump is smoothed too) or the amplitude.
+
+    Args:
+        values: ``(..., H, W)`` real numpy array or torch tensor (differentiable).
+        coupling: ``c`` in [0, 0.25]; 0 returns ``values`` unchanged.
+
+    Returns:
+        same shape; float32 stays float32, other numpy input becomes float64; torch keeps
+        the tensor's dtype.
+    """
+    if not 0 <= coupling <= 0.25:
+        raise ValueError(f"fringing coupling: got {coupling}; expected 0 <= c <= 0.25")
+    if coupling == 0:
+        return values
+    if isinstance(values, np.ndarray) or np.isscalar(values):
+        out = np.asarray(values)
+        out = out if out.dtype in (np.float32, np.float64) else out.astype(np.float64)
+        cat = np.concatenate
+    else:  # torch
+        import torch
+
+        out = values
+
+        def cat(parts: list[Any], axis: int) -> Any:
+            return torch.cat(parts, dim=axis)
+
+    for ax in (-2, -1):
+        n = out.shape[ax]
+        first = _take(out, ax, 0, 1)
+        last = _take(out, ax, n - 1, n)
+        before = cat([first, _take(out, ax, 0, n - 1)], axis=ax)
+        after = cat([_take(out, ax, 1, n), last], axis=ax)
+        out = (1 - 2 * coupling) * out + coupling * (before + after)
+    return out
+
+
+def _take(x: Any, axis: int, start: int, stop: int) -> Any:
+    """``x[..., start:stop, :]`` (axis -2) or ``x[..., start:stop]`` (axis -1)."""
+    return x[..., start:stop, :] if axis == -2 else x[..., start:stop]
