@@ -138,7 +138,8 @@ def ideal_powers(
     chunk: int = 32,
     exact: bool = True,
     pixels: np.ndarray | None = None,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    first: bool = True,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
     """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W).
 
     ``exact``: round the input field as ``SimulatedBench.ideal_power`` does (complex128 product,
@@ -147,8 +148,8 @@ def ideal_powers(
     goes through the real-input transforms.
 
     ``pixels``: flat camera pixel indices: returns the power there only, (B, F, P), and the
-    first image's full frames (F, H, W) (the readout reads a few windows: the intensity and the
-    misalignment are evaluated where they are read)."""
+    first image's full frames (F, H, W) (None unless ``first``) (the readout reads a few
+    windows: the intensity and the misalignment are evaluated where they are read)."""
     cache = bench.__dict__.setdefault("_run_cache", {})
     key = (id(bundle), id(bundle.fourier_masks), bench.fourier_slm.version)
     if cache.get("key") != key:
@@ -162,13 +163,13 @@ def ideal_powers(
     chunk = max(1, min(chunk, int(4e8 // (n_f * shape[0] * shape[1] * 8))))
     if pixels is not None:
         out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
-        first = np.zeros((n_f, *shape), dtype=np.float32)
+        frame0 = np.zeros((n_f, *shape), dtype=np.float32) if first else None
         gather = _gather_plan(cache, mis, pixels)
     else:
         out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
     if not bench.laser_on:
         out[:] = 0
-        return out if pixels is None else (out, first)
+        return out if pixels is None else (out, frame0)
     light = bench._illumination() * np.sqrt(power_scale)
     slm = bench.input_slm
     real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
@@ -179,8 +180,8 @@ def ideal_powers(
         fields = input_fields(bench, levels[i : i + chunk], light, exact, real)
         e = sys_.forward(fields, masks=masks)
         if pixels is not None:
-            if i == 0:
-                first[:] = _camera_power(sys_, e[0], mis, keep, shape)
+            if i == 0 and frame0 is not None:
+                frame0[:] = _camera_power(sys_, e[0], mis, keep, shape)
             src, pos, w = gather
             ps = sys_.intensity(e.reshape(*e.shape[:2], -1)[..., src]).astype(np.float32)
             if keep != 1.0:
@@ -194,7 +195,7 @@ def ideal_powers(
                 out[i : i + chunk] = np.maximum(acc, 0)
             continue
         out[i : i + chunk] = _camera_power(sys_, e, mis, keep, shape)
-    return out if pixels is None else (out, first)
+    return out if pixels is None else (out, frame0)
 
 
 def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.ndarray:
@@ -263,8 +264,9 @@ def capture_batched(
         dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows)
         return _adc(bench, dn, adc_bits)
     vals, frame0 = _pixel_frames(
-        bench, bundle, levels, n_average, noise, rng, power_scale, windows, np.asarray(pixels)
-    )
+        bench, bundle, levels, n_average, noise, rng, power_scale, windows, np.asarray(pixels),
+        first,
+    )  # fmt: skip
     return _adc(bench, vals, adc_bits), (_adc(bench, frame0, adc_bits) if first else None)
 
 
@@ -285,7 +287,7 @@ def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) 
     if noise and rng is not None and windows is not None:  # noise where the readout looks
         h_w = cam.shape[0] * cam.shape[1]
         vals, frame0, used = _noisy_window(
-            bench, bundle, levels, n_average, rng, power_scale, windows
+            bench, bundle, levels, n_average, rng, power_scale, windows, True
         )
         out = np.empty((*vals.shape[:2], h_w), dtype=np.float32)
         out[:] = _dark_dn(cam).ravel()
@@ -312,12 +314,15 @@ def _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows) 
     return out
 
 
-def _noisy_window(bench, bundle, levels, n_average, rng, power_scale, windows):
+def _noisy_window(bench, bundle, levels, n_average, rng, power_scale, windows, first):
     """The fast path: DN (B, F, U) float32 at the window pixels ``used`` (U,), drawn from
-    ``rng``, and the first image's frames (F, H, W) (mean DN, rounded, outside them)."""
+    ``rng``, and with ``first`` the first image's frames (F, H, W) (mean DN, rounded, outside
+    them; else None)."""
     cam = bench.camera
-    used = np.flatnonzero(np.broadcast_to(np.asarray(windows).any(axis=0), cam.shape))
-    pw, first = ideal_powers(bench, bundle, levels, power_scale, exact=False, pixels=used)
+    used = _used(cam, windows)
+    pw, first = ideal_powers(
+        bench, bundle, levels, power_scale, exact=False, pixels=used, first=first
+    )
     b, f = pw.shape[:2]
     sub = photons_from_power(pw.reshape(b * f, -1), cam.exposure, cam.wavelength)
     if n_average > 1:
@@ -328,31 +333,42 @@ def _noisy_window(bench, bundle, levels, n_average, rng, power_scale, windows):
         vals = frames.reshape(b, f, n_average, -1).mean(axis=2).astype(np.float32)
     else:
         vals = frames.reshape(b, f, -1).astype(np.float32)
+    if first is None:
+        return vals, None, used
     frame0 = np.rint(_mean_dn(cam, first)).reshape(f, -1)
     frame0[:, used] = vals[0]
     return vals, frame0.reshape(f, *cam.shape), used
 
 
-def _pixel_frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows, pixels):
-    """DN (B, F, P) at ``pixels`` and the first image's frames (F, H, W), as the full frames
-    of :func:`_frames` hold them."""
+def _used(cam: Any, windows: np.ndarray) -> np.ndarray:
+    """Flat camera pixels in any frame's window."""
+    return np.flatnonzero(np.broadcast_to(np.asarray(windows).any(axis=0), cam.shape))
+
+
+def _pixel_frames(
+    bench, bundle, levels, n_average, noise, rng, power_scale, windows, pixels, first
+):
+    """DN (B, F, P) at ``pixels`` and, with ``first``, the first image's frames (F, H, W)
+    (else None), as the full frames of :func:`_frames` hold them."""
     cam = bench.camera
     if noise and rng is not None and windows is not None:
+        hit = np.isin(pixels, _used(cam, windows))
+        # pixels outside the windows hold the first image's mean DN: its frames are needed
         vals_u, frame0, used = _noisy_window(
-            bench, bundle, levels, n_average, rng, power_scale, windows
+            bench, bundle, levels, n_average, rng, power_scale, windows, first or not hit.all()
         )
         vals = np.empty((*vals_u.shape[:2], len(pixels)), dtype=np.float32)
         vals[:] = _dark_dn(cam).ravel()[pixels]
-        hit = np.isin(pixels, used)
         vals[:, :, hit] = vals_u[:, :, np.searchsorted(used, pixels[hit])]
-        vals[0] = frame0.reshape(len(frame0), -1)[:, pixels]
+        if frame0 is not None:
+            vals[0] = frame0.reshape(len(frame0), -1)[:, pixels]
         return vals, frame0
     if not noise:
-        pw, first = ideal_powers(
-            bench, bundle, levels, power_scale, exact=rng is None, pixels=pixels
+        pw, frame0 = ideal_powers(
+            bench, bundle, levels, power_scale, exact=rng is None, pixels=pixels, first=first
         )
         vals = _mean_dn(cam, pw, pixels).astype(np.float64)
-        return vals, _mean_dn(cam, first).astype(np.float64)
+        return vals, None if frame0 is None else _mean_dn(cam, frame0).astype(np.float64)
     dn = _frames(bench, bundle, levels, n_average, noise, rng, power_scale, windows)
     return dn.reshape(*dn.shape[:2], -1)[:, :, pixels], dn[0]
 
