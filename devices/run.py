@@ -19,6 +19,11 @@ shared (:func:`run_bundle`):
    windows on a few reference images against the bundle's noise-free twin (absorbs laser power,
    beam, QE, camera gain and exposure); then ``bundle.readout`` gives the features.
 
+The readout reads a few windows: each batch's frames are kept there only (the frames' pixels
+that feed them), from a capture that evaluates those pixels (``reads_pixels``, the simulated
+bench's) or gathered from full frames (the generic one); the first image's full frames are kept
+as the example frame.
+
 A calibration reaches this module as data: any object (or mapping) with ``registration``
 ((2, 3): camera (row, col) = M @ (input row, col, 1)) and/or ``inverse_lut(role)``; devices
 never import calibration/.

@@ -14,6 +14,12 @@ frames; ``rng`` draws the whole batch at once from another stream (sweeps over n
 ``noise=False`` returns the mean DN (fixed pattern, full-well and ADC clipping kept; no shot or
 read noise, no rounding).
 
+Speed (the forward and the noise draws dominate): the input field is built per level (one
+table of the L level fields) inside the box that holds the bundle's blocks, the illumination
+times the dark level's field outside it; the readout's pixels only are evaluated
+(``pixels``: intensity, misalignment taps, noise), and only the first image's frames in full
+(the example frame). The numbers are those of the full frames (tests hold them equal).
+
 ``complex`` bundles (no drive levels) are shown as their complex masks: an ideal complex
 modulator, which only a simulation has.
 """
