@@ -19,6 +19,11 @@ shared (:func:`run_bundle`):
    windows on a few reference images against the bundle's noise-free twin (absorbs laser power,
    beam, QE, camera gain and exposure); then ``bundle.readout`` gives the features.
 
+The readout reads a few windows: each batch's frames are kept there only (the frames' pixels
+that feed them), from a capture that evaluates those pixels (``reads_pixels``, the simulated
+bench's) or gathered from full frames (the generic one); the first image's full frames are kept
+as the example frame.
+
 A calibration reaches this module as data: any object (or mapping) with ``registration``
 ((2, 3): camera (row, col) = M @ (input row, col, 1)) and/or ``inverse_lut(role)``; devices
 never import calibration/.
@@ -132,9 +137,27 @@ def check_compatible(bench: Any, bundle: Any) -> None:
         )
 
 
-def input_levels(bench: Any, transmission: np.ndarray, cal: RunCalibration) -> np.ndarray:
+def input_levels(
+    bench: Any,
+    transmission: np.ndarray,
+    cal: RunCalibration,
+    support: tuple[slice, slice] | None = None,
+) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
-    inverse LUT when given, else the SLM's believed LUT (``levels_for``)."""
+    inverse LUT when given, else the SLM's believed LUT (``levels_for``).
+
+    ``support``: a box outside which every transmission is 0 (:func:`_support`); the levels
+    are looked up there only, the rest takes the level of 0 (the lookup is per pixel)."""
+    if support is not None:
+        t = np.asarray(transmission)
+        dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())
+        out = np.full(t.shape, dark, dtype=dark.dtype)
+        out[(..., *support)] = _levels(bench, t[(..., *support)], cal)
+        return out
+    return _levels(bench, transmission, cal)
+
+
+def _levels(bench: Any, transmission: np.ndarray, cal: RunCalibration) -> np.ndarray:
     slm = bench.input_slm
     if cal.input_inverse_lut is not None:
         inv = np.asarray(cal.input_inverse_lut)
@@ -193,13 +216,18 @@ def apply_sparse(m: sparse.csr_matrix, frames: np.ndarray, out_shape: tuple[int,
     in the input's float precision. A resampling matrix has at most a few entries per row:
     they are gathered column by column (no transposed copies of the batch)."""
     lead = frames.shape[:-2]
-    flat = frames.reshape(-1, frames.shape[-2] * frames.shape[-1])
+    flat = frames.reshape(*lead, frames.shape[-2] * frames.shape[-1])
+    return _apply_rows(m, flat).reshape(*lead, *out_shape)
+
+
+def _apply_rows(m: sparse.csr_matrix, flat: np.ndarray) -> np.ndarray:
+    """``m`` (N_out, N_in) applied to the last axis of ``flat`` (..., N_in) -> (..., N_out)."""
     ind, w = _ell(m)
     w = w.astype(flat.dtype if flat.dtype.kind == "f" else np.float64)
-    out = np.take(flat, ind[0], axis=1) * w[0]
+    out = np.take(flat, ind[0], axis=-1) * w[0]
     for k in range(1, len(ind)):  # the few entries per row (4 for bilinear)
-        out += np.take(flat, ind[k], axis=1) * w[k]
-    return out.reshape(*lead, *out_shape)
+        out += np.take(flat, ind[k], axis=-1) * w[k]
+    return out
 
 
 def _ell(m: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -446,7 +474,7 @@ def run_bundle(
     ref = images[:16] if reference is None else reference
     ref_levels = None
     if exposure is None or photometry is None:
-        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal)
+        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, _support(bundle))
     windows = window_mask(bundle)
     resample = None
     if cal.registration is not None:
@@ -472,28 +500,37 @@ def run_bundle(
         photometry = fit_photometry(dn_ref, bundle.camera_frames(ref), windows)
     stats.photometry = photometry
 
+    # the readout reads a few windows: frames are gathered there (``gather``: the nominal
+    # windows and the measured pixels that feed them); captures that can, evaluate them there
     read = np.flatnonzero(windows.any(axis=0))
+    gather = np.union1d(read, np.flatnonzero(meas_windows.any(axis=0)))
+    at_read = np.searchsorted(gather, read)
+    in_window = windows.reshape(len(windows), -1)[:, gather]  # (F, G)
+    to_read = None if resample is None else _rows_on(resample, read, gather)
+    tiles, starts = _tile_pixels(bundle, gather)
+    n = len(images)
     frame_bytes = bundle.n_frames * windows[0].size * 8
-    batch = max(1, min(batch, int(1e9 // frame_bytes)))  # about 1 GB of frames per capture
-    t_all = bundle.input_transmission(images)
+    batch = max(1, min(batch, n, int(1e9 // frame_bytes)))  # about 1 GB of power per batch
+    power = _readout_buffer(bench, (batch, bundle.n_frames, windows[0].size), read)
     feats, sat, n_px, photons = [], 0, 0, []
     top = saturation_dn(bench.camera)
-    for i in range(0, len(t_all), batch):
-        levels = input_levels(bench, t_all[i : i + batch], cal)
-        raw = grab(levels)
+    support = _support(bundle)
+    for i in range(0, n, batch):
+        levels = input_levels(bench, bundle.input_transmission(images[i : i + batch]), cal, support)
+        vals, first = _grab_pixels(capture, bench, bundle, levels, n_average, meas_windows,
+                                   gather, stats.example_frame is None, opts)  # fmt: skip
+        b = vals.shape[0]
         if progress is not None:
-            progress(raw.shape[0] * raw.shape[1])
-        if stats.example_frame is None:
-            stats.example_frame = raw[0].copy()
-        w = np.broadcast_to(windows, raw.shape)
-        sat += int(np.count_nonzero(raw[w] >= top))
-        n_px += int(np.count_nonzero(w))
-        photons.append(_photons(bench, bundle, raw, stats.photometry))
-        dn = registered(raw).reshape(*raw.shape[:2], -1)
-        power = np.zeros(dn.shape, dtype=np.float64)  # the readout reads the windows only
-        power[:, :, read] = stats.photometry.power(dn[:, :, read])
-        feats.append(bundle.readout(power.reshape(raw.shape)))
-        stats.frames += raw.shape[0] * raw.shape[1]
+            progress(b * vals.shape[1])
+        if first is not None:
+            stats.example_frame = first
+        sat += int(np.count_nonzero((vals >= top) & in_window))
+        n_px += b * int(np.count_nonzero(in_window))
+        photons.append(_photons(bench, vals, tiles, starts, stats.photometry))
+        dn = vals[:, :, at_read] if to_read is None else _apply_rows(to_read, vals)
+        power[:b, :, read] = stats.photometry.power(dn)
+        feats.append(bundle.readout(power[:b].reshape(b, *windows.shape)))
+        stats.frames += b * vals.shape[1]
     stats.saturated_fraction = sat / max(n_px, 1)
     ph = [p for p in photons if p is not None]
     stats.mean_photons_per_pixel = float(np.mean(ph)) if ph else None
@@ -521,28 +558,82 @@ def _measured_windows(resample: sparse.csr_matrix, windows: np.ndarray) -> np.nd
     return used.reshape(windows.shape) > 0
 
 
-def _photons(bench: Any, bundle: Any, raw: np.ndarray, phot: Photometry) -> float | None:
+def _photons(
+    bench: Any, vals: np.ndarray, tiles: np.ndarray, starts: np.ndarray, phot: Photometry
+) -> float | None:
     """Mean photons per pixel in the brightest tile (mean over images), from the camera's gain
-    and QE when the camera states them (simulated cameras), else None."""
+    and QE when the camera states them (simulated cameras), else None. ``vals`` (B, F, G):
+    DN at the gathered pixels; ``tiles``, ``starts``: :func:`_tile_pixels`."""
     params = getattr(bench.camera, "params", None)
     if params is None:
         return None
-    idx, starts = _tile_pixels(bundle)
-    vals = raw.reshape(len(raw), -1)[:, idx]  # (B, window pixels), tile after tile
-    sums = np.add.reduceat(vals, starts, axis=1)
-    counts = np.diff(np.append(starts, len(idx)))
+    sel = vals.reshape(len(vals), -1)[:, tiles]  # (B, window pixels), tile after tile
+    sums = np.add.reduceat(sel, starts, axis=1)
+    counts = np.diff(np.append(starts, len(tiles)))
     e = (sums / counts - phot.offset) / (params.gain * params.quantum_efficiency)
     return float(e.max(axis=1).mean())
 
 
-def _tile_pixels(bundle: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Flat (frame, row, col) indices of every optical channel's window, channel after
-    channel, and where each channel starts in them."""
+def _tile_pixels(bundle: Any, gather: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every optical channel's window, channel after channel, as flat (frame, gathered pixel)
+    indices into (F, G) values at the camera pixels ``gather``, and where each channel starts."""
     h, w = bundle.system.camera_shape
     idx, starts = [], []
     for t in bundle.tile_map:
         r, c, hh, ww = t["crop"]
         yy, xx = np.meshgrid(np.arange(r, r + hh), np.arange(c, c + ww), indexing="ij")
         starts.append(sum(len(i) for i in idx))
-        idx.append(((t["frame"] * h + yy) * w + xx).ravel())
+        idx.append(t["frame"] * len(gather) + np.searchsorted(gather, (yy * w + xx).ravel()))
     return np.concatenate(idx), np.asarray(starts)
+
+
+def _support(bundle: Any) -> tuple[slice, slice]:
+    """The box of input-SLM pixels where the bundle's transmission can be non-zero (its
+    blocks: a full-scale image shows there, and only there)."""
+    full = np.full((1, *bundle.image_shape), bundle.meta["image_scale"], dtype=np.float32)
+    rows, cols = np.nonzero(bundle.input_transmission(full)[0])
+    if not len(rows):
+        return slice(0, 0), slice(0, 0)
+    return slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+
+
+def _readout_buffer(bench: Any, shape: tuple[int, ...], read: np.ndarray) -> np.ndarray:
+    """float64 power frames ``shape`` (B, F, H * W), zero but at the ``read`` pixels (which
+    every batch overwrites). One is kept on the bench for the next run of the same shape and
+    pixels, so its pages are not faulted in again (about 1 GB at most, see run_bundle)."""
+    held = getattr(bench, "_readout_buffer", None)
+    if held is not None and held[0].shape == shape and np.array_equal(held[1], read):
+        return held[0]
+    buf = np.zeros(shape)
+    try:
+        bench._readout_buffer = (buf, read)
+    except AttributeError:  # a bench that takes no attributes: no reuse
+        pass
+    return buf
+
+
+def _rows_on(m: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> sparse.csr_matrix:
+    """The ``rows`` of ``m`` on the columns ``cols`` (sorted; they hold every entry of them)."""
+    return m[rows][:, cols].tocsr()
+
+
+def _grab_pixels(
+    capture: Capture,
+    bench: Any,
+    bundle: Any,
+    levels: np.ndarray,
+    n_average: int,
+    windows: np.ndarray,
+    pixels: np.ndarray,
+    first: bool,
+    opts: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """DN at the flat camera ``pixels`` of every frame (B, F, P) and, with ``first``, the first
+    image's frames (F, H, W): from a capture that evaluates pixels (``reads_pixels``), else
+    gathered from its full frames."""
+    kw = dict(n_average=n_average, windows=windows, **opts)
+    if getattr(capture, "reads_pixels", False):
+        return capture(bench, bundle, levels, pixels=pixels, first=first, **kw)
+    raw = capture(bench, bundle, levels, **kw)
+    vals = raw.reshape(*raw.shape[:2], -1)[:, :, pixels]
+    return vals, (raw[0].copy() if first else None)

@@ -15,8 +15,9 @@ train too; after each epoch the model is recompiled (the bundle's encoding, SLM 
 the training images measured again on the bench, at the same exposure and photometry.
 
 The validation split is carved from the training images only (best epoch by its measured
-accuracy); accuracy before and after is reported on the test split. Writes OUT/bundle.h5 (the
-fine-tuned bundle), OUT/results.json and OUT/finetune.png.
+accuracy, or mIoU for a segmentation SCLC, whose head labels every pixel of the canvases);
+accuracy (mIoU and pixel accuracy) before and after is reported on the test split. Writes
+OUT/bundle.h5 (the fine-tuned bundle), OUT/results.json and OUT/finetune.png.
 """
 
 from __future__ import annotations
@@ -56,22 +57,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _split(args: argparse.Namespace, bundle: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    from fouroptics.data.registry import load_classification
+    """Train, validation (carved from the training images, seeded) and test images and labels
+    of the bundle's task (classification images or segmentation canvases)."""
+    import torch
 
-    data = load_classification(args.dataset, resolution=bundle.image_shape[-1])
+    from fouroptics.commands.simulate import load_task_data
+
+    data = load_task_data(args.dataset, bundle)
     n = len(data.train_x)
     if not 0 < args.val < n or args.train < 1:
         raise ConfigError(f"--val {args.val}, --train {args.train}: need 0 < val < {n}, train >= 1")
-    split = data.split_validation(args.val, seed=args.seed)
-    tr_x, tr_y = split.train_x[: args.train], split.train_y[: args.train]
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))
+    val, tr = perm[: args.val], perm[args.val :][: args.train]
     te_x, te_y = data.test_x, data.test_y
     if args.limit is not None:
         te_x, te_y = te_x[: args.limit], te_y[: args.limit]
     return {
-        "train": (tr_x.numpy(), tr_y.numpy()),
-        "val": (split.test_x.numpy(), split.test_y.numpy()),
+        "train": (data.train_x[tr].numpy(), data.train_y[tr].numpy()),
+        "val": (data.train_x[val].numpy(), data.train_y[val].numpy()),
         "test": (te_x.numpy(), te_y.numpy()),
     }
+
+
+def _labels(module: Any, x: Any, chunk: int = 256) -> np.ndarray:
+    """argmax over classes of ``module`` on ``x`` in chunks: (B,) or (B, H, W) labels."""
+    import torch
+
+    with torch.no_grad():
+        parts = [
+            module(torch.as_tensor(x[i : i + chunk], dtype=torch.float32)).argmax(1).numpy()
+            for i in range(0, len(x), chunk)
+        ]
+    return np.concatenate(parts)
 
 
 def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> Any:
@@ -112,7 +129,14 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
         torch.set_num_threads(args.threads)
     from devices.bench_config import load_bench
-    from fouroptics.commands.simulate import load_calibration, measure
+    from fouroptics.commands.simulate import (
+        headline,
+        load_calibration,
+        measure,
+        metrics,
+        n_classes,
+        task_of,
+    )
     from fouroptics.compiler import MaskBundle
     from fouroptics.nn.train import load_model
     from fouroptics.units import parse_quantity
@@ -134,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
         model, state = load_model(src, device=torch.device("cpu"))
         cfg = state["model_config"]
         cal = load_calibration(args.calibration, bench)
+        task = task_of(bundle)
+        key = headline(task)  # the validation picks the best epoch by it
         sets = _split(args, bundle)
+        k = n_classes(bundle, *(y for _, y in sets.values()))
         ref = sets["train"][0][:16]
         measured: dict[str, np.ndarray] = {}
         run_opts: dict[str, Any] = {"exposure": exposure}
@@ -147,15 +174,11 @@ def run(args: argparse.Namespace) -> int:
 
         measure_all(bundle, ("train", "val", "test"))
 
-        def accuracy(name: str, head: nn.Module) -> float:
-            with torch.no_grad():
-                logits = head(torch.as_tensor(measured[name], dtype=torch.float32))
-            return float((logits.argmax(1).numpy() == sets[name][1]).mean())
+        def score(name: str, head: nn.Module) -> dict[str, float]:
+            return metrics(task, sets[name][1], _labels(head, measured[name]), k)
 
-        with torch.no_grad():
-            dx, dy = sets["test"]
-            digital = float((model(torch.as_tensor(dx)).argmax(1).numpy() == dy).mean())
-        before = {k: accuracy(k, model.head) for k in ("val", "test")}
+        digital = metrics(task, sets["test"][1], _labels(model, sets["test"][0]), k)
+        before = {s: score(s, model.head) for s in ("val", "test")}
         params = list(model.head.parameters())
         if args.kernels:
             params += list(model.optics.parameters())
@@ -163,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         g = torch.Generator().manual_seed(args.seed)
         tx = torch.as_tensor(sets["train"][0])
         ty = torch.as_tensor(sets["train"][1])
-        best = (before["val"], {k: v.clone() for k, v in model.state_dict().items()}, 0)
+        best = (before["val"], {n: v.clone() for n, v in model.state_dict().items()}, 0)
         history = []
         current = bundle
         for epoch in range(1, args.epochs + 1):
@@ -187,18 +210,18 @@ def run(args: argparse.Namespace) -> int:
             if args.kernels:  # the bench sees the new kernels: recompile and measure again
                 current = _recompile(model, cfg, bundle, out / "model")
                 measure_all(current, ("train", "val"))
-            val = accuracy("val", model.head)
-            history.append({"epoch": epoch, "loss": total / len(tx), "val_accuracy": val})
-            print(f"  epoch {epoch}/{args.epochs} loss {total / len(tx):.4f} val {val:.4f}")
-            if val > best[0]:
-                best = (val, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
+            val = score("val", model.head)
+            history.append({"epoch": epoch, "loss": total / len(tx), f"val_{key}": val[key]})
+            print(f"  epoch {epoch}/{args.epochs} loss {total / len(tx):.4f} val {val[key]:.4f}")
+            if val[key] > best[0][key]:
+                best = (val, {n: v.clone() for n, v in model.state_dict().items()}, epoch)
         model.load_state_dict(best[1])
         if args.kernels and best[2] > 0:
             current = _recompile(model, cfg, bundle, out / "model")
             measure_all(current, ("test",))
         elif args.kernels:
             current = bundle
-        after = {"val": best[0], "test": accuracy("test", model.head)}
+        after = {"val": best[0], "test": score("test", model.head)}
         head_state = {
             k[len("head.") :]: v.detach().cpu().numpy()
             for k, v in model.state_dict().items()
@@ -210,30 +233,38 @@ def run(args: argparse.Namespace) -> int:
             "finetuned": {"bench": str(args.bench), "kernels": args.kernels},
         }
         path = tuned.save(out / "bundle.h5")
+
+    def split_metrics(m: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {f"{s}_{name}": v for s in ("val", "test") for name, v in m[s].items()}
+
     results = {
         "bundle": str(args.bundle),
         "bench": str(args.bench),
+        "task": task,
         "kernels": args.kernels,
-        "images": {k: int(len(v[0])) for k, v in sets.items()},
-        "digital": {"accuracy": digital},
-        "before": {"val_accuracy": before["val"], "test_accuracy": before["test"]},
-        "after": {"val_accuracy": after["val"], "test_accuracy": after["test"]},
+        "images": {name: int(len(v[0])) for name, v in sets.items()},
+        "digital": digital,
+        "before": split_metrics(before),
+        "after": split_metrics(after),
         "best_epoch": best[2],
         "history": history,
         "exposure_s": run_opts["exposure"],
         "finetuned_bundle": path.name,
     }
-    fig = _plot(history, before, after, digital)
+    fig = _plot(history, before, after, digital, key)
     results["files"] = [save_figure(fig, out / "finetune.png").name]
     js = write_json(out / "results.json", results)
+    name = "mIoU" if key == "miou" else "accuracy"
     print(
-        f"fouroptics finetune: test accuracy {100 * before['test']:.2f} % -> "
-        f"{100 * after['test']:.2f} % (digital {100 * digital:.2f} %); wrote {path}, {js}"
+        f"fouroptics finetune: test {name} {100 * before['test'][key]:.2f} % -> "
+        f"{100 * after['test'][key]:.2f} % (digital {100 * digital[key]:.2f} %); wrote {path}, {js}"
     )
     return 0
 
 
-def _plot(history: list[dict[str, Any]], before: dict, after: dict, digital: float) -> Any:
+def _plot(history: list[dict[str, Any]], before: dict, after: dict, digital: dict, key: str) -> Any:
+    """Validation ``key`` (accuracy or mIoU) per epoch, with the test values before and after
+    and the digital model's."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -241,13 +272,13 @@ def _plot(history: list[dict[str, Any]], before: dict, after: dict, digital: flo
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ep = [0] + [h["epoch"] for h in history]
-    ax.plot(
-        ep, [100 * before["val"]] + [100 * h["val_accuracy"] for h in history], "o-", label="val"
-    )
-    ax.axhline(100 * digital, color="k", ls="--", lw=0.8, label="digital (test)")
-    ax.axhline(100 * before["test"], color="C3", ls=":", label="optical before (test)")
-    ax.axhline(100 * after["test"], color="C2", ls=":", label="optical after (test)")
-    ax.set(xlabel="epoch", ylabel="accuracy (%)", title="fine-tuning through the bench")
+    val = [100 * before["val"][key]] + [100 * h[f"val_{key}"] for h in history]
+    ax.plot(ep, val, "o-", label="val")
+    ax.axhline(100 * digital[key], color="k", ls="--", lw=0.8, label="digital (test)")
+    ax.axhline(100 * before["test"][key], color="C3", ls=":", label="optical before (test)")
+    ax.axhline(100 * after["test"][key], color="C2", ls=":", label="optical after (test)")
+    ylabel = "mIoU (%)" if key == "miou" else "accuracy (%)"
+    ax.set(xlabel="epoch", ylabel=ylabel, title="fine-tuning through the bench")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

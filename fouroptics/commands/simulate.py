@@ -1,11 +1,13 @@
 """``fouroptics simulate``: a compiled MaskBundle on a bench (simulated or hardware).
 
 The test split goes through ``bench.run`` (input SLM -> optics -> camera -> readout), the
-bundle's electronic head classifies the features; the same images through the digital model
-(the trained SCLC when its run folder is at hand, else the bundle's noise-free twin) give the
-reference. Writes OUT/results.json (``digital``, ``optical``, ``exposure``, ``hardware_estimate``
-and, with ``--sweep``, ``sweep``) and figures: the camera frame with the tile map, digital vs
-optical features, the confusion matrix (and the sweep plot).
+bundle's electronic head classifies the features (or, for a segmentation SCLC, labels every
+pixel of the test canvases); the same images through the digital model (the trained SCLC when
+its run folder is at hand, else the bundle's noise-free twin) give the reference. Writes
+OUT/results.json (``digital``, ``optical``: accuracy, or mIoU and pixel accuracy for
+segmentation; ``exposure``, ``hardware_estimate`` and, with ``--sweep``, ``sweep``) and
+figures: the camera frame with the tile map, digital vs optical features, the confusion matrix
+or, for segmentation, the predicted masks (input, truth, digital, optical), and the sweep plot.
 
 ``--calibration`` takes a CalibrationSet (``fouroptics calibrate``) or, on a simulated bench,
 ``truth``: the registration and input LUT read by hand from ``bench.truth()`` (a stand-in for
@@ -50,15 +52,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def task_of(bundle: Any) -> str:
+    """``segment`` for a bundle compiled from a segmentation SCLC, else ``classify``."""
+    config = (bundle.meta.get("source") or {}).get("model_config") or {}
+    return "segment" if config.get("kind") == "seg_sclc" else "classify"
+
+
+def load_task_data(dataset: str, bundle: Any) -> Any:
+    """The bundle's task's data at its image size: classification images, or segmentation
+    canvases (:func:`fouroptics.data.load_segmentation` with its default sizes, the test
+    canvases `fouroptics train --task segment` evaluates on)."""
+    from fouroptics.data.registry import load_classification, load_segmentation
+
+    size = bundle.image_shape[-1]
+    if task_of(bundle) == "segment":
+        return load_segmentation(dataset, seed=0, size=size)
+    return load_classification(dataset, resolution=size)
+
+
 def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, Any]:
     """(bundle, calibration, test images+labels, reference training images)."""
     from fouroptics.compiler import MaskBundle
-    from fouroptics.data.registry import load_classification
 
     bundle = MaskBundle.load(args.bundle, system=bench.system)
     cal = load_calibration(args.calibration, bench)
-    size = bundle.image_shape[-1]
-    data = load_classification(args.dataset, resolution=size)
+    data = load_task_data(args.dataset, bundle)
     x, y = data.test_x, data.test_y
     if args.limit is not None:
         if args.limit < 1:
@@ -97,12 +115,18 @@ def digital_features(bundle: Any, x: np.ndarray) -> tuple[np.ndarray, str]:
     return bundle.simulate(x), "bundle twin (noise-free)"
 
 
-def classify(bundle: Any, feats: np.ndarray) -> np.ndarray:
+def predict(bundle: Any, feats: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """The bundle's electronic head on features (B, C, n, n): class labels (B,) or, for a
+    segmentation head, label maps (B, H, W)."""
     import torch
 
     head = bundle.head()
+    out = []
     with torch.no_grad():
-        return head(torch.as_tensor(feats, dtype=torch.float32)).argmax(1).numpy()
+        for i in range(0, len(feats), chunk):  # bounded memory (segmentation logits)
+            logits = head(torch.as_tensor(feats[i : i + chunk], dtype=torch.float32))
+            out.append(logits.argmax(1).numpy())
+    return np.concatenate(out) if out else np.zeros((0,), dtype=np.int64)
 
 
 def confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
@@ -112,6 +136,31 @@ def confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     from fouroptics.nn.metrics import confusion_matrix
 
     return confusion_matrix(torch.as_tensor(pred), torch.as_tensor(y), k).numpy()
+
+
+def metrics(task: str, y: np.ndarray, pred: np.ndarray, k: int) -> dict[str, float]:
+    """``{"accuracy"}`` (classify) or ``{"miou", "pixel_accuracy"}`` (segment), from the
+    confusion matrix by :mod:`fouroptics.nn.metrics` (the training's own metrics)."""
+    import torch
+
+    from fouroptics.nn.metrics import accuracy, mean_iou
+
+    cm = torch.as_tensor(confusion(y, pred, k))
+    if task == "segment":
+        return {"miou": mean_iou(cm), "pixel_accuracy": accuracy(cm)}
+    return {"accuracy": accuracy(cm)}
+
+
+def headline(task: str) -> str:
+    """The metric a task is judged by (sweeps, fine-tuning): accuracy or mIoU."""
+    return "miou" if task == "segment" else "accuracy"
+
+
+def n_classes(bundle: Any, *labels: np.ndarray) -> int:
+    """Classes of the bundle's model (or one past the largest label seen)."""
+    config = (bundle.meta.get("source") or {}).get("model_config") or {}
+    seen = max(int(np.max(a)) for a in labels if np.size(a)) + 1 if labels else 0
+    return max(int(config.get("classes", 0)), seen)
 
 
 def measure(
@@ -172,27 +221,29 @@ def run(args: argparse.Namespace) -> int:
     )
     with load_bench(args.bench) as bench:
         bundle, cal, (x, y), ref = load_inputs(args, bench)
+        task = task_of(bundle)
         dig, dig_src = digital_features(bundle, x)
-        dig_pred = classify(bundle, dig)
+        dig_pred = predict(bundle, dig)
         opt, stats, wall = measure(bench, bundle, x, ref, cal, args, exposure=exposure)
-        pred = classify(bundle, opt)
+        pred = predict(bundle, opt)
         for w in stats.warnings:
             print(f"fouroptics simulate: warning: {w}")
-        k = int(max(y.max(), dig_pred.max(), pred.max())) + 1
+        k = n_classes(bundle, y, dig_pred, pred)
         nrmse = float(np.linalg.norm(opt - dig) / max(np.linalg.norm(dig), 1e-300))
         estimate = hardware_estimate(bundle, bench, frame_rates(args.bench))
         results: dict[str, Any] = {
             "bundle": str(args.bundle),
             "bench": str(args.bench),
             "dataset": args.dataset,
+            "task": task,
             "images": int(len(x)),
             "encoding": bundle.encoding,
             "detection": bundle.detection,
             "calibration": stats.calibration,
             "noise": not args.no_noise,
-            "digital": {"accuracy": float(np.mean(dig_pred == y)), "source": dig_src},
+            "digital": {**metrics(task, y, dig_pred, k), "source": dig_src},
             "optical": {
-                "accuracy": float(np.mean(pred == y)),
+                **metrics(task, y, pred, k),
                 "feature_nrmse": nrmse,
                 "frames": stats.frames,
                 "frames_per_s": stats.frames / wall,
@@ -217,26 +268,41 @@ def run(args: argparse.Namespace) -> int:
             "hardware_estimate": estimate,
             "confusion": confusion(y, pred, k).tolist(),
         }
-        from fouroptics.nn.plots import plot_confusions
-
         out = prepare_out(args.out)
         figures = [
             report.camera_frame(stats.example_frame, bundle, out / "camera_frame.png"),
             report.features(dig, opt, out / "features.png"),
-            plot_confusions({"optical": results["confusion"]}, out / "confusion.png"),
         ]
+        if task == "segment":
+            from fouroptics.nn.plots import plot_segmentations
+
+            n = min(6, len(x))
+            preds = {"digital": dig_pred[:n], "optical": pred[:n]}
+            figures.append(plot_segmentations(x[:n, 0], y[:n], preds, out / "segmentation.png"))
+        else:
+            from fouroptics.nn.plots import plot_confusions
+
+            figures.append(
+                plot_confusions({"optical": results["confusion"]}, out / "confusion.png")
+            )
         if args.sweep:
             from fouroptics.commands.sweeps import run_sweep
 
             sweep = run_sweep(args.sweep, bench, bundle, x, y, ref, cal, args, stats)
-            sweep["digital_accuracy"] = results["digital"]["accuracy"]
+            sweep["digital_" + sweep["metric"]] = results["digital"][sweep["metric"]]
             results["sweep"] = sweep
             figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
     results["files"] = [f.name for f in figures]
     path = write_json(out / "results.json", results)
+    names = ("miou", "pixel_accuracy") if task == "segment" else ("accuracy",)
+    label = {"miou": "mIoU", "pixel_accuracy": "pixel accuracy", "accuracy": "accuracy"}
+
+    def said(side: str) -> str:
+        return ", ".join(f"{label[m]} {100 * results[side][m]:.2f} %" for m in names)
+
     print(
-        f"fouroptics simulate: digital {100 * results['digital']['accuracy']:.2f} %, optical "
-        f"{100 * results['optical']['accuracy']:.2f} % on {len(x)} images (feature NRMSE "
-        f"{nrmse:.3g}, {results['optical']['frames_per_s']:.1f} frames/s); wrote {path}"
+        f"fouroptics simulate: digital {said('digital')}; optical {said('optical')} on "
+        f"{len(x)} images (feature NRMSE {nrmse:.3g}, "
+        f"{results['optical']['frames_per_s']:.1f} frames/s); wrote {path}"
     )
     return 0

@@ -1,5 +1,6 @@
 """Figures of ``fouroptics simulate``: camera frame with the tile map, digital vs optical
-features, confusion matrix, sweep curves (matplotlib, Agg, PNG through report.save_figure)."""
+features, sweep curves (matplotlib, Agg, PNG through report.save_figure); the confusion matrix
+and the segmentation masks come from :mod:`fouroptics.nn.plots`."""
 
 from __future__ import annotations
 
@@ -68,20 +69,23 @@ def features(digital: np.ndarray, optical: np.ndarray, path: Path) -> Path:
 
 
 def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
-    """Accuracy (mean and spread over noise seeds) against the swept value, per series."""
+    """Accuracy (or the sweep's ``metric``: mIoU for segmentation; mean and spread over noise
+    seeds) against the swept value, per series."""
     plt = _plt()
+    metric = sweep.get("metric", "accuracy")
     fig, ax = plt.subplots(figsize=(6, 4))
     for k, (name, pts) in enumerate(sweep["series"].items()):
         v = np.array([p["value"] for p in pts], float)
-        m = np.array([p["accuracy_mean"] for p in pts]) * 100
-        s = np.array([p["accuracy_std"] for p in pts]) * 100
+        m = np.array([p[f"{metric}_mean"] for p in pts]) * 100
+        s = np.array([p[f"{metric}_std"] for p in pts]) * 100
         ax.errorbar(v, m, yerr=s, marker="o", capsize=3, color=f"C{k}", label=name)
-    dig = sweep.get("digital_accuracy")
+    dig = sweep.get(f"digital_{metric}")
     if dig is not None:
         ax.axhline(100 * dig, color="k", ls="--", lw=0.8, label="digital")
     if sweep.get("log_x"):
         ax.set_xscale("log")
-    ax.set(xlabel=sweep["x_label"], ylabel="accuracy (%)", title=f"sweep: {sweep['kind']}")
+    ylabel = "mIoU (%)" if metric == "miou" else "accuracy (%)"
+    ax.set(xlabel=sweep["x_label"], ylabel=ylabel, title=f"sweep: {sweep['kind']}")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

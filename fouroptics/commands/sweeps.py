@@ -1,5 +1,5 @@
-"""Sweeps of ``fouroptics simulate --sweep``: accuracy against photons, bit depth or
-misalignment on a simulated bench, each point over several noise seeds.
+"""Sweeps of ``fouroptics simulate --sweep``: accuracy (mIoU for segmentation) against
+photons, bit depth or misalignment on a simulated bench, each point over several noise seeds.
 
 * ``photons``: mean photons per pixel in the brightest tile, 1 .. 1e5, set through the laser
   power at the automatic exposure (photons are linear in power; the camera response is rescaled,
@@ -27,6 +27,8 @@ PHOTONS = (1.0, 3.0, 1e1, 3e1, 1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5)
 SLM_BITS = (2, 3, 4, 5, 6, 8)
 ADC_BITS = (4, 5, 6, 8, 10, 12)
 SCALES = (0.0, 0.5, 1.0, 1.5, 2.0)
+#: the per-seed values' key of each metric
+PER_SEED = {"accuracy": "accuracies", "miou": "mious"}
 
 
 def run_sweep(
@@ -40,15 +42,20 @@ def run_sweep(
     args: argparse.Namespace,
     stats: Any,
 ) -> dict[str, Any]:
-    """Results ``{"kind", "x_label", "series": {name: [{value, accuracy_mean, accuracy_std,
-    accuracies}]}, ...}``; needs a SimulatedBench."""
+    """Results ``{"kind", "metric", "x_label", "series": {name: [{value, accuracy_mean,
+    accuracy_std, accuracies}]}, ...}``; needs a SimulatedBench. The metric is the task's
+    headline (:func:`fouroptics.commands.simulate.headline`): accuracy, or for segmentation
+    mIoU (keys ``miou_mean``, ``miou_std``, ``mious``)."""
     from devices.simulated_bench import SimulatedBench
 
     if not isinstance(bench, SimulatedBench):
         raise ConfigError(f"--sweep {kind}: needs a simulated bench (driver: simulated)")
-    from fouroptics.commands.simulate import classify, measure
+    from fouroptics.commands.simulate import headline, measure, metrics, n_classes, predict, task_of
 
     exposure = stats.exposure.exposure
+    task = task_of(bundle)
+    metric = headline(task)
+    k = n_classes(bundle, y)
 
     def point(
         value: float,
@@ -68,20 +75,25 @@ def run_sweep(
             feats, st, _ = measure(
                 b, bun, x, ref, c, args, False, exposure=exposure, capture_options=opts, **run
             )
-            accs.append(float(np.mean(classify(bun, feats) == y)))
+            accs.append(metrics(task, y, predict(bun, feats), k)[metric])
             photons.append(st.mean_photons_per_pixel)
         return {
             "value": float(value),
-            "accuracy_mean": float(np.mean(accs)),
-            "accuracy_std": float(np.std(accs)),
-            "accuracies": accs,
+            f"{metric}_mean": float(np.mean(accs)),
+            f"{metric}_std": float(np.std(accs)),
+            PER_SEED[metric]: accs,
             "frames_averaged": n_avg,
             "mean_photons_per_pixel": (
                 float(np.mean(photons)) * n_avg if photons[0] is not None else None
             ),
         }
 
-    out: dict[str, Any] = {"kind": kind, "seeds": list(args.seeds), "log_x": False}
+    out: dict[str, Any] = {
+        "kind": kind,
+        "metric": metric,
+        "seeds": list(args.seeds),
+        "log_x": False,
+    }
     if kind == "photons":
         from devices.run import Photometry
 
@@ -95,7 +107,7 @@ def run_sweep(
             pts.append(point(p, run=run, power_scale=scale))
         out.update(x_label="mean photons per pixel, brightest tile", log_x=True)
         out["series"] = {bundle.detection: pts}
-        out["falloff_photons"] = falloff(pts)
+        out["falloff_photons"] = falloff(pts, key=f"{metric}_mean")
     elif kind == "bits":
         from devices.run import RunCalibration
 
@@ -163,11 +175,13 @@ def _rebuilt(bench: Any, imp: Any) -> Any:
     )
 
 
-def falloff(points: list[dict[str, Any]], drop: float = 0.01) -> float | None:
-    """Photons at which the mean accuracy is ``drop`` below the brightest point's
+def falloff(
+    points: list[dict[str, Any]], drop: float = 0.01, key: str = "accuracy_mean"
+) -> float | None:
+    """Photons at which the mean metric ``key`` is ``drop`` below the brightest point's
     (log-linear interpolation between points); None when it never drops that far."""
     v = np.array([p["value"] for p in points], float)
-    a = np.array([p["accuracy_mean"] for p in points], float)
+    a = np.array([p[key] for p in points], float)
     order = np.argsort(v)
     v, a = v[order], a[order]
     level = a[-1] - drop
