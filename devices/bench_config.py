@@ -497,6 +497,33 @@ IMPERFECTION_KEYS = {
 }
 
 
+def declared_slm(path: str | Path, role: str = "fourier_slm") -> dict[str, Any]:
+    """What a bench YAML declares about one of its SLMs: its profile merged with the section's
+    own fields (bit_depth, modulation, phase_range (rad), gamma, amplitude_min, fringing, name),
+    the nominal values a lab knows, never the hidden truth a simulated bench draws from them.
+
+    Raises:
+        BenchConfigError: not a bench file, no such section, or a field out of range.
+    """
+    path = Path(path)
+    cfg = _load(path, "bench file")
+    if not isinstance(cfg, dict) or not isinstance(cfg.get(role), dict):
+        raise BenchConfigError(f"bench file {path}: no {role!r} section")
+    section = cfg[role]
+    merged: dict[str, Any] = {}
+    if "profile" in section:
+        profile = load_profile(section["profile"], path.parent)
+        merged.update({k: v for k, v in profile.items() if k not in META_KEYS})
+        merged.setdefault("name", str(profile.get("model", section["profile"])))
+    merged.update({k: v for k, v in section.items() if k not in ("driver", "profile")})
+    keep = ("bit_depth", "modulation", "phase_range", "gamma", "amplitude_min", "fringing", "name")
+    out = _parse({k: v for k, v in merged.items() if k in keep}, SLM_FIELDS, f"bench.{role}")
+    out.setdefault("modulation", "phase")
+    out.setdefault("bit_depth", 1 if out["modulation"] == "binary" else 8)
+    out.setdefault("name", role)
+    return out
+
+
 def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> Bench:
     """Build a bench from a YAML file (or its parsed mapping).
 

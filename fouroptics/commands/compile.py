@@ -30,7 +30,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from fouroptics.compiler.encodings import ENCODINGS
 
     p.add_argument("--encoding", default="complex", choices=ENCODINGS)
-    p.add_argument("--slm", default=None, help="Fourier SLM device profile (name or YAML path)")
+    p.add_argument(
+        "--slm",
+        default=None,
+        help="Fourier SLM device profile (name or YAML path); default: the Fourier SLM a bench "
+        "--system declares (profile and overrides), when the encoding fits it",
+    )
     p.add_argument(
         "--calibration",
         type=Path,
@@ -62,37 +67,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def slm_from_profile(name: str) -> Any:
     """The compiler's SLMModel from a device profile (LUT from its response curve)."""
     from devices.bench_config import load_profile
-    from devices.slm_response import gamma_amplitude_curve, gamma_phase_curve
-    from fouroptics.compiler import SLMModel
 
     prof = load_profile(name)
     if prof.get("kind") != "slm":
         raise ConfigError(f"--slm {name}: profile kind {prof.get('kind')!r}; expected an slm")
-    bits = int(prof.get("bit_depth", 8))
-    mod = prof.get("modulation", "phase")
+    return _slm_model(prof, str(prof.get("model", name)), "profile")
+
+
+def _slm_model(d: dict[str, Any], name: str, source: str) -> Any:
+    """SLMModel from declared values (bit_depth, modulation, phase_range, gamma,
+    amplitude_min, fringing): the gamma-curve LUT of :mod:`devices.slm_response`."""
+    from devices.slm_response import gamma_amplitude_curve, gamma_phase_curve
+    from fouroptics.compiler import SLMModel
+
+    mod = d.get("modulation", "phase")
+    bits = int(d.get("bit_depth", 1 if mod == "binary" else 8))
     levels = 2**bits
     if mod == "phase":
-        table = np.exp(
-            1j
-            * gamma_phase_curve(
-                levels, float(prof.get("phase_range", 2 * np.pi)), float(prof.get("gamma", 1.0))
-            )
+        curve = gamma_phase_curve(
+            levels, float(d.get("phase_range", 2 * np.pi)), float(d.get("gamma", 1.0))
         )
+        table = np.exp(1j * curve)
     else:
-        table = (
-            gamma_amplitude_curve(
-                levels, float(prof.get("gamma", 1.0)), float(prof.get("amplitude_min", 0.0))
-            )
-            + 0j
-        )
+        gamma = 1.0 if mod == "binary" else float(d.get("gamma", 1.0))
+        table = gamma_amplitude_curve(levels, gamma, float(d.get("amplitude_min", 0.0))) + 0j
     return SLMModel(
         bits,
         mod,
         response=table,
-        name=str(prof.get("model", name)),
-        source="profile",
-        fringing=float(prof.get("fringing", 0.0)),
+        name=name,
+        source=source,
+        fringing=float(d.get("fringing", 0.0)),
     )
+
+
+def slm_from_bench(path: Path) -> Any:
+    """The compiler's SLMModel for the Fourier SLM a bench YAML declares (profile and
+    overrides: bit depth, LUT curve, fringing), or None when ``path`` is a plain system YAML."""
+    from devices.bench_config import declared_slm
+    from fouroptics.io.yaml_load import load_yaml
+
+    cfg = load_yaml(path, "system file")
+    if not (isinstance(cfg, dict) and "system" in cfg and "fourier_slm" in cfg):
+        return None
+    d = declared_slm(path, "fourier_slm")
+    return _slm_model(d, str(d["name"]), "bench")
 
 
 def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
@@ -145,12 +164,18 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
+    from fouroptics.compiler.encodings import modulation_of
     from fouroptics.optics import FourFSystem
     from fouroptics.report import prepare_out, write_json
 
     t0 = time.time()
     system = FourFSystem.from_yaml(args.system)
-    slm = slm_from_profile(args.slm) if args.slm else None
+    if args.slm:
+        slm = slm_from_profile(args.slm)
+    else:  # a bench YAML declares its Fourier SLM: used when the encoding fits it
+        slm = slm_from_bench(args.system)
+        if slm is not None and slm.modulation != modulation_of(args.encoding):
+            slm = None
     if args.calibration is not None:
         slm = slm_from_calibration(args.calibration, slm, args.system)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}

@@ -4,9 +4,10 @@ Stages, each into its own sub-folder of ``--out`` and each one ``fouroptics <ver
 (through :func:`fouroptics.cli.main`) whose JSON the report reads:
 
 1. ``train``: ``experiment classify --preset demo``: teacher, SCLC, SCLC+KD.
-2. ``compile``: the KD student, phase-only (``double-phase`` on the 8-bit LCoS profile
-   ``holoeye_pluto2``), for the misaligned noisy bench's system (``compile/``) and for the ideal
-   bench's (``compile_ideal/``, its Fourier SLM has no gaps).
+2. ``compile``: the KD student, phase-only (``double-phase`` on the Fourier SLM each bench
+   declares: the 8-bit LCoS profile ``holoeye_pluto2`` with its 5 % fringing, the drive refined
+   through it, on the misaligned noisy bench (``compile/``); a linear 2 pi 8-bit phase SLM
+   without gaps or fringing on the ideal bench (``compile_ideal/``)).
 3. ``calibrate``: the misaligned noisy bench (camera, LUTs, registration, Fourier plane).
 4. ``simulate``: the ideal bench, the misaligned noisy bench without and with the calibration.
 5. ``sweep``: accuracy against photons per pixel on the calibrated noisy bench.
@@ -46,7 +47,6 @@ from fouroptics.report import prepare_out, write_json
 MANIFEST = "demo.json"
 MANIFEST_VERSION = 1
 ENCODING = "double-phase"
-SLM_PROFILE = "holoeye_pluto2"
 
 
 class StageError(FouropticsError):
@@ -136,7 +136,7 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
     ):
         if value is not None:
             train += [flag, str(value)]
-    compile_ = ["compile", "--model", model, "--encoding", ENCODING, "--slm", SLM_PROFILE]
+    compile_ = ["compile", "--model", model, "--encoding", ENCODING]
     sim = ["simulate", "--dataset", dataset, *common]
 
     def on_bench(

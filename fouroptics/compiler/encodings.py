@@ -79,6 +79,13 @@ def ghosts_for(encoding: str, system: FourFSystem) -> list[tuple[tuple[float, fl
     return []
 
 
+def modulation_of(encoding: str) -> str:
+    """The SLM modulation an encoding needs: "complex", "phase", "amplitude" or "binary"."""
+    if encoding not in _MODULATION:
+        raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
+    return _MODULATION[encoding]
+
+
 def default_slm(encoding: str) -> SLMModel | None:
     """The SLM an encoding assumes when none is given (8-bit linear LUTs)."""
     modulation = _MODULATION[encoding]

@@ -93,3 +93,34 @@ def test_compile_refuses_a_calibration_for_another_slm(tmp_path, capsys) -> None
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "1024 levels" in err[0], err
     assert not (tmp_path / "out" / "bundle.h5").exists()
+
+
+def test_a_bench_yaml_declares_the_fourier_slm_the_compiler_uses(tmp_path, capsys) -> None:
+    """Without --slm, a bench's Fourier SLM (profile and overrides) is compiled for: fringing
+    and LUT of the declared holoeye_pluto2 on the misaligned bench (refined through them), a
+    linear 2 pi SLM without fringing on the ideal bench; `complex` stays ideal."""
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.random.default_rng(2).standard_normal((1, 5, 5)))
+    seen = {}
+    for bench, enc in (("misaligned_noisy", "double-phase"), ("ideal", "double-phase"),
+                       ("ideal", "complex")):  # fmt: skip
+        out = tmp_path / f"{bench}-{enc}"
+        rc = main(
+            ["compile", "--kernels", str(kernels), "--image-size", "16", "--system",
+             str(ROOT / "examples" / "benches" / f"{bench}.yaml"), "--detection", "intensity",
+             "--encoding", enc, "--refine", "20" if enc != "complex" else "0",
+             "--out", str(out)]
+        )  # fmt: skip
+        assert rc == 0, capsys.readouterr().err
+        seen[bench, enc] = json.loads((out / "compile.json").read_text())
+    noisy = seen["misaligned_noisy", "double-phase"]["slm"]
+    assert noisy["source"] == "bench" and noisy["fringing"] == 0.05
+    assert "PLUTO" in noisy["name"]
+    assert any(
+        "fringing (c = 0.05)" in w for w in seen["misaligned_noisy", "double-phase"]["warnings"]
+    )
+    ideal = seen["ideal", "double-phase"]["slm"]
+    assert ideal["source"] == "bench" and ideal["fringing"] == 0.0
+    assert seen["ideal", "complex"]["slm"] is None
+    table = MaskBundle.load(tmp_path / "ideal-double-phase" / "bundle.h5").slm_table
+    np.testing.assert_allclose(np.angle(table[1] / table[0]), 2 * np.pi / 255, rtol=1e-9)
