@@ -128,11 +128,12 @@ def superpixel_pattern(m: np.ndarray, n: int = 4, scale: float | None = None) ->
     multiples of n, with one scale for the whole stack.
 
     Each superpixel is chosen to act as a point at its centre ``c`` over the iris: the light of
-    pixel ``j`` (at ``d_j`` in the superpixel) at frequency ``f_c + delta`` is ``phi_j
-    e^{-2 pi i delta (d_j - c)}``, so the superpixel contributes ``T - 2 pi i delta . M + O(delta^2)``
-    with ``T = sum b_j phi_j`` and the first moment ``M = sum b_j phi_j (d_j - c)``. The subset
-    minimising ``|T - t|^2 + (2 pi delta_rms)^2 |M|^2`` (``delta_rms`` the target's RMS
-    frequency) is switched on; the target is sampled at the superpixel centres after a low
+    pixel ``j`` (at ``d_j`` in the superpixel) at frequency ``f_c + delta`` is
+    ``phi_j e^{-2 pi i delta (d_j - c)}``, so the superpixel contributes
+    ``T - 2 pi i delta . M + O(delta^2)`` with ``T = sum b_j phi_j`` and the first moment
+    ``M = sum b_j phi_j (d_j - c)``. The subset minimising
+    ``|T - t|^2 + (2 pi delta_rms)^2 |M|^2`` (``delta_rms`` the target's RMS frequency) is
+    switched on; the target is sampled at the superpixel centres after a low
     pass to the iris ``|f| < 1 / (2 n)`` (point-like superpixels need no hold-envelope
     compensation).
 
@@ -175,10 +176,9 @@ def superpixel_pattern(m: np.ndarray, n: int = 4, scale: float | None = None) ->
     offsets = np.stack([ii.ravel() - half, jj.ravel() - half], axis=1)  # (n^2, 2)
     combos = (np.arange(2 ** (n * n))[:, None] >> np.arange(n * n)[None, :]) & 1
     sums = combos @ phasors
-    moments = 2 * np.pi * delta_rms * (combos @ (phasors[:, None] * offsets))  # (2^n^2, 2)
-    tree = cKDTree(
-        np.concatenate([np.stack([sums.real, sums.imag], axis=1), moments.real, moments.imag], 1)
-    )
+    moments = 2 * np.pi * delta_rms * (combos @ (phasors[:, None] * offsets))  # (2^(n^2), 2)
+    parts = [np.stack([sums.real, sums.imag], axis=1), moments.real, moments.imag]
+    tree = cKDTree(np.concatenate(parts, 1))
     flat = target.ravel()
 
     def query(values: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -262,7 +262,7 @@ def compile_program(
         upsample: input-SLM pixels per image pixel (default: :func:`default_upsample`).
         order: B-spline order q of the mask's smoothing (>= 2; 3 keeps the band's tails
             below 1e-4 at the zone edge; blocks are q + 1 periods wide). Default: 3, or 2
-            when 3 does not fit the system (said in the warnings).
+            when 3 does not fit the system (said in the warnings); 2 for binary encodings.
         max_frames: the most exposures per image allowed.
         max_tiles: the most output channels per frame (default: as many as fit).
         guard_px: clearance between lights, input-SLM pixels.
@@ -272,6 +272,10 @@ def compile_program(
     """
     from fouroptics.compiler.bundle import MaskBundle
 
+    if order is None and iris_for(encoding, system) is not None:
+        # binary encodings: order 2, the smallest window sight (their own error, ~1 %, dwarfs
+        # order 2's tails, 1e-3 of the band at the zone edge)
+        order = 2
     if order is None:
         args = dict(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
@@ -325,6 +329,14 @@ def compile_program(
 
     n_blocks = c_in + (1 if ideal else 0)
     iris, iris_note = _binary_iris(encoding, system, program, s, order, guard_px * p_in, u_max)
+    if max_tiles is None and encoding == "superpixel":
+        max_tiles = 1
+        warnings.append(
+            "superpixel: one output channel per frame, its window at the iris centre (a "
+            "superpixel is a point source only near the carrier: its error grows with the "
+            "distance from it, so windows off the centre lose fidelity: 0.84-0.97 at 4 tiles, "
+            "0.95-0.99 at 1, on examples/systems/dmd.yaml)"
+        )
     placement = place(
         system,
         n_blocks,
@@ -335,6 +347,7 @@ def compile_program(
         ghosts=ghosts_for(encoding, system),
         zero_order=_has_zero_order(encoding, system),
         iris=iris,
+        max_tiles=max_tiles,
     )
     if max_tiles is None and encoding.startswith("double-phase"):
         max_tiles = 1
@@ -452,9 +465,10 @@ def _binary_iris(
             f"camera plane (window + block image of the image period {program.period} px x "
             f"upsampling {s}, magnified {mag:.3g}) but the iris is {2 * iris[1][0] * 1e3:.3f} "
             f"mm wide (of lambda f2 / p_F = {big_l * 1e3:.3f} mm); the light must shrink "
-            f"{need:.2f}x: f1 >= {system.f1 * need * 1e3:.1f} mm (the band then needs "
-            f"{dmd_px} DMD pixels; this one holds {2 * half_f / system.fourier_pitch:.0f}), "
-            f"or a Fourier SLM pitch <= {system.fourier_pitch / need * 1e6:.2f} um, or "
+            f"{need:.2f}x: f1 >= {system.f1 * need * 1e3:.1f} mm (the band then spans "
+            f"{dmd_px} Fourier pixels; this SLM holds {2 * half_f / system.fourier_pitch:.0f}), "
+            f"or a Fourier SLM pitch <= {system.fourier_pitch / need * 1e6:.2f} um "
+            f"({dmd_px} pixels for the band), or "
             + (f"upsampling <= {s_fit}" if s_fit >= 1 else "a smaller image (upsampling is 1)")
             + f", or an image period <= {math.floor(program.period / need)} px"
         )

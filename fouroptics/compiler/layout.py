@@ -62,6 +62,7 @@ def place(
     ghosts: list[tuple[tuple[float, float], bool]] | None = None,
     zero_order: bool = True,
     iris: tuple[np.ndarray, np.ndarray] | None = None,
+    max_tiles: int | None = None,
 ) -> Placement:
     """Choose block and tile positions that maximise the tiles per frame.
 
@@ -77,6 +78,8 @@ def place(
         zero_order: keep tiles clear of the unmodulated image of each block.
         iris: (centre (2,), half-width (2,)), camera plane, metres: every window's sight must
             lie inside it (binary encodings), or None.
+        max_tiles: tiles wanted at most (layouts holding more count as holding this many, so
+            a single tile stays at the iris centre).
 
     Raises:
         ConfigError: when the blocks do not fit the input SLM, or no tile fits the camera.
@@ -221,6 +224,7 @@ def place(
         return chosen
 
     best: tuple[int, list, list[int], list] | None = None
+    cap = max_tiles or 1 << 30
     first = block_cands[0]
     others = block_cands[1:]
     combos = [()] if n_blocks == 1 else itertools.combinations(range(len(others)), n_blocks - 1)
@@ -231,7 +235,7 @@ def place(
         centres = [b[2] for b in blocks]
         for tile_cands in tile_sets:
             chosen = tiles_for(centres, tile_cands)
-            if best is None or len(chosen) > len(best[2]):
+            if best is None or min(len(chosen), cap) > min(len(best[2]), cap):
                 best = (len(chosen), blocks, chosen, tile_cands)
     assert best is not None
     _, blocks, chosen, tile_cands = best
