@@ -99,14 +99,18 @@ def binary_pattern(encoding: str, m: np.ndarray) -> np.ndarray:
     """The DMD pattern (..., H, W) in {0, 1} for masks ``m`` (..., H, W), |m| <= 1, whose light
     is aimed inside the encoding's :func:`iris` (the compiled masks): Lee thresholds ``m``
     itself (its tile ramps are the carrier); superpixel demodulates ``m`` by its carrier first.
-    One scale for the whole stack (every frame the same gain)."""
+    Each frame is scaled on its own (Lee: peak modulus 1; superpixel: unit RMS, then one
+    scale for the stack): a frame of weak kernels uses the DMD's whole range (the bundle
+    records each frame's gain)."""
     m = np.asarray(m, dtype=np.complex128)
+    peak = np.abs(m).max(axis=(-2, -1), keepdims=True)
     if encoding == "lee":
-        return lee_hologram(m, (0.0, 0.0))
+        return lee_hologram(m / np.where(peak > 0, peak, 1.0), (0.0, 0.0))
     fy, fx = superpixel_carrier(SUPERPIXEL_N)
     h, w = m.shape[-2:]
     base = m * np.exp(-2j * np.pi * np.add.outer(fy * np.arange(h), fx * np.arange(w)))
-    return superpixel_pattern(base, SUPERPIXEL_N)
+    rms = np.sqrt(np.mean(np.abs(base) ** 2, axis=(-2, -1), keepdims=True))
+    return superpixel_pattern(base / np.where(rms > 0, rms, 1.0), SUPERPIXEL_N)
 
 
 def lee_hologram(m: np.ndarray, carrier: tuple[float, float] = (0.0, 0.25)) -> np.ndarray:
@@ -141,9 +145,9 @@ def superpixel_pattern(m: np.ndarray, n: int = 4, scale: float | None = None) ->
         m: the wanted field (complex), sampled on the DMD pixels, at baseband (the pattern puts
             it on the carrier :func:`superpixel_carrier`).
         n: superpixel side (Goorden et al. use 4: 16 phasors, 65536 combinations).
-        scale: RMS of the target in units of one pixel's contribution; default: the one of
-            0.08 .. 0.68 x the largest subset sum ``1 / sin(pi / n^2)`` with the smallest
-            relative error (small values quantise coarsely, the brightest spots clip to the
+        scale: RMS of the target in units of one pixel's contribution; default, per frame:
+            the one of 0.08 .. 0.68 x the largest subset sum ``1 / sin(pi / n^2)`` with the
+            smallest relative error (small values quantise coarsely, the brightest spots clip to the
             edge of the reachable disk; random speckle at 8x8 pixels per spot: fidelity 0.99,
             efficiency 3%, as Goorden et al. report 0.98).
     """
@@ -170,7 +174,7 @@ def superpixel_pattern(m: np.ndarray, n: int = 4, scale: float | None = None) ->
     # the carrier's phase at each superpixel origin
     target = samples * np.exp(2j * np.pi * (fyc * ys + fxc * xs))
     rms = np.sqrt(np.mean(np.abs(target) ** 2))
-    target = target / rms if rms > 0 else target * 0.0
+    target = target / rms if rms > 0 else target * 0.0  # the stack's RMS: relative scales kept
     ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     phasors = np.exp(-2j * np.pi * (fyc * ii + fxc * jj)).ravel()  # (n^2,)
     offsets = np.stack([ii.ravel() - half, jj.ravel() - half], axis=1)  # (n^2, 2)
@@ -179,26 +183,27 @@ def superpixel_pattern(m: np.ndarray, n: int = 4, scale: float | None = None) ->
     moments = 2 * np.pi * delta_rms * (combos @ (phasors[:, None] * offsets))  # (2^(n^2), 2)
     parts = [np.stack([sums.real, sums.imag], axis=1), moments.real, moments.imag]
     tree = cKDTree(np.concatenate(parts, 1))
-    flat = target.ravel()
+    frames = target.reshape(-1, target.shape[-2] * target.shape[-1])  # (F, superpixels)
 
-    def query(values: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+    def query(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         wanted = np.zeros((values.size, tree.m))
-        wanted[:, 0], wanted[:, 1] = s * values.real, s * values.imag
-        return tree.query(wanted)
+        wanted[:, 0], wanted[:, 1] = values.real.ravel(), values.imag.ravel()
+        dist, idx = tree.query(wanted)
+        return dist.reshape(values.shape), idx.reshape(values.shape)
 
     if scale is None:
-        # the RMS that minimises the relative error (quantisation of the small values against
-        # clipping of the peaks at the edge of the reachable disk), on a sample of superpixels
+        # per frame, the RMS that minimises the relative error (quantisation of the small
+        # values against clipping of the peaks at the edge of the reachable disk), on a sample
+        # of superpixels
         edge = 1 / np.sin(np.pi / n**2)  # the largest subset sum
-        sample = flat[np.random.default_rng(0).permutation(flat.size)[:20000]]
-        sample = sample[np.abs(sample) > 0]
-        cands = edge * np.array([0.08, 0.12, 0.17, 0.24, 0.34, 0.48, 0.68])
-        if sample.size:
-            errs = [np.sum(query(sample, s)[0] ** 2) / s**2 for s in cands]
-            scale = float(cands[int(np.argmin(errs))])
-        else:
-            scale = float(cands[-1])
-    _, best = query(flat, scale)
+        cands = edge * np.array([0.08, 0.12, 0.17, 0.24, 0.3, 0.34, 0.4, 0.48, 0.58, 0.68])
+        pick = np.random.default_rng(0).permutation(frames.shape[1])[:5000]
+        sample = frames[:, pick]
+        errs = np.stack([np.sum(query(s * sample)[0] ** 2, axis=1) / s**2 for s in cands])
+        scales = cands[np.argmin(errs, axis=0)][:, None]  # (F, 1)
+    else:
+        scales = np.full((frames.shape[0], 1), float(scale))
+    _, best = query(frames * scales)
     bits = combos[best].reshape(*m.shape[:-2], h // n, w // n, n, n)
     bits = np.swapaxes(bits, -3, -2)  # (..., H/n, n, W/n, n)
     return bits.reshape(m.shape).astype(np.float64)

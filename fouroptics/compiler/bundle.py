@@ -93,8 +93,17 @@ class MaskBundle:
             ) from exc
         sigma = kw["sigma"]
         gain = 1.0
+        n_frames = kw["fourier_masks"].shape[0]
+        frame_gain = np.ones(n_frames)
         if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
             gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
+            # each frame's own gain relative to the global one (binary encodings scale each
+            # frame's pattern on its own; the others have one scale, these are ~1)
+            per = [
+                _projected_gain(kw["fourier_masks"][f], kw["ideal_masks"][f], system)
+                for f in range(n_frames)
+            ]
+            frame_gain = np.abs(np.asarray(per)) / max(abs(gain), 1e-300)
         amp = system.f1 / system.f2 * kw["input_amplitude"] * sigma
         scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         c_opt, c_in = program.kernels.shape[:2]
@@ -132,6 +141,7 @@ class MaskBundle:
             "minus_frame": kw["minus_frame"],
             "band": program.band.astype(np.int64),
             "t_out": program.t_out.astype(np.float64),
+            "frame_gain": frame_gain.astype(np.float64),
         }
         bundle = cls(
             system=system,
@@ -274,10 +284,12 @@ class MaskBundle:
         rows = a["tiles"][a["channel_tile"], 0][:, None] + offs[None, :]  # (C, h)
         cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
         r = a["readout"]
+        frame_power = np.asarray(a.get("frame_gain", np.ones(self.n_frames))) ** 2
 
         def sampled(frame_idx: np.ndarray) -> np.ndarray:
             crops = f[:, frame_idx[:, None, None], rows[:, :, None], cols[:, None, :]]
-            return np.real(r @ crops @ r.T) / m["power_scale"]  # (B, C, n, n)
+            scale = m["power_scale"] * frame_power[frame_idx][:, None, None]
+            return np.real(r @ crops @ r.T) / scale  # (B, C, n, n)
 
         if self.detection == "intensity":
             return sampled(a["channel_frame"])
