@@ -95,12 +95,14 @@ class MaskBundle:
         gain = 1.0
         n_frames = kw["fourier_masks"].shape[0]
         frame_gain = np.ones(n_frames)
+        # binary encodings read behind an iris: the gap light (zero order) never reaches it
+        gap_light = kw.get("iris") is None
         if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
-            gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
+            gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system, gap_light)
             # each frame's own gain relative to the global one (binary encodings scale each
             # frame's pattern on its own; the others have one scale, these are ~1)
             per = [
-                _projected_gain(kw["fourier_masks"][f], kw["ideal_masks"][f], system)
+                _projected_gain(kw["fourier_masks"][f], kw["ideal_masks"][f], system, gap_light)
                 for f in range(n_frames)
             ]
             frame_gain = np.abs(np.asarray(per)) / max(abs(gain), 1e-300)
@@ -131,6 +133,8 @@ class MaskBundle:
             "slm": None if kw["slm"] is None else kw["slm"].describe(),
             "calibration": kw["source"].get("calibration"),
         }
+        if kw.get("iris") is not None:
+            meta["iris"] = kw["iris"]
         arrays = {
             "block_start": placement.block_start.astype(np.int64),
             "tiles": placement.tiles.astype(np.int64),
@@ -430,16 +434,21 @@ class MaskBundle:
         }
 
 
-def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:
+def _projected_gain(
+    realised: np.ndarray, ideal: np.ndarray, system: FourFSystem, gap_light: bool = True
+) -> complex:
     """Least-squares factor between the realised and the ideal effective transmissions.
 
     The ideal effective transmission is the wanted multiplier itself; what an encoding adds
     (bias, conjugate, checkerboard error) sends its light away from the tiles and is nearly
-    orthogonal to it (Parseval), so the projection is the gain the readout sees.
+    orthogonal to it (Parseval), so the projection is the gain the readout sees. With
+    ``gap_light=False`` (binary encodings behind their iris) the gap light, unmodulated light
+    that lands in the zero order outside the iris, is left out of both.
     """
     g = system.fourier_slm
-    eff_r = pixels.effective_transmission(realised, g.fill_factor, g.gap_transmission)
-    eff_i = pixels.effective_transmission(ideal, g.fill_factor, g.gap_transmission)
+    gap = g.gap_transmission if gap_light else 0.0
+    eff_r = pixels.effective_transmission(realised, g.fill_factor, gap)
+    eff_i = pixels.effective_transmission(ideal, g.fill_factor, gap)
     den = np.vdot(eff_i, eff_i).real
     return complex(np.vdot(eff_i, eff_r) / den) if den > 0 else 1.0
 
