@@ -93,22 +93,15 @@ class MaskBundle:
             ) from exc
         sigma = kw["sigma"]
         gain = 1.0
-        n_frames = kw["fourier_masks"].shape[0]
-        frame_gain = np.ones(n_frames)
-        # binary encodings read behind an iris: the gap light (zero order) never reaches it
-        gap_light = kw.get("iris") is None
         if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
-            gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system, gap_light)
-            # each frame's own gain relative to the global one (binary encodings scale each
-            # frame's pattern on its own; the others have one scale, these are ~1)
-            per = [
-                _projected_gain(kw["fourier_masks"][f], kw["ideal_masks"][f], system, gap_light)
-                for f in range(n_frames)
-            ]
-            frame_gain = np.abs(np.asarray(per)) / max(abs(gain), 1e-300)
+            gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
         amp = system.f1 / system.f2 * kw["input_amplitude"] * sigma
         scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         c_opt, c_in = program.kernels.shape[:2]
+        frame_gain = np.ones(kw["fourier_masks"].shape[0])
+        if kw.get("iris") is not None:  # binary encodings, read behind their iris
+            gain, frame_gain = _iris_gains(kw["fourier_masks"], kw["ideal_masks"], system)
+            scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         meta = {
             "encoding": kw["encoding"],
             "detection": program.detection,
@@ -434,21 +427,36 @@ class MaskBundle:
         }
 
 
-def _projected_gain(
-    realised: np.ndarray, ideal: np.ndarray, system: FourFSystem, gap_light: bool = True
-) -> complex:
+def _iris_gains(
+    realised: np.ndarray, ideal: np.ndarray, system: FourFSystem
+) -> tuple[complex, np.ndarray]:
+    """Gains of a binary encoding read behind its iris: (the stack's, each frame's magnitude
+    relative to it (F,)).
+
+    Each frame's pattern is scaled on its own (:func:`fouroptics.compiler.binary.binary_pattern`),
+    so each frame has its own least-squares factor; the gap light (unmodulated, it lands in the
+    zero order outside the iris) is left out of both masks' effective transmissions.
+    """
+    ff = system.fourier_slm.fill_factor
+    eff_r = pixels.effective_transmission(realised, ff, 0.0)
+    eff_i = pixels.effective_transmission(ideal, ff, 0.0)
+    num = np.sum(np.conj(eff_i) * eff_r, axis=(-2, -1))
+    den = np.sum(np.abs(eff_i) ** 2, axis=(-2, -1))
+    gain = complex(num.sum() / den.sum()) if den.sum() > 0 else 1.0
+    per = np.abs(num) / np.where(den > 0, den, 1.0)
+    return gain, per / max(abs(gain), 1e-300)
+
+
+def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:
     """Least-squares factor between the realised and the ideal effective transmissions.
 
     The ideal effective transmission is the wanted multiplier itself; what an encoding adds
     (bias, conjugate, checkerboard error) sends its light away from the tiles and is nearly
-    orthogonal to it (Parseval), so the projection is the gain the readout sees. With
-    ``gap_light=False`` (binary encodings behind their iris) the gap light, unmodulated light
-    that lands in the zero order outside the iris, is left out of both.
+    orthogonal to it (Parseval), so the projection is the gain the readout sees.
     """
     g = system.fourier_slm
-    gap = g.gap_transmission if gap_light else 0.0
-    eff_r = pixels.effective_transmission(realised, g.fill_factor, gap)
-    eff_i = pixels.effective_transmission(ideal, g.fill_factor, gap)
+    eff_r = pixels.effective_transmission(realised, g.fill_factor, g.gap_transmission)
+    eff_i = pixels.effective_transmission(ideal, g.fill_factor, g.gap_transmission)
     den = np.vdot(eff_i, eff_i).real
     return complex(np.vdot(eff_i, eff_r) / den) if den > 0 else 1.0
 
