@@ -3,11 +3,12 @@ plane (examples/systems/dmd.yaml): user kernels against scipy.signal.fftconvolve
 against its own detected features, the readout windows clear of what the encodings add (zero
 order, conjugate, higher orders, the superpixel grid's repeats), and the refusals with numbers.
 
-Measured on this system (intensity detection, noise off, 16x16 images, 36 random kernels of
-3x3 .. 15x15): superpixel fidelity per channel 0.980 .. 0.999 (median 0.995), NRMSE against
-|fftconvolve|^2 0.02 .. 0.16 (median 0.05); Lee fidelity 0.92 .. 0.99 (median 0.975), NRMSE
-0.05 .. 0.38 (median 0.16): the hologram's higher orders (as strong as the first where the
-mask is weak) spread over the iris.
+Measured on this system (intensity detection, noise off, 16x16 images, 48 random kernels of
+3x3 .. 15x15, one frame per channel): superpixel fidelity per channel 0.975 .. 0.9997 (median
+0.995; 47 of 48 >= 0.98), NRMSE against |fftconvolve|^2 0.017 .. 0.11 (median 0.048); Lee
+fidelity median 0.977 (min 0.92), NRMSE median 0.15 (max 0.32): the hologram's higher
+orders (as strong as the first where the mask is weak) spread over the iris. The kernels below
+measure: superpixel fidelity >= 0.986, NRMSE <= 0.094; Lee >= 0.979, <= 0.098.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from fouroptics.optics import FourFSystem
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = (3, 7, 15)
 #: (fidelity floor per channel, NRMSE ceiling per channel against |fftconvolve|^2)
-TOLERANCE = {"superpixel": (0.98, 0.15), "lee": (0.90, 0.40)}
+TOLERANCE = {"superpixel": (0.98, 0.15), "lee": (0.95, 0.2)}
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +110,12 @@ def _window_power(bundle, fields, masks, tiles) -> np.ndarray:
     return p[:, frame[:, None, None], rows[:, :, None], cols[:, None, :]].sum(axis=(0, 2, 3))
 
 
-@pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.03), ("lee", 0.12)])
+@pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.03), ("lee", 0.05)])
 def test_readout_windows_are_clear_of_the_ghosts(user_case, encoding, ceiling) -> None:
     """The ghost light alone (the realised DMD mask minus its projection on the wanted mask:
     zero order, conjugate, higher orders, superpixel repeats, quantisation noise) puts only a
     few % of the wanted power in the readout windows (measured: superpixel <= 1.4 %, Lee <=
-    11 %), while a window at the zero order's image of the input block would get more ghost
+    2.1 %), while a window at the zero order's image of the input block would get more ghost
     than wanted light."""
     _, images, bundles, _ = user_case
     bundle = bundles[encoding]
@@ -138,9 +139,9 @@ def test_readout_windows_are_clear_of_the_ghosts(user_case, encoding, ceiling) -
     assert np.all(at_zero > wanted), at_zero / wanted  # 2 .. 9 x measured
 
 
-@pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.15), ("lee", 0.3)])
+@pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.1), ("lee", 0.2)])
 def test_quick_sclc_compiles_and_reads_out_its_features(dmd, tmp_path, encoding, ceiling):
-    """Measured: NRMSE 0.09 (superpixel) and 0.18 (Lee) against the model's own intensity
+    """Measured: NRMSE 0.054 (superpixel) and 0.12 (Lee) against the model's own intensity
     features (quick architecture at 4 -> 4 channels: one frame per channel)."""
     from test_compiler_model import digits, saved_sclc
 
