@@ -8,9 +8,10 @@
 * Superpixel (Goorden, Bertolotti, Mosk, Opt. Express 22, 17999 (2014)): ``n x n`` pixels form
   a superpixel; with the iris at the carrier ``(1/n^2, 1/n)`` cycles/pixel (rows, columns) the
   pixels of a superpixel contribute the ``n^2`` phasors ``exp(-2 pi i k / n^2)``, and the subset
-  whose sum is nearest the target is switched on. The target is pre-compensated for the
-  superpixel's block (hold) envelope. The iris passes a band of half-width ``1 / (2 n)``
-  around the carrier (one superpixel per resolved spot at most; fidelity rises with the spot).
+  whose sum is nearest the target is switched on (here also with the smallest first moment,
+  so that the superpixel acts as a point at its centre: :func:`superpixel_pattern`). The iris
+  passes a band of half-width ``1 / (2 n)`` around the carrier (one superpixel per resolved
+  spot at most; fidelity rises with the spot).
 
 In the 4f correlator (tiled compile). The camera plane is conjugate to the Fourier SLM: a
 pattern component ``e^{2 pi i f.r}`` (``r`` in Fourier pixels) moves light by ``f L`` with
@@ -25,8 +26,10 @@ or take the window, the block image and the guards, half-width ``sigma``) inside
   the camera plane, ``L / n`` wide (the band the DMD holds is ``1 / n`` of its pixel band, in
   the camera plane as well as in the mask's resolution ``n p_F``). Everything the pixels of a
   superpixel do besides their sum (zero order, conjugates, the superpixel grid's repeats every
-  ``L / n``) lands in the other cells; the quantisation error (a few % of the power, white
-  over the cell) is the fidelity loss. Iris: centre ``(1/16, 1/4) L``, half-width ``L / 8``.
+  ``L / n``) lands in the other cells. What remains in the cell is the quantisation error and
+  the superpixel's departure from a point (second order in the distance from the carrier):
+  the compile reads one channel per frame, its window at the iris centre. Iris: centre
+  ``(1/16, 1/4) L``, half-width ``L / 8``.
 * lee: the tile ramps are the carrier (``b = [cos(phi) >= cos(pi w)]`` of the mask that aims at
   the tiles). The wanted light occupies the iris shrunk by the margin ``d = sigma - (kernel
   half-support)``; order ``k`` of it (all products ``sum n_j p_j`` with ``sum n_j = k``,
@@ -35,9 +38,10 @@ or take the window, the block image and the guards, half-width ``sigma``) inside
   ``k = -3 .. 3`` (:data:`LEE_ORDERS`) out: ``h <= (D_k + w_k d) / (w_k + 1)`` with ``D_k`` the
   wrapped distance ``(k - 1) c`` (largest axis) and ``w_k = |k|`` (2 for ``k = 0``). With the
   carrier ``c = (1/16, 1/4)``: ``h <= (L/4 + 3 d) / 4`` (order -3, which wraps to ``L/4`` from
-  the carrier) and ``(L/4 + 2 d) / 3`` (orders 0, 2, -2). Higher orders (the ``k = 5, -7``
-  wraps, and the higher intermodulation products) are spread over ``k^2`` the area and remain
-  as the measured fidelity loss.
+  the carrier) and ``(L/4 + 2 d) / 3`` (orders 0, 2, -2). Higher orders (``|k| >= 4``, e.g.
+  ``k = 5`` again ``L/4`` from the carrier with 5 times the spread) and the higher
+  intermodulation products are spread over ``k^2`` the area and remain as the measured
+  fidelity loss; each frame's mask is shown at peak modulus 1 (weak masks make strong orders).
 
 :func:`fidelity` demodulates a pattern, applies the iris and measures the normalised overlap
 with the target (1 = the same field up to one complex factor); :func:`efficiency` the power in
