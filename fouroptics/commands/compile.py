@@ -270,6 +270,7 @@ def _summary(bundle: Any, quality: dict, args: argparse.Namespace, seconds: floa
         "(two sample images)",
         "channels": channels,
         "warnings": bundle.warnings,
+        "iris": m.get("iris"),  # binary encodings: where the wanted light is read
         "seconds": round(seconds, 2),
     }
 

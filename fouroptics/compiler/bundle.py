@@ -100,6 +100,10 @@ class MaskBundle:
         amp = system.f1 / system.f2 * kw["input_amplitude"] * sigma
         scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         c_opt, c_in = program.kernels.shape[:2]
+        frame_gain = np.ones(kw["fourier_masks"].shape[0])
+        if kw.get("iris") is not None:  # binary encodings, read behind their iris
+            gain, frame_gain = _iris_gains(kw["fourier_masks"], kw["ideal_masks"], system)
+            scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         meta = {
             "encoding": kw["encoding"],
             "detection": program.detection,
@@ -124,6 +128,8 @@ class MaskBundle:
             "slm": None if kw["slm"] is None else kw["slm"].describe(),
             "calibration": kw["source"].get("calibration"),
         }
+        if kw.get("iris") is not None:
+            meta["iris"] = kw["iris"]
         arrays = {
             "block_start": placement.block_start.astype(np.int64),
             "tiles": placement.tiles.astype(np.int64),
@@ -134,6 +140,7 @@ class MaskBundle:
             "minus_frame": kw["minus_frame"],
             "band": program.band.astype(np.int64),
             "t_out": program.t_out.astype(np.float64),
+            "frame_gain": frame_gain.astype(np.float64),
         }
         bundle = cls(
             system=system,
@@ -276,10 +283,12 @@ class MaskBundle:
         rows = a["tiles"][a["channel_tile"], 0][:, None] + offs[None, :]  # (C, h)
         cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
         r = a["readout"]
+        frame_power = np.asarray(a.get("frame_gain", np.ones(self.n_frames))) ** 2
 
         def sampled(frame_idx: np.ndarray) -> np.ndarray:
             crops = f[:, frame_idx[:, None, None], rows[:, :, None], cols[:, None, :]]
-            return np.real(r @ crops @ r.T) / m["power_scale"]  # (B, C, n, n)
+            scale = m["power_scale"] * frame_power[frame_idx][:, None, None]
+            return np.real(r @ crops @ r.T) / scale  # (B, C, n, n)
 
         if self.detection == "intensity":
             return sampled(a["channel_frame"])
@@ -418,6 +427,26 @@ class MaskBundle:
             "mean_fidelity": float(np.mean(fid)),
             "total_efficiency": float(np.sum(eff)),
         }
+
+
+def _iris_gains(
+    realised: np.ndarray, ideal: np.ndarray, system: FourFSystem
+) -> tuple[complex, np.ndarray]:
+    """Gains of a binary encoding read behind its iris: (the stack's, each frame's magnitude
+    relative to it (F,)).
+
+    Each frame's pattern is scaled on its own (:func:`fouroptics.compiler.binary.binary_pattern`),
+    so each frame has its own least-squares factor; the gap light (unmodulated, it lands in the
+    zero order outside the iris) is left out of both masks' effective transmissions.
+    """
+    ff = system.fourier_slm.fill_factor
+    eff_r = pixels.effective_transmission(realised, ff, 0.0)
+    eff_i = pixels.effective_transmission(ideal, ff, 0.0)
+    num = np.sum(np.conj(eff_i) * eff_r, axis=(-2, -1))
+    den = np.sum(np.abs(eff_i) ** 2, axis=(-2, -1))
+    gain = complex(num.sum() / den.sum()) if den.sum() > 0 else 1.0
+    per = np.abs(num) / np.where(den > 0, den, 1.0)
+    return gain, per / max(abs(gain), 1e-300)
 
 
 def _projected_gain(realised: np.ndarray, ideal: np.ndarray, system: FourFSystem) -> complex:

@@ -15,7 +15,10 @@ so that no readout window receives it (the camera plane is this 4f system's filt
   an SLM with a 3 pi stroke (its default LUT).
 * ``amplitude``: amplitude SLM with bias: ``a = 1/2 + Re(m)/2`` carries ``m / 4``; the bias is
   unmodulated light (zero order) and ``conj(m) / 4`` a mirrored copy (tiles kept clear of both).
-* ``lee`` and ``superpixel`` (binary DMDs): see :mod:`fouroptics.compiler.binary`.
+* ``lee`` and ``superpixel`` (binary DMDs): the light sits on a carrier and the readout
+  windows are the iris; :func:`iris_for` gives it (derivation in
+  :mod:`fouroptics.compiler.binary`): the layout keeps every window's sight inside it, so the
+  zero order, the conjugate, the other orders and the superpixel grid's repeats stay out.
 
 On an SLM with fringing (pixel crosstalk) the phase encodings' drive is then optimised through
 the crosstalk (:mod:`fouroptics.compiler.refine`): a checkerboard alone is damped by
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fouroptics.compiler.binary import lee_hologram, superpixel_pattern
+from fouroptics.compiler import binary
 from fouroptics.compiler.slm import SLMModel
 from fouroptics.errors import ConfigError
 from fouroptics.optics import FourFSystem
@@ -68,14 +71,7 @@ def ghosts_for(encoding: str, system: FourFSystem) -> list[tuple[tuple[float, fl
     if encoding == "amplitude":
         return [((0.0, 0.0), True)]
     if encoding in ("lee", "superpixel"):
-        raise ConfigError(
-            f"encoding {encoding!r}: binary DMD encodings carry the light on a carrier and "
-            "need an iris there: the superpixel iris holds lambda f2 / (16 p_F) of the camera "
-            "plane (the 4x4 grid repeats all light every 1/4 and the zero order sits 1/16 "
-            "from the carrier), a Lee hologram's higher orders land at multiples of each "
-            "tile's shift; neither fits a tiled compile yet. Use fouroptics.compiler.binary "
-            "(fidelity and efficiency in benchmarks/compiler_encodings.py)"
-        )
+        return []  # everything they add lies outside their iris (see iris_for)
     return []
 
 
@@ -84,6 +80,25 @@ def modulation_of(encoding: str) -> str:
     if encoding not in _MODULATION:
         raise ConfigError(f"encoding: got {encoding!r}; allowed: {', '.join(ENCODINGS)}")
     return _MODULATION[encoding]
+
+
+def iris_for(
+    encoding: str, system: FourFSystem, margin_m: float = 0.0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The camera-plane iris of a binary encoding: (centre (2,), half-width (2,)), metres, or
+    None for the other encodings.
+
+    Args:
+        encoding: the encoding.
+        system: the 4f system (``L = lambda f2 / p_F``).
+        margin_m: a window sight's half-width minus the light's, camera plane, metres (Lee's
+            iris depends on it; see :func:`fouroptics.compiler.binary.iris`).
+    """
+    if _MODULATION.get(encoding) != "binary":
+        return None
+    period = system.wavelength * system.f2 / system.fourier_pitch
+    centre, half = binary.iris(encoding, margin_m / period)
+    return centre * period, np.full(2, half * period)
 
 
 def default_slm(encoding: str) -> SLMModel | None:
@@ -139,10 +154,8 @@ def encode(
         wanted = double_phase((m + DOUBLE_PHASE_BIAS) / (1 + DOUBLE_PHASE_BIAS))
     elif encoding == "amplitude":
         wanted = 0.5 + 0.5 * m.real + 0j
-    elif encoding == "lee":
-        wanted = lee_hologram(m) + 0j
-    else:
-        wanted = superpixel_pattern(m) + 0j
+    else:  # binary: lee or superpixel, light aimed inside the iris
+        wanted = binary.binary_pattern(encoding, m) + 0j
     levels, _ = slm.quantise(wanted)
     return slm.realise(levels), levels, slm
 

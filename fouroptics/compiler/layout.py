@@ -6,6 +6,12 @@ term of a mask (output channel o, source block i') moves block i' onto o's camer
 same term moves every other block i to ``Y_o - M (c_i - c_i')``; the unmodulated light images
 each block at ``-M c_i``. A tile is kept only when no light but its own lands on its readout
 window (modulo the camera-plane alias period ``lambda f2 / p_F`` of the Fourier SLM's sampling).
+
+A binary (DMD) encoding adds an iris (:func:`fouroptics.compiler.encodings.iris_for`): the tile
+lattice is then centred on it, and a tile is kept only when its *sight* (the mask positions
+``Y_o + M c_i``, give or take the window and the block image, from which block i's light can
+reach the window) lies inside the iris for every block: what the encoding puts elsewhere (zero
+order, conjugate, higher orders, the superpixel grid's repeats) never reaches a window.
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ def place(
     guard_m: float,
     ghosts: list[tuple[tuple[float, float], bool]] | None = None,
     zero_order: bool = True,
+    iris: tuple[np.ndarray, np.ndarray] | None = None,
+    max_tiles: int | None = None,
 ) -> Placement:
     """Choose block and tile positions that maximise the tiles per frame.
 
@@ -68,6 +76,10 @@ def place(
         ghosts: copies of all light an encoding adds: (camera-plane shift, conjugate); a
             conjugate copy of the light aimed at ``w`` lands at ``-w - M (c_i + c_i')``.
         zero_order: keep tiles clear of the unmodulated image of each block.
+        iris: (centre (2,), half-width (2,)), camera plane, metres: every window's sight must
+            lie inside it (binary encodings), or None.
+        max_tiles: tiles wanted at most (layouts holding more count as holding this many, so
+            a single tile stays at the iris centre).
 
     Raises:
         ConfigError: when the blocks do not fit the input SLM, or no tile fits the camera.
@@ -117,23 +129,36 @@ def place(
             f"fit the input SLM {system.input_shape}"
         )
 
-    # candidate tile centres on the camera grid (camera plane)
+    # candidate tile centres on the camera grid (camera plane): a lattice around the axis, or
+    # around the iris centre (on the lattice and half a step off it, whichever holds more)
     gcam = system.camera
     hc, wc = gcam.shape
     cam_half = np.array([hc, wc]) * gcam.pitch / 2
     reach_c = max(hc, wc) * gcam.pitch / (mag * lattice)
     idx_c = range(-int(reach_c) - 1, int(reach_c) + 2)
-    tile_cands = []
-    for a, b in itertools.product(idx_c, idx_c):
-        y = -mag * np.array([a, b], float) * lattice
-        px = np.round(y / gcam.pitch + np.array([hc // 2, wc // 2])).astype(int)
-        yc = (px - np.array([hc // 2, wc // 2])) * gcam.pitch
-        lo = yc - half_win - gcam.pitch
-        hi = yc + half_win + gcam.pitch
-        if np.all(lo >= -cam_half) and np.all(hi <= cam_half - gcam.pitch):
-            tile_cands.append((a * a + b * b, px, yc))
-    tile_cands.sort(key=lambda t: t[0])
-    if not tile_cands:
+    sight = half_win + half_block  # half-width of the mask positions a window sees
+    if iris is not None:
+        iris_c, iris_h = (np.asarray(v, dtype=np.float64) for v in iris)
+        offsets = [iris_c + mag * lattice * np.array(o) for o in ((0, 0), (0.5, 0.5))]
+    else:
+        offsets = [np.zeros(2)]
+
+    def tile_candidates(origin: np.ndarray) -> list:
+        cands = []
+        for a, b in itertools.product(idx_c, idx_c):
+            y = origin - mag * np.array([a, b], float) * lattice
+            px = np.round(y / gcam.pitch + np.array([hc // 2, wc // 2])).astype(int)
+            yc = (px - np.array([hc // 2, wc // 2])) * gcam.pitch
+            lo = yc - half_win - gcam.pitch
+            hi = yc + half_win + gcam.pitch
+            if np.all(lo >= -cam_half) and np.all(hi <= cam_half - gcam.pitch):
+                key = yc - iris_c if iris is not None else np.array([a, b], float) * lattice
+                cands.append((float(key @ key), px, yc))
+        cands.sort(key=lambda t: t[0])
+        return cands
+
+    tile_sets = [tile_candidates(o) for o in offsets]
+    if not any(tile_sets):
         raise ConfigError(
             f"no readout window of {2 * half_win * 1e3:.3f} mm fits the camera "
             f"({hc}x{wc} x {gcam.pitch * 1e6:.3g} um): use a smaller image or upsampling"
@@ -146,7 +171,14 @@ def place(
         d = np.abs(_wrap(a[:, None, :] - b[None, :, :], alias))
         return bool(np.any(np.all(d < ha + hb, axis=-1)))
 
-    def tiles_for(blocks: list[np.ndarray]) -> list[int]:
+    def in_iris(w: np.ndarray, c: np.ndarray) -> bool:
+        """Window ``w`` (2,) sees only mask positions inside the iris, for blocks ``c``."""
+        if iris is None:
+            return True
+        pos = np.abs(_wrap(w[None, :] + mag * c - iris_c[None, :], alias))
+        return bool(np.all(pos + sight <= iris_h[None, :] * (1 + 1e-12)))
+
+    def tiles_for(blocks: list[np.ndarray], tile_cands: list) -> list[int]:
         c = np.array(blocks)
         unmod = -mag * c
         for shift, kind in ghosts or []:
@@ -174,6 +206,8 @@ def place(
         wins = np.zeros((0, 2))
         for j, (_, _, yc) in enumerate(tile_cands):
             w = yc[None, :]
+            if not in_iris(yc, c):
+                continue
             if (zero_order or len(unmod) > len(c)) and hits(
                 w, half_win, unmod if zero_order else unmod[len(c) :], half_block
             ):
@@ -189,7 +223,8 @@ def place(
             wins = np.concatenate([wins, w])
         return chosen
 
-    best: tuple[int, list, list[int]] | None = None
+    best: tuple[int, list, list[int], list] | None = None
+    cap = max_tiles or 1 << 30
     first = block_cands[0]
     others = block_cands[1:]
     combos = [()] if n_blocks == 1 else itertools.combinations(range(len(others)), n_blocks - 1)
@@ -198,12 +233,20 @@ def place(
             break
         blocks = [first, *[others[i] for i in combo]]
         centres = [b[2] for b in blocks]
-        chosen = tiles_for(centres)
-        if best is None or len(chosen) > len(best[2]):
-            best = (len(chosen), blocks, chosen)
+        for tile_cands in tile_sets:
+            chosen = tiles_for(centres, tile_cands)
+            if best is None or min(len(chosen), cap) > min(len(best[2]), cap):
+                best = (len(chosen), blocks, chosen, tile_cands)
     assert best is not None
-    _, blocks, chosen = best
+    _, blocks, chosen, tile_cands = best
     if not chosen:
+        if iris is not None:
+            raise ConfigError(
+                f"no readout window fits the iris of the binary encoding: a window sees "
+                f"{2 * sight * 1e3:.3f} mm of the camera plane (window + block image + guards) "
+                f"from each of {n_blocks} block(s), the iris is {2 * iris_h[0] * 1e3:.3f} mm "
+                f"wide; use fewer input channels, a smaller image or upsampling, or a longer f1"
+            )
         raise ConfigError(
             "no camera tile is clear of the other channels' light and the unmodulated light: "
             "the camera or the Fourier SLM's alias period is too small for this image size"
