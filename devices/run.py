@@ -13,7 +13,7 @@ shared (:func:`run_bundle`):
 3. exposure (:func:`auto_exposure`): the brightest tile at a target fraction of the camera's
    range, as a lab would set it; a camera that stays dark or saturated is reported with numbers;
 4. registration: frames resampled from the measured camera geometry (the calibration's
-   input -> camera affine) onto the bundle's nominal one (bilinear, power conserving); without a
+   input -> camera affine) onto the bundle's nominal one (Lanczos-4, power conserving); without a
    calibration the nominal geometry is used as is;
 5. photometry (:func:`fit_photometry`): DN = gain * P_twin + offset fitted over the readout
    windows on a few reference images against the bundle's noise-free twin (absorbs laser power,
@@ -180,6 +180,27 @@ def bilinear_matrix(
     """Sparse (N_out, N_in) matrix of bilinear resampling: ``out[p] = in[a @ p + b]`` for pixel
     indices p (row, col); samples outside ``[0, n - 1]`` give 0 (as ``scipy.ndimage``'s order-1
     ``mode="constant"``). Apply to a batch as ``(M @ x.reshape(-1, N_in).T).T``."""
+    return resampling_matrix(out_shape, in_shape, a, b, radius=1)
+
+
+#: Lanczos radius of the camera-geometry resampling: a camera samples a band-limited image
+#: (the intensity of a readout window reaches about 0.37 cycles per pixel on the examples),
+#: where bilinear interpolation is off by ~9 % and Lanczos-4 by ~0.5 % (1-D, random phases).
+LANCZOS_RADIUS = 4
+
+
+def resampling_matrix(
+    out_shape: tuple[int, int],
+    in_shape: tuple[int, int],
+    a: np.ndarray,
+    b: np.ndarray,
+    radius: int = LANCZOS_RADIUS,
+) -> sparse.csr_matrix:
+    """Sparse (N_out, N_in) resampling ``out[p] = in[a @ p + b]`` (pixel indices (row, col)).
+
+    ``radius`` 1: bilinear (tent); ``r >= 2``: separable Lanczos-r (``sinc(t) sinc(t / r)``,
+    (2r)^2 taps), weights normalised to sum to one. Samples outside ``[0, n - 1]`` give 0.
+    """
     hy, wx = out_shape
     py, px = np.meshgrid(np.arange(hy), np.arange(wx), indexing="ij")
     pts = np.stack([py.ravel(), px.ravel()]).astype(np.float64)
@@ -187,26 +208,30 @@ def bilinear_matrix(
     ny, nx = in_shape
     tol = 1e-9
     ok = (src[0] >= -tol) & (src[0] <= ny - 1 + tol) & (src[1] >= -tol) & (src[1] <= nx - 1 + tol)
-    sy, sx = np.clip(src[0], 0, ny - 1), np.clip(src[1], 0, nx - 1)
-    y0 = np.minimum(np.floor(sy), max(ny - 2, 0)).astype(np.int64)
-    x0 = np.minimum(np.floor(sx), max(nx - 2, 0)).astype(np.int64)
-    fy, fx = sy - y0, sx - x0
-    rows, cols, vals = [], [], []
     idx = np.nonzero(ok)[0]
-    for dy, dx, w in (
-        (0, 0, (1 - fy) * (1 - fx)),
-        (0, 1, (1 - fy) * fx),
-        (1, 0, fy * (1 - fx)),
-        (1, 1, fy * fx),
-    ):
-        yy, xx = np.minimum(y0 + dy, ny - 1), np.minimum(x0 + dx, nx - 1)
-        rows.append(idx)
-        cols.append((yy * nx + xx)[idx])
-        vals.append(w[idx])
-    m = sparse.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(hy * wx, ny * nx),
-    )
+    sy, sx = np.clip(src[0, idx], 0, ny - 1), np.clip(src[1, idx], 0, nx - 1)
+    if radius == 1:
+        y0 = np.minimum(np.floor(sy), max(ny - 2, 0)).astype(np.int64)
+        x0 = np.minimum(np.floor(sx), max(nx - 2, 0)).astype(np.int64)
+    else:
+        y0, x0 = np.floor(sy).astype(np.int64), np.floor(sx).astype(np.int64)
+    taps = np.arange(-radius + 1, radius + 1)
+    yy = y0[:, None] + taps[None, :]  # (P, 2r)
+    xx = x0[:, None] + taps[None, :]
+
+    def kernel(t: np.ndarray) -> np.ndarray:
+        if radius == 1:
+            return np.maximum(0.0, 1.0 - np.abs(t))
+        return np.where(np.abs(t) < radius, np.sinc(t) * np.sinc(t / radius), 0.0)
+
+    wy = kernel(sy[:, None] - yy) * ((yy >= 0) & (yy < ny))
+    wx_ = kernel(sx[:, None] - xx) * ((xx >= 0) & (xx < nx))
+    w = wy[:, :, None] * wx_[:, None, :]  # (P, 2r, 2r)
+    w /= np.where(w.sum(axis=(1, 2), keepdims=True) != 0, w.sum(axis=(1, 2), keepdims=True), 1)
+    cols = np.clip(yy, 0, ny - 1)[:, :, None] * nx + np.clip(xx, 0, nx - 1)[:, None, :]
+    rows = np.broadcast_to(idx[:, None, None], w.shape)
+    keep = w != 0
+    m = sparse.csr_matrix((w[keep], (rows[keep], cols[keep])), shape=(hy * wx, ny * nx))
     m.sum_duplicates()
     return m
 
@@ -223,7 +248,8 @@ def apply_sparse(m: sparse.csr_matrix, frames: np.ndarray, out_shape: tuple[int,
 def _apply_rows(m: sparse.csr_matrix, flat: np.ndarray) -> np.ndarray:
     """``m`` (N_out, N_in) applied to the last axis of ``flat`` (..., N_in) -> (..., N_out)."""
     ind, w = _ell(m)
-    w = w.astype(flat.dtype if flat.dtype.kind == "f" else np.float64)
+    single = flat.dtype in (np.float32, np.complex64)
+    w = w.astype(np.float32 if single else np.float64)
     out = np.take(flat, ind[0], axis=-1) * w[0]
     for k in range(1, len(ind)):  # the few entries per row (4 for bilinear)
         out += np.take(flat, ind[k], axis=-1) * w[k]
@@ -269,7 +295,7 @@ def registration_resampler(system: Any, registration: np.ndarray) -> sparse.csr_
     a = lin / k
     b = off + lin @ (c_in - c_cam / k)
     shape = system.camera_shape
-    return bilinear_matrix(shape, shape, a, b) * abs(np.linalg.det(a))
+    return resampling_matrix(shape, shape, a, b) * abs(np.linalg.det(a))
 
 
 # -- photometry and exposure ----------------------------------------------------------------
@@ -554,7 +580,7 @@ def saturation_dn(camera: Any) -> float:
 
 def _measured_windows(resample: sparse.csr_matrix, windows: np.ndarray) -> np.ndarray:
     """Windows on the measured camera grid: pixels that feed any nominal window pixel."""
-    used = (resample.T @ windows.reshape(len(windows), -1).T.astype(np.float64)).T
+    used = (abs(resample).T @ windows.reshape(len(windows), -1).T.astype(np.float64)).T
     return used.reshape(windows.shape) > 0
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from devices.emva import HC, expose_frames, photons_from_power
-from devices.run import apply_sparse, bilinear_matrix
+from devices.run import apply_sparse
 from devices.slm_response import apply_fringing
 from fouroptics.optics.pixels import effective_transmission
 
@@ -125,15 +125,10 @@ def bundle_masks(bench: Any, bundle: Any) -> np.ndarray:
 
 
 def misalign_matrix(bench: Any):
-    """Sparse bilinear map of the camera misalignment (None when there is none), scaled by
-    ``1 / (1 + s)^2`` as ``SimulatedBench._misalign``."""
-    imp = bench._imperfections
-    if imp.camera_shift == (0.0, 0.0) and imp.camera_rotation == 0 and imp.camera_scale == 0:
-        return None
-    shape = tuple(bench.camera.shape)
-    a, b = imp.camera_affine(shape)
-    inv = np.linalg.inv(a)
-    return bilinear_matrix(shape, shape, inv, -inv @ b) / (1.0 + imp.camera_scale) ** 2
+    """Sparse map of the camera misalignment on the camera *field* (None when there is none):
+    Lanczos-4 resampling of the band-limited field at the displaced pixel centres, scaled by
+    ``1 / (1 + s)`` (power ``1 / (1 + s)^2``), as ``SimulatedBench._misalign``."""
+    return bench.misalign_matrix()
 
 
 def ideal_powers(
@@ -189,16 +184,16 @@ def ideal_powers(
             if i == 0 and frame0 is not None:
                 frame0[:] = _camera_power(sys_, e[0], mis, keep, shape)
             src, pos, w = gather
-            ps = sys_.intensity(e.reshape(*e.shape[:2], -1)[..., src]).astype(np.float32)
+            es = e.reshape(*e.shape[:2], -1)[..., src]
+            if pos is not None:  # the misaligned field at the read pixels
+                acc = es[..., pos[0]] * w[0]
+                for k in range(1, len(pos)):
+                    acc += es[..., pos[k]] * w[k]
+                es = acc
+            ps = sys_.intensity(es).astype(np.float32)
             if keep != 1.0:
                 ps *= np.float32(keep)
-            if pos is None:
-                out[i : i + chunk] = ps
-            else:
-                acc = ps[..., pos[0]] * w[0]
-                for k in range(1, len(pos)):
-                    acc += ps[..., pos[k]] * w[k]
-                out[i : i + chunk] = np.maximum(acc, 0)
+            out[i : i + chunk] = ps
             continue
         out[i : i + chunk] = _camera_power(sys_, e, mis, keep, shape)
     return out if pixels is None else (out, frame0)
@@ -207,18 +202,17 @@ def ideal_powers(
 def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.ndarray:
     """Power per camera pixel (..., H, W) float32 of camera fields: intensity, splitter share,
     misalignment."""
+    if mis is not None:
+        e = apply_sparse(mis, e, shape)
     p = sys_.intensity(e).astype(np.float32)
     if keep != 1.0:
         p *= np.float32(keep)
-    if mis is not None:
-        p = apply_sparse(mis, p, shape).astype(np.float32)
-        np.maximum(p, 0, out=p)
     return p
 
 
 def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
-    """(source pixels, positions of each bilinear tap in them or None, tap weights) to
-    evaluate the misaligned power at ``pixels`` only; cached per pixel set."""
+    """(source pixels, positions of each resampling tap in them or None, tap weights) to
+    evaluate the misaligned field at ``pixels`` only; cached per pixel set."""
     key = ("gather", pixels.tobytes())
     if key not in cache:
         if mis is None:

@@ -193,4 +193,6 @@ def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(mi
     var = var + p.gain * np.mean(mean[sel] - p.black_level) + 1 / 12
     assert abs(d.mean()) < 0.05 * np.sqrt(var) + 0.1
     assert 0.85 < d.std() / np.sqrt(var) < 1.15
-    np.testing.assert_array_equal(fast[0][~w], np.rint(mean[0][~w]))  # complete first frames
+    # complete first frames (complex64 fields resampled: a rounding may differ by 1 DN)
+    off = np.abs(fast[0][~w] - np.rint(mean[0][~w]))
+    assert off.max() <= 1 and np.count_nonzero(off) <= 1e-3 * off.size
