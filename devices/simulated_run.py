@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from devices.emva import HC, expose_frames, photons_from_power
 from devices.run import apply_sparse
@@ -126,7 +127,7 @@ def bundle_masks(bench: Any, bundle: Any) -> np.ndarray:
 
 def misalign_matrix(bench: Any):
     """Sparse map of the camera misalignment on the camera *field* (None when there is none):
-    Lanczos-4 resampling of the band-limited field at the displaced pixel centres, scaled by
+    Lanczos resampling of the band-limited field at the displaced pixel centres, scaled by
     ``1 / (1 + s)`` (power ``1 / (1 + s)^2``), as ``SimulatedBench._misalign``."""
     return bench.misalign_matrix()
 
@@ -183,13 +184,10 @@ def ideal_powers(
         if pixels is not None:
             if i == 0 and frame0 is not None:
                 frame0[:] = _camera_power(sys_, e[0], mis, keep, shape)
-            src, pos, w = gather
+            src, tap, _ = gather
             es = e.reshape(*e.shape[:2], -1)[..., src]
-            if pos is not None:  # the misaligned field at the read pixels
-                acc = es[..., pos[0]] * w[0]
-                for k in range(1, len(pos)):
-                    acc += es[..., pos[k]] * w[k]
-                es = acc
+            if tap is not None:  # the misaligned field at the read pixels: (B F, S) @ (S, P)
+                es = (es.reshape(-1, len(src)) @ tap).reshape(*e.shape[:2], tap.shape[1])
             ps = sys_.intensity(es).astype(np.float32)
             if keep != 1.0:
                 ps *= np.float32(keep)
@@ -211,7 +209,7 @@ def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.
 
 
 def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
-    """(source pixels, positions of each resampling tap in them or None, tap weights) to
+    """(source pixels S, the sparse (S, P) resampling onto ``pixels`` or None, None) to
     evaluate the misaligned field at ``pixels`` only; cached per pixel set."""
     key = ("gather", pixels.tobytes())
     if key not in cache:
@@ -223,7 +221,13 @@ def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
             ind, w = _ell(mis)
             ind, w = ind[:, pixels], (w[:, pixels] / 1.0).astype(np.float32)
             src = np.unique(ind)
-            cache[key] = (src, np.searchsorted(src, ind), w)
+            pos = np.searchsorted(src, ind)
+            rows = np.broadcast_to(np.arange(ind.shape[1]), ind.shape)
+            m = sparse.csr_matrix(
+                (w.ravel(), (rows.ravel(), pos.ravel())), shape=(ind.shape[1], len(src))
+            )
+            m.sum_duplicates()
+            cache[key] = (src, m.T.tocsr().astype(np.complex64), None)
     return cache[key]
 
 
