@@ -316,7 +316,8 @@ class SimulatedBench(Bench):
         camera sits where it should): the field at the displaced pixel centres, Lanczos
         interpolated (radius :data:`FIELD_RADIUS`; the field is band-limited well below the
         pixel pitch: within ~1 %, where interpolating the power, of twice the bandwidth,
-        bilinearly is off by ~10 %), times ``1 / (1 + s)`` so that the power scales as the pixel area ``1 / (1 + s)^2``."""
+        bilinearly is off by ~10 %), times ``1 / (1 + s)`` so that the power scales as the
+        pixel area ``1 / (1 + s)^2``."""
         imp = self._imperfections
         if imp.camera_shift == (0.0, 0.0) and imp.camera_rotation == 0 and imp.camera_scale == 0:
             return None
