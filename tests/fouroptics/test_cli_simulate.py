@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from glyph_idx import write_glyph_idx
 
 from fouroptics.cli import main
 from fouroptics.compiler import compile_model
-from fouroptics.data.glyphs import render_glyphs
-from fouroptics.data.idx import write_idx
 from fouroptics.nn.models import build_model, sclc_config
 from fouroptics.nn.train import TrainConfig, save_model
 from fouroptics.optics import FourFSystem
@@ -47,12 +46,7 @@ def bench_yaml(folder: Path, **system_changes) -> Path:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sim")
-    data = tmp / "idx"
-    data.mkdir()
-    for prefix, n, seed in (("train", 160, 1), ("t10k", 40, 2)):
-        x, y = render_glyphs(n, seed=seed, size=28)
-        write_idx(data / f"{prefix}-images-idx3-ubyte", (x[:, 0].numpy() * 255).astype(np.uint8))
-        write_idx(data / f"{prefix}-labels-idx1-ubyte", y.numpy().astype(np.uint8))
+    data = write_glyph_idx(tmp / "idx", 160, 40)
     cfg = sclc_config(channels=(4, 4), detection="intensity")
     model = build_model(cfg, seed=0)
     run = tmp / "model"

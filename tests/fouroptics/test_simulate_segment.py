@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from glyph_idx import write_glyph_idx
 
 from fouroptics.cli import main
 from fouroptics.compiler import MaskBundle, compile_model
-from fouroptics.data.glyphs import render_glyphs
-from fouroptics.data.idx import write_idx
 from fouroptics.data.registry import load_segmentation
 from fouroptics.nn.models import build_model, seg_sclc_config
 from fouroptics.nn.train import TrainConfig, fit_data
@@ -30,12 +29,7 @@ NOISY = ROOT / "examples" / "benches" / "aligned_noisy.yaml"  # the same optics,
 def seg(tmp_path_factory):
     torch.set_num_threads(1)
     tmp = tmp_path_factory.mktemp("seg")
-    data = tmp / "idx"
-    data.mkdir()
-    for prefix, n, seed in (("train", 300, 1), ("t10k", 60, 2)):
-        x, y = render_glyphs(n, seed=seed, size=28)
-        write_idx(data / f"{prefix}-images-idx3-ubyte", (x[:, 0].numpy() * 255).astype(np.uint8))
-        write_idx(data / f"{prefix}-labels-idx1-ubyte", y.numpy().astype(np.uint8))
+    data = write_glyph_idx(tmp / "idx", 300, 60)
     dataset = f"idx:{data}"
     canv = load_segmentation(dataset, seed=0, size=32)  # what simulate evaluates on
     canv.train_x, canv.train_y = canv.train_x[:1500], canv.train_y[:1500]
