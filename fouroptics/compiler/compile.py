@@ -367,8 +367,10 @@ def compile_program(
         except ConfigError as exc:
             try:
                 bundle = compile_program(program, system, order=2, **args)
-            except ConfigError:
-                raise exc from None
+            except ConfigError as exc2:  # the most permissive attempt's reason comes first
+                if str(exc2) == str(exc):
+                    raise exc from None
+                raise type(exc2)(f"{exc2} (with order 3: {exc})") from None
             bundle.meta["warnings"].append(
                 f"order 3 did not fit ({exc}); compiled with order 2 (blocks of 3 periods)"
             )
