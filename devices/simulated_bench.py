@@ -19,8 +19,8 @@ The optical chain for a capture (numpy fast path, complex64):
    (``f * (1 + focal_error)``), times ``1 - splitter_ratio`` when a Fourier camera takes its
    share;
 5. camera misalignment: the ideal image point ``q`` (pixel indices) lands at
-   ``p = c + t + (1 + s) R(theta) (q - c)`` with ``c = (H // 2, W // 2)`` (bilinear
-   resampling; power conserved);
+   ``p = c + t + (1 + s) R(theta) (q - c)`` with ``c = (H // 2, W // 2)`` (the camera
+   field resampled at the displaced pixel centres, Lanczos, then squared; power conserved);
 6. the EMVA 1288 camera.
 
 The optional Fourier-plane camera sees lens 1's field (true f1) through the same lens stop,

@@ -5,8 +5,8 @@ camera (its module docstring lists the chain), on a batch: the true input-SLM re
 image's levels (vectorised table lookup, fringing, fill factor), the beam and decentring tilt,
 every frame's Fourier mask with the bench's stop and aberration folded in
 (``SimulatedBench._mask``), one ``FourFSystem.forward(fields, masks=...)`` per batch on the true
-system (numpy / pyFFTW fast path), the camera misalignment as one sparse bilinear map applied to
-the whole batch, and the EMVA 1288 model (:func:`devices.emva.expose_frames`).
+system (numpy / pyFFTW fast path), the camera misalignment as one sparse Lanczos map applied to
+the batch's fields, and the EMVA 1288 model (:func:`devices.emva.expose_frames`).
 
 Noise: by default the camera's own generator, drawn capture by capture in the order the generic
 path captures (bundle frame outer, image inner), so a seeded camera gives the generic path's
@@ -125,13 +125,6 @@ def bundle_masks(bench: Any, bundle: Any) -> np.ndarray:
     return np.asarray(bench._mask(fields), dtype=np.complex64)
 
 
-def misalign_matrix(bench: Any):
-    """Sparse map of the camera misalignment on the camera *field* (None when there is none):
-    Lanczos resampling of the band-limited field at the displaced pixel centres, scaled by
-    ``1 / (1 + s)`` (power ``1 / (1 + s)^2``), as ``SimulatedBench._misalign``."""
-    return bench.misalign_matrix()
-
-
 def ideal_powers(
     bench: Any,
     bundle: Any,
@@ -156,7 +149,7 @@ def ideal_powers(
     key = (id(bundle), id(bundle.fourier_masks), bench.fourier_slm.version)
     if cache.get("key") != key:
         cache.clear()
-        cache.update(key=key, masks=bundle_masks(bench, bundle), mis=misalign_matrix(bench))
+        cache.update(key=key, masks=bundle_masks(bench, bundle), mis=bench.misalign_matrix())
     masks, mis = cache["masks"], cache["mis"]
     sys_ = bench._true_system
     shape = tuple(bench.camera.shape)
@@ -184,7 +177,7 @@ def ideal_powers(
         if pixels is not None:
             if i == 0 and frame0 is not None:
                 frame0[:] = _camera_power(sys_, e[0], mis, keep, shape)
-            src, tap, _ = gather
+            src, tap = gather
             es = e.reshape(*e.shape[:2], -1)[..., src]
             if tap is not None:  # the misaligned field at the read pixels: (B F, S) @ (S, P)
                 es = (es.reshape(-1, len(src)) @ tap).reshape(*e.shape[:2], tap.shape[1])
@@ -209,12 +202,12 @@ def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.
 
 
 def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
-    """(source pixels S, the sparse (S, P) resampling onto ``pixels`` or None, None) to
+    """(source pixels S, the sparse (S, P) resampling onto ``pixels`` or None) to
     evaluate the misaligned field at ``pixels`` only; cached per pixel set."""
     key = ("gather", pixels.tobytes())
     if key not in cache:
         if mis is None:
-            cache[key] = (pixels, None, None)
+            cache[key] = (pixels, None)
         else:
             from devices.run import _ell
 
@@ -227,7 +220,7 @@ def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
                 (w.ravel(), (rows.ravel(), pos.ravel())), shape=(ind.shape[1], len(src))
             )
             m.sum_duplicates()
-            cache[key] = (src, m.T.tocsr().astype(np.complex64), None)
+            cache[key] = (src, m.T.tocsr().astype(np.complex64))
     return cache[key]
 
 

@@ -111,7 +111,10 @@ def slm_from_bench(path: Path) -> Any:
     if not (isinstance(cfg, dict) and "system" in cfg and "fourier_slm" in cfg):
         return None
     d = declared_slm(path, "fourier_slm")
-    return _slm_model(d, str(d["name"]), "bench")
+    try:
+        return _slm_model(d, str(d["name"]), "bench")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: fourier_slm: {exc}") from None
 
 
 def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:

@@ -197,8 +197,7 @@ def objective(
     wa = a * weight
     s = np.einsum("fij,fij->f", np.conj(wanted), wa)
     b2 = np.maximum(_power(wanted, weight), 1e-30)
-    a2 = np.maximum(np.einsum("fij,fij->f", a.real, wa.real) + np.einsum(
-        "fij,fij->f", a.imag, wa.imag), 1e-30)  # fmt: skip
+    a2 = np.maximum(_power(a, weight), 1e-30)
     s_abs = np.maximum(np.abs(s), 1e-30)
     fid = s_abs**2 / (a2 * b2)
     achieved = s_abs / b2

@@ -124,3 +124,23 @@ def test_a_bench_yaml_declares_the_fourier_slm_the_compiler_uses(tmp_path, capsy
     assert seen["ideal", "complex"]["slm"] is None
     table = MaskBundle.load(tmp_path / "ideal-double-phase" / "bundle.h5").slm_table
     np.testing.assert_allclose(np.angle(table[1] / table[0]), 2 * np.pi / 255, rtol=1e-9)
+
+
+def test_a_bench_slm_out_of_range_is_one_line_naming_the_file(tmp_path, capsys) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.ones((1, 3, 3)))
+    text = (ROOT / "examples" / "benches" / "misaligned_noisy.yaml").read_text()
+    bad = tmp_path / "bench.yaml"
+    bad.write_text(
+        text.replace(
+            "  profile: holoeye_pluto2\ncamera:",
+            "  profile: holoeye_pluto2\n  fringing: 0.4\ncamera:",
+        )
+    )
+    out = tmp_path / "out"
+    rc = main(["compile", "--kernels", str(kernels), "--image-size", "16", "--system", str(bad),
+               "--encoding", "double-phase", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1, err
+    assert str(bad) in err[0] and "fringing: got 0.4" in err[0]
+    assert not out.exists()
