@@ -323,7 +323,8 @@ class Photometry:
 
 
 def fit_photometry(dn: np.ndarray, twin: np.ndarray, windows: np.ndarray) -> Photometry:
-    """Least-squares ``dn = gain * twin + offset`` over the window pixels of (B, F, H, W) frames.
+    """Least-squares ``dn = gain * twin + offset`` over the window pixels of (B, F, H, W) frames
+    (or (B, F, P) values at P pixels, with (F, P) windows).
 
     Raises:
         ConfigError: the twin is dark in the windows or the fit has no positive gain.
@@ -511,9 +512,6 @@ def run_bundle(
     def grab(levels: np.ndarray) -> np.ndarray:
         return capture(bench, bundle, levels, n_average=n_average, windows=meas_windows, **opts)
 
-    def registered(dn: np.ndarray) -> np.ndarray:
-        return dn if resample is None else apply_sparse(resample, dn, bundle.system.camera_shape)
-
     if exposure is None:
         probe = ref_levels[: min(4, len(ref_levels))]
         stats.exposure = auto_exposure(bench, lambda: grab(probe), meas_windows, target=target)
@@ -521,11 +519,6 @@ def run_bundle(
     else:
         bench.camera.exposure = exposure
         stats.exposure = ExposureReport(bench.camera.exposure, float("nan"), target)
-    if photometry is None:
-        dn_ref = registered(grab(ref_levels))
-        photometry = fit_photometry(dn_ref, bundle.camera_frames(ref), windows)
-    stats.photometry = photometry
-
     # the readout reads a few windows: frames are gathered there (``gather``: the nominal
     # windows and the measured pixels that feed them); captures that can, evaluate them there
     read = np.flatnonzero(windows.any(axis=0))
@@ -533,6 +526,19 @@ def run_bundle(
     at_read = np.searchsorted(gather, read)
     in_window = windows.reshape(len(windows), -1)[:, gather]  # (F, G)
     to_read = None if resample is None else _rows_on(resample, read, gather)
+
+    def at_readout(vals: np.ndarray) -> np.ndarray:
+        """(B, F, G) DN at the gathered pixels -> (B, F, R) on the nominal grid's read pixels."""
+        return vals[:, :, at_read] if to_read is None else _apply_rows(to_read, vals)
+
+    if photometry is None:  # fitted at the read pixels, where the twin is evaluated too
+        vals, _ = _grab_pixels(capture, bench, bundle, ref_levels, n_average, meas_windows,
+                               gather, False, opts)  # fmt: skip
+        twin = bundle.camera_frames(ref, pixels=read)
+        photometry = fit_photometry(
+            at_readout(vals), twin, windows.reshape(len(windows), -1)[:, read]
+        )
+    stats.photometry = photometry
     tiles, starts = _tile_pixels(bundle, gather)
     n = len(images)
     frame_bytes = bundle.n_frames * windows[0].size * 8
@@ -553,8 +559,7 @@ def run_bundle(
         sat += int(np.count_nonzero((vals >= top) & in_window))
         n_px += b * int(np.count_nonzero(in_window))
         photons.append(_photons(bench, vals, tiles, starts, stats.photometry))
-        dn = vals[:, :, at_read] if to_read is None else _apply_rows(to_read, vals)
-        power[:b, :, read] = stats.photometry.power(dn)
+        power[:b, :, read] = stats.photometry.power(at_readout(vals))
         feats.append(bundle.readout(power[:b].reshape(b, *windows.shape)))
         stats.frames += b * vals.shape[1]
     stats.saturated_fraction = sat / max(n_px, 1)

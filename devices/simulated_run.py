@@ -35,6 +35,7 @@ from devices.emva import HC, expose_frames, photons_from_power
 from devices.run import apply_sparse
 from devices.slm_response import apply_fringing
 from fouroptics.optics.pixels import effective_transmission
+from fouroptics.optics.system import pixel_window
 
 
 def level_table(
@@ -159,7 +160,7 @@ def ideal_powers(
     if pixels is not None:
         out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
         frame0 = np.zeros((n_f, *shape), dtype=np.float32) if first else None
-        gather = _gather_plan(cache, mis, pixels)
+        gather = _gather_plan(cache, mis, pixels, shape[1])
     else:
         out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
     if not bench.laser_on:
@@ -173,12 +174,13 @@ def ideal_powers(
     keep = 1.0 - bench.splitter_ratio
     for i in range(0, len(levels), chunk):
         fields = input_fields(bench, levels[i : i + chunk], light, exact, real)
-        e = sys_.forward(fields, masks=masks)
         if pixels is not None:
             if i == 0 and frame0 is not None:
-                frame0[:] = _camera_power(sys_, e[0], mis, keep, shape)
-            src, tap = gather
-            es = e.reshape(*e.shape[:2], -1)[..., src]
+                e0 = sys_.forward(fields[:1], masks=masks)[0]
+                frame0[:] = _camera_power(sys_, e0, mis, keep, shape)
+            src, tap, window, at = gather
+            e = sys_.forward(fields, masks=masks, window=window)  # the source pixels' rows/cols
+            es = e.reshape(*e.shape[:2], -1)[..., at]
             if tap is not None:  # the misaligned field at the read pixels: (B F, S) @ (S, P)
                 es = (es.reshape(-1, len(src)) @ tap).reshape(*e.shape[:2], tap.shape[1])
             ps = sys_.intensity(es).astype(np.float32)
@@ -186,6 +188,7 @@ def ideal_powers(
                 ps *= np.float32(keep)
             out[i : i + chunk] = ps
             continue
+        e = sys_.forward(fields, masks=masks)
         out[i : i + chunk] = _camera_power(sys_, e, mis, keep, shape)
     return out if pixels is None else (out, frame0)
 
@@ -201,13 +204,14 @@ def _camera_power(sys_: Any, e: np.ndarray, mis: Any, keep: float, shape) -> np.
     return p
 
 
-def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
-    """(source pixels S, the sparse (S, P) resampling onto ``pixels`` or None) to
-    evaluate the misaligned field at ``pixels`` only; cached per pixel set."""
+def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray, width: int):
+    """(source pixels S, the sparse (S, P) resampling onto ``pixels`` or None, the camera
+    window (rows, cols) that holds S, S's flat indices in that window) to evaluate the
+    misaligned field at ``pixels`` only; cached per pixel set. ``width``: camera columns."""
     key = ("gather", pixels.tobytes())
     if key not in cache:
         if mis is None:
-            cache[key] = (pixels, None)
+            cache[key] = _windowed(pixels, None, width)
         else:
             from devices.run import _ell
 
@@ -220,8 +224,14 @@ def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray):
                 (w.ravel(), (rows.ravel(), pos.ravel())), shape=(ind.shape[1], len(src))
             )
             m.sum_duplicates()
-            cache[key] = (src, m.T.tocsr().astype(np.complex64))
+            cache[key] = _windowed(src, m.T.tocsr().astype(np.complex64), width)
     return cache[key]
+
+
+def _windowed(src: np.ndarray, tap: Any, width: int) -> tuple:
+    """``(src, tap, (rows, cols), at)``: the camera window of the flat pixels ``src`` and
+    where each sits in it (:func:`fouroptics.optics.system.pixel_window`)."""
+    return (src, tap, *pixel_window(src, width))
 
 
 def capture_batched(
@@ -350,15 +360,20 @@ def _pixel_frames(
     cam = bench.camera
     if noise and rng is not None and windows is not None:
         hit = np.isin(pixels, _used(cam, windows))
-        # pixels outside the windows hold the first image's mean DN: its frames are needed
         vals_u, frame0, used = _noisy_window(
-            bench, bundle, levels, n_average, rng, power_scale, windows, first or not hit.all()
+            bench, bundle, levels, n_average, rng, power_scale, windows, first
         )
         vals = np.empty((*vals_u.shape[:2], len(pixels)), dtype=np.float32)
         vals[:] = _dark_dn(cam).ravel()[pixels]
         vals[:, :, hit] = vals_u[:, :, np.searchsorted(used, pixels[hit])]
         if frame0 is not None:
             vals[0] = frame0.reshape(len(frame0), -1)[:, pixels]
+        elif not hit.all():  # outside the windows the first image shows its mean DN
+            out = pixels[~hit]
+            pw0, _ = ideal_powers(
+                bench, bundle, levels[:1], power_scale, exact=False, pixels=out, first=False
+            )
+            vals[0][:, ~hit] = np.rint(_mean_dn(cam, pw0[0], out))
         return vals, frame0
     if not noise:
         pw, frame0 = ideal_powers(

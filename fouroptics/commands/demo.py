@@ -264,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
             f"--out {out}: holds a demo run ({MANIFEST}); pass --resume to reuse its finished "
             "stages or --force to start over"
         )
+    _check_dataset(args.dataset)
     out = prepare_out(out)
     stages = plan(out, args.dataset, sizes, bench_paths(out))
     if args.force:
@@ -317,6 +318,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"fouroptics demo: done in {time.perf_counter() - t_start:.0f} s")
     print(f"fouroptics demo: the report is {report}")
     return 0
+
+
+def _check_dataset(name: str) -> None:
+    """Refuse a dataset the first stage could not load before any folder is written (glyphs are
+    rendered, so only their name is checked)."""
+    from fouroptics.data.registry import load_classification
+
+    if name != "glyphs":
+        load_classification(name)
 
 
 def _run_step(out: Path, step: Step) -> None:

@@ -23,6 +23,7 @@ from fouroptics.errors import ConfigError, DataError, FileFormatError
 from fouroptics.io.h5 import read_h5, write_h5
 from fouroptics.io.yaml_load import parse_yaml
 from fouroptics.optics import FourFSystem, pixels
+from fouroptics.optics.system import pixel_window
 
 FORMAT = "fouroptics.MaskBundle"
 VERSION = 1
@@ -306,19 +307,30 @@ class MaskBundle:
         frames = self.camera_frames_from_transmission(t, chunk)
         return self.readout(frames)
 
-    def camera_frames(self, images: Any, chunk: int | None = None) -> np.ndarray:
-        """Noise-free camera power (B, F, H_cam, W_cam), W."""
+    def camera_frames(
+        self, images: Any, chunk: int | None = None, pixels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Noise-free camera power (B, F, H_cam, W_cam), W; with ``pixels`` (flat camera
+        indices) the power there only, (B, F, P), at the cost of their rows and columns."""
         t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
-        return self.camera_frames_from_transmission(t, chunk)
+        return self.camera_frames_from_transmission(t, chunk, pixels)
 
-    def camera_frames_from_transmission(self, fields: np.ndarray, chunk: int | None = None):
-        """Camera power for input fields (B, H_in, W_in) (the same in every frame)."""
+    def camera_frames_from_transmission(
+        self, fields: np.ndarray, chunk: int | None = None, pixels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Camera power for input fields (B, H_in, W_in) (the same in every frame); ``pixels``:
+        see :meth:`camera_frames`."""
         per_image = self.n_frames * np.prod(self.system.camera_shape) * 16
         chunk = chunk or max(1, int(5e8 // per_image))
+        window, at = None, None
+        if pixels is not None:
+            window, at = pixel_window(pixels, self.system.camera_shape[1])
         masks = self.fourier_masks
         out = []
         for i in range(0, len(fields), chunk):
-            e = self.system.forward(fields[i : i + chunk], masks=masks)
+            e = self.system.forward(fields[i : i + chunk], masks=masks, window=window)
+            if at is not None:
+                e = e.reshape(*e.shape[:2], -1)[..., at]
             out.append(self.system.intensity(e))
         return np.concatenate(out)
 

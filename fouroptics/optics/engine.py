@@ -190,36 +190,64 @@ def _cast(x: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
 
 
 def apply_numpy(
-    ops: Operators, x: np.ndarray, terms: list, backend: str, many: bool = False
+    ops: Operators,
+    x: np.ndarray,
+    terms: list,
+    backend: str,
+    many: bool = False,
+    window: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Camera-plane field for input ``x`` (..., H_in, W_in) (numpy fast path).
 
     Terms broadcast against ``x`` (numpy rules over the leading dims); with ``many`` each
     term holds C masks (C, H_F, W_F) and the result is (..., C, H_cam, W_cam), the first
-    lens transform being computed once per image.
+    lens transform being computed once per image. ``window``: (rows, cols) camera pixel
+    indices; the field there only, (..., R, K) (the second transform's matrix rows when it is
+    a matrix Fourier transform, so a few windows cost a fraction of a frame).
     """
     out = None
+    a2y, a2xt, cut = _window_ops(ops.a2y, ops.a2xt, window, ops.t2_fft)
     for nodes, term in terms:
         m = (ops.mid * term).astype(ops.dtype, copy=False)  # the system's precision governs
         for node in nodes:
-            if ops.t1_fft and ops.t2_fft and backend == "pyfftw" and m.ndim == 2 and not many:
-                y = _fft.chain_batched(x, node.pre, m, node.post)
-            elif ops.t1_fft and ops.t2_fft and m.ndim == 2 and not many:
-                y = _fft.chain_inplace(x, node.pre, m, node.post, backend=backend)
+            chain = ops.t1_fft and ops.t2_fft and m.ndim == 2 and not many
+            if chain:  # full frames through the FFT chains, then the window
+                if backend == "pyfftw":
+                    y = _fft.chain_batched(x, node.pre, m, node.post)
+                else:
+                    y = _fft.chain_inplace(x, node.pre, m, node.post, backend=backend)
+                y = y if window is None else y[(..., *cut)]
             else:
+                post = node.post if node.post is None or window is None else node.post[cut]
                 y = x * node.pre if node.pre is not None else x.astype(ops.dtype)
                 y = _fft.fft2(y, backend) if ops.t1_fft else _sep(y, ops.a1y, ops.a1xt)
                 y = y.astype(ops.dtype, copy=False)
                 y = y[..., None, :, :] * m if many else y * m
-                y = _fft.fft2(y, backend) if ops.t2_fft else _sep(y, ops.a2y, ops.a2xt)
+                if ops.t2_fft:
+                    y = _fft.fft2(y, backend)
+                    y = y if window is None else y[(..., *cut)]
+                else:
+                    y = _sep(y, a2y, a2xt)
                 y = y.astype(ops.dtype, copy=False)
-                if node.post is not None:
-                    y *= node.post
+                if post is not None:
+                    y *= post
             if out is None:
                 out = y
             else:
                 out = out + y
     return out
+
+
+def _window_ops(a2y, a2xt, window, t2_fft: bool):
+    """The second transform's matrices restricted to the camera ``window`` (rows, cols), and
+    the index pair that cuts a (H_cam, W_cam) array to it (``np.ix_``)."""
+    if window is None:
+        return a2y, a2xt, None
+    rows, cols = (np.asarray(w, dtype=np.intp) for w in window)
+    cut = np.ix_(rows, cols)
+    if t2_fft:
+        return a2y, a2xt, cut
+    return a2y[rows], np.ascontiguousarray(a2xt[:, cols]), cut
 
 
 def fourier_numpy(ops: Operators, x: np.ndarray, backend: str) -> np.ndarray:
@@ -257,14 +285,22 @@ def _torch_ops(ops: Operators, device: Any) -> dict:
     return cached
 
 
-def apply_torch(ops: Operators, x, terms: list, many: bool = False):
+def apply_torch(ops: Operators, x, terms: list, many: bool = False, window=None):
     """Camera-plane field for a torch tensor ``x`` (..., H_in, W_in); differentiable
-    (``many``: see :func:`apply_numpy`)."""
+    (``many``, ``window``: see :func:`apply_numpy`)."""
     import torch
 
     tops = _torch_ops(ops, x.device)
     cdtype = tops["mid"].dtype
     x = x.to(cdtype)
+    a2y, a2xt, cut = tops["a2y"], tops["a2xt"], None
+    if window is not None:
+        rows, cols = (
+            torch.as_tensor(np.asarray(w, dtype=np.int64), device=x.device) for w in window
+        )
+        cut = (rows[:, None], cols[None, :])
+        if not ops.t2_fft:
+            a2y, a2xt = a2y[rows], a2xt[:, cols]
     out = None
     for kind, term in terms:
         nodes = tops["aperture_nodes"] if kind is ops.aperture_nodes else tops["cell_nodes"]
@@ -275,9 +311,13 @@ def apply_torch(ops: Operators, x, terms: list, many: bool = False):
             y = x * pre if pre is not None else x
             y = torch.fft.fft2(y) if ops.t1_fft else _sep(y, tops["a1y"], tops["a1xt"])
             y = y.unsqueeze(-3) * m if many else y * m
-            y = torch.fft.fft2(y) if ops.t2_fft else _sep(y, tops["a2y"], tops["a2xt"])
+            if ops.t2_fft:
+                y = torch.fft.fft2(y)
+                y = y if cut is None else y[(..., *cut)]
+            else:
+                y = _sep(y, a2y, a2xt)
             if post is not None:
-                y = y * post
+                y = y * (post if cut is None else post[cut])
             out = y if out is None else out + y
     return out
 

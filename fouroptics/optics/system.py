@@ -396,7 +396,9 @@ class FourFSystem:
             return engine.fourier_torch(ops, field)
         return engine.fourier_numpy(ops, field, self.fft_backend)
 
-    def forward(self, field: Any, mask: Any = None, *, masks: Any = None) -> Any:
+    def forward(
+        self, field: Any, mask: Any = None, *, masks: Any = None, window: Any = None
+    ) -> Any:
         """Complex field at the camera pixel centres after the Fourier SLM shows a mask.
 
         Two unambiguous ways to pass masks:
@@ -413,11 +415,17 @@ class FourFSystem:
             mask: complex transmission of the Fourier SLM pixels (|m| <= 1 for a passive
                 device, not enforced).
             masks: a stack of such masks (keyword only; exclusive with ``mask``).
+            window: ``(rows, cols)``, camera pixel indices (1-D integer arrays): the field at
+                those rows and columns only, (..., R, K) in place of (..., H_cam, W_cam). With
+                a matrix Fourier transform to the camera, the cost scales with R and K (a
+                readout that reads a few windows evaluates only them).
 
         Returns:
             Complex field at the camera, sqrt(W)/m. Includes the lens aperture, the pixel
             aperture (fill factor, gap light), inversion and magnification.
         """
+        if window is not None:
+            window = self._check_window(window)
         field = check_array(field, "input field", self.input_shape, dtype=self.dtype)
         torch_path = is_torch(field)
         many = masks is not None
@@ -440,8 +448,26 @@ class FourFSystem:
         ops = self._ops_for(field)
         terms = engine.fourier_mask_terms(ops, mask, self.fourier_slm, self.pixel_quadrature)
         if torch_path:
-            return engine.apply_torch(ops, field, terms, many=many)
-        return engine.apply_numpy(ops, field, terms, self.fft_backend, many=many)
+            return engine.apply_torch(ops, field, terms, many=many, window=window)
+        return engine.apply_numpy(ops, field, terms, self.fft_backend, many=many, window=window)
+
+    def _check_window(self, window: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) camera pixel indices as 1-D intp arrays inside the camera."""
+        try:
+            rows, cols = (np.asarray(w) for w in window)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(f"forward window: expected (rows, cols); got {window!r}") from exc
+        out = []
+        for name, idx, size in (
+            ("rows", rows, self.camera_shape[0]),
+            ("cols", cols, self.camera_shape[1]),
+        ):
+            if idx.ndim != 1 or idx.dtype.kind not in "iu" or not idx.size:
+                raise FieldError(f"forward window {name}: a non-empty 1-D integer array")
+            if idx.min() < 0 or idx.max() >= size:
+                raise FieldError(f"forward window {name}: indices outside 0..{size - 1}")
+            out.append(idx.astype(np.intp))
+        return out[0], out[1]
 
     def _clear_mask(self, field: Any) -> Any:
         if is_torch(field):
@@ -558,6 +584,18 @@ class FourFSystem:
     def sampling_report(self) -> dict[str, Any]:
         """Band limits, aliasing and sampling of this system, with plain-language warnings."""
         return sampling_report(self)
+
+
+def pixel_window(
+    pixels: np.ndarray, width: int
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The camera window that holds flat pixel indices ``pixels`` (P,) of frames ``width``
+    columns wide: ``((rows, cols), at)``, the sorted rows and columns to pass as
+    :meth:`FourFSystem.forward`'s ``window``, and (P,) where each pixel sits in the flattened
+    (rows x cols) result."""
+    r, c = np.divmod(np.asarray(pixels, dtype=np.intp), int(width))
+    rows, cols = np.unique(r), np.unique(c)
+    return (rows, cols), np.searchsorted(rows, r) * len(cols) + np.searchsorted(cols, c)
 
 
 def _same_value(a: Any, b: Any) -> bool:

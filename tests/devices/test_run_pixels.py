@@ -53,7 +53,10 @@ def test_capture_at_the_readout_pixels_equals_the_full_frames_there(mode):
     # the same numbers (the FFT's float32 rounding may differ with memory alignment)
     np.testing.assert_allclose(vals, ref_vals, rtol=1e-4, atol=1.0)
     np.testing.assert_allclose(frame, ref_frame, rtol=1e-4, atol=1.0)
-    assert np.mean(vals != ref_vals) < 1e-3
+    if mode == "mean":  # unrounded: the window's shorter sums round differently
+        np.testing.assert_allclose(vals, ref_vals, rtol=2e-5, atol=1e-3)
+    else:  # rounded to DN: a last-bit difference rarely crosses a step
+        assert np.mean(vals != ref_vals) < 1e-3
 
 
 def test_levels_in_the_blocks_equal_the_full_lookup():

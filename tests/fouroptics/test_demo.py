@@ -138,3 +138,14 @@ def test_a_failing_stage_is_one_line_naming_the_verb_and_its_log(tmp_path: Path)
     step = demo.Step("train", ["experiment", "classify", "--dataset", "nope"], "results.json")
     with pytest.raises(demo.StageError, match="error: .*nope"):
         demo._run_step(tmp_path, step)
+
+
+@pytest.mark.parametrize("dataset", ["nope", "idx:/no/such/folder"])
+def test_a_bad_dataset_is_refused_before_any_stage_writes(
+    tmp_path: Path, capsys, dataset: str
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quick", "--dataset", dataset]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and dataset.split(":")[-1] in err[0]
+    assert not out.exists()

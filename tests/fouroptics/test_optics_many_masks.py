@@ -84,3 +84,46 @@ def test_mask_and_masks_together_is_an_error() -> None:
         system.forward(np.ones((16, 16)), np.ones((16, 16)), masks=np.ones((2, 16, 16)))
     with pytest.raises(FieldError, match="expected \\(C, 16, 16\\)"):
         system.forward(np.ones((16, 16)), masks=np.ones((16, 16)))
+
+
+@pytest.mark.parametrize("quadrature", [1, 2])
+@pytest.mark.parametrize("backend", ["pyfftw", "numpy", "torch"])
+def test_a_camera_window_is_the_full_field_at_its_rows_and_columns(quadrature, backend) -> None:
+    """``forward(..., window=(rows, cols))`` evaluates only those camera pixels (matrix rows
+    of the second transform, or a cut of the FFT's frame): the same numbers as the full field
+    there, for matched (FFT) and mismatched (MFT) grids, one mask or many."""
+    rows, cols = np.array([3, 4, 5, 17, 27]), np.array([0, 9, 10, 11, 20])
+    matched = FourFSystem.matched((28, 28), "8 um", dtype="complex128", fft_backend=backend)
+    mismatched = FourFSystem(
+        532e-9,
+        0.1,
+        0.15,
+        PixelGrid((24, 24), 8e-6),
+        PixelGrid((30, 30), 9.5e-6 * 24 / 30 * 20, fill_factor=0.9, gap_transmission=1),
+        PixelGrid((28, 28), 9e-6),
+        pixel_quadrature=quadrature,
+        dtype="complex128",
+        fft_backend="numpy" if backend == "torch" else backend,
+    )
+    for system in (matched, mismatched):
+        x = _random((2, *system.input_shape), 6)
+        masks = _random((3, *system.fourier_shape), 7)
+        if backend == "torch":
+            x, masks = torch.from_numpy(x), torch.from_numpy(masks)
+        for kw in ({"masks": masks}, {"mask": masks[0]}):
+            full = system.forward(x, **kw)
+            cut = system.forward(x, **kw, window=(rows, cols))
+            full, cut = (np.asarray(a) for a in (full, cut))
+            assert cut.shape == (*full.shape[:-2], 5, 5)
+            np.testing.assert_allclose(cut, full[..., rows[:, None], cols], atol=1e-10)
+
+
+def test_a_window_outside_the_camera_is_refused() -> None:
+    from fouroptics.optics.validate import FieldError
+
+    system = FourFSystem.matched((16, 16), "8 um")
+    x = np.ones((16, 16))
+    with pytest.raises(FieldError, match="window cols"):
+        system.forward(x, window=(np.arange(3), np.array([2, 16])))
+    with pytest.raises(FieldError, match="window rows"):
+        system.forward(x, window=(np.zeros((2, 2), int), np.arange(2)))
