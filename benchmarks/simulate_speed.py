@@ -14,8 +14,13 @@ The issue's target: simulated >= 0.5x the bare throughput. Prints frames/s of bo
 aligned bench and on the misaligned one (camera shift and rotation, Fourier-SLM decentring:
 the input field carries the decentring tilt and the frames are resampled), or on one of them.
 
+``--bench YAML --bundle B.h5``: the same on a bench of your own with a bundle compiled for it
+(e.g. ``examples/benches/lcos_10bit_noisy.yaml``: its camera grid is not the Fourier grid's DFT
+pair, so the camera transform is a matrix transform, and the run evaluates it at the readout
+windows only; the bare forward computes whole frames).
+
     .venv/bin/python benchmarks/simulate_speed.py [--batch 32] [--reps 3] [--run RUN_DIR]
-        [--aligned | --misaligned]
+        [--aligned | --misaligned | --bench YAML --bundle B.h5]
 """
 
 from __future__ import annotations
@@ -68,12 +73,16 @@ def best_of(reps: int, fn) -> float:
 
 def measure(args: argparse.Namespace, misaligned: bool) -> dict:
     """Best-of-``args.reps`` seconds of the bare forward and of ``bench.run`` on one batch."""
-    from fouroptics.compiler import compile_model
+    from fouroptics.compiler import MaskBundle, compile_model
     from fouroptics.data.glyphs import render_glyphs
 
-    with tempfile.TemporaryDirectory() as tmp, load_bench(bench_config(misaligned)) as bench:
-        run = Path(args.run) if args.run else model_run(Path(tmp))
-        bundle = compile_model(run, bench.system, encoding=args.encoding)
+    config = args.bench or bench_config(misaligned)
+    with tempfile.TemporaryDirectory() as tmp, load_bench(config) as bench:
+        if args.bundle:
+            bundle = MaskBundle.load(args.bundle, system=bench.system)
+        else:
+            run = Path(args.run) if args.run else model_run(Path(tmp))
+            bundle = compile_model(run, bench.system, encoding=args.encoding)
         x = render_glyphs(args.batch, seed=1, size=bundle.image_shape[-1])[0].numpy()
         x = np.round(x * 255) / 255
         fields = bundle.input_transmission(x)  # float32: the real-input transforms
@@ -106,11 +115,18 @@ def main() -> None:
     ap.add_argument("--encoding", default="complex")
     ap.add_argument("--aligned", action="store_true", help="the aligned bench only")
     ap.add_argument("--misaligned", action="store_true", help="the misaligned bench only")
+    ap.add_argument("--bench", default=None, help="a bench YAML of your own (with --bundle)")
+    ap.add_argument("--bundle", default=None, help="a MaskBundle compiled for --bench")
     args = ap.parse_args()
+    if bool(args.bench) != bool(args.bundle):
+        ap.error("--bench and --bundle go together")
     variants = [
         v for v, only in (("aligned", args.aligned), ("misaligned", args.misaligned)) if only
     ]
+    if args.bench:
+        variants = [Path(args.bench).stem]
     rows = {v: measure(args, v == "misaligned") for v in variants or ("aligned", "misaligned")}
+    width = max(12, *(len(v) + 2 for v in rows))
     first = next(iter(rows.values()))
     system = first["system"]
     print(
@@ -119,14 +135,14 @@ def main() -> None:
         f"best of {args.reps}"
     )
     frames = args.batch * first["n_frames"]
-    print(f"{'bench':<12}{'path':<28}{'s':>9}{'frames/s':>12}{'images/s':>12}")
+    print(f"{'bench':<{width}}{'path':<28}{'s':>9}{'frames/s':>12}{'images/s':>12}")
     for name, r in rows.items():
         for path, key in (
             ("bare FourFSystem.forward", "bare"),
             ("SimulatedBench.run", "simulated"),
         ):
             t = r[key]
-            print(f"{name:<12}{path:<28}{t:>9.3f}{frames / t:>12.1f}{args.batch / t:>12.1f}")
+            print(f"{name:<{width}}{path:<28}{t:>9.3f}{frames / t:>12.1f}{args.batch / t:>12.1f}")
     for name, r in rows.items():
         print(
             f"{name}: throughput ratio simulated / bare {r['bare'] / r['simulated']:.2f} (>= 0.5)"

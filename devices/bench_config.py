@@ -141,6 +141,7 @@ _UNIT_FIELDS = {
     "exposure_limits": "time",
     "readout_time": "time",
     "timeout": "time",
+    "frame_rate": "frequency",
 }
 
 

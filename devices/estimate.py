@@ -26,7 +26,7 @@ from typing import Any
 
 from devices.bench_config import load_profile
 from fouroptics.io.yaml_load import load_yaml
-from fouroptics.units import parse_quantity
+from fouroptics.units import parse_quantity, require_unit
 
 #: used when a device names no profile with a frame rate, and said so in the estimate
 DEFAULT_RATES = {"input_slm": 60.0, "fourier_slm": 60.0, "camera": 100.0}
@@ -46,6 +46,7 @@ def frame_rates(bench_yaml: str | Path | None) -> dict[str, dict[str, Any]]:
         rate, src = None, "assumed"
         if "frame_rate" in sec:
             rate, src = sec["frame_rate"], "bench YAML"
+            require_unit(rate, "frequency", f"bench.{role}.frame_rate")
         elif "profile" in sec:
             prof = load_profile(sec["profile"], base)
             if "frame_rate" in prof:

@@ -113,6 +113,7 @@ def test_the_good_bench_loads(tmp_path: Path) -> None:
         (("imperfections", "beam_offset"), 150, ["beam_offset: 150 has no unit", "'150 um'"]),
         (("camera", "exposure"), 2, ["bench.camera.exposure: 2 has no unit", "'2 ms'"]),
         (("camera", "exposure_limits"), ["15 us", 30], ["exposure_limits: 30 has no unit"]),
+        (("fourier_slm", "frame_rate"), 60, ["bench.fourier_slm.frame_rate: 60 has no", "'60 Hz'"]),
         (("system", "wavelength"), 532, ["bench.system", "532 has no unit", "'532 nm'"]),
         (("input_slm", "dead_space"), ["a", 1], ["bench.input_slm.dead_space", "'a'"]),
         (("fourier_slm", "profile"), 5, ["profile", "5", "holoeye_pluto2"]),
