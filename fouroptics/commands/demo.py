@@ -69,8 +69,8 @@ class Sizes:
     finetune_epochs: int
 
 
-FULL = Sizes(None, None, None, None, 120, 20, (0,), 200, 50, 8)
-QUICK = Sizes(1500, 500, 2, 3, 24, 0, (0,), 48, 16, 4)
+FULL = Sizes(None, None, None, None, 1000, 100, (0, 1), 1000, 250, 8)
+QUICK = Sizes(1500, 500, 2, 3, 100, 16, (0,), 200, 50, 4)
 
 
 @dataclass
@@ -210,7 +210,7 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
     ]
     if sizes.sweep == 0:
         stages[-1].skipped = True
-        stages[-1].note = "not in --quick (nine light levels, each through the bench: minutes)"
+        stages[-1].note = "no sweep at these sizes"
     finetune = Stage(
         "finetune",
         [

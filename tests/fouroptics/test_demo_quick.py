@@ -1,14 +1,15 @@
 """``fouroptics demo --quick`` end to end (the acceptance test of issue 11).
 
-One run (module fixture, a few minutes on 2 cores), then checks of its report: every row
-filled, the numbers sane, the calibration within issue 10's limits, and ``--resume`` reusing
-every stage. Stated margins (24 test images per optical row, so one image is 4.2 points):
+One run (module fixture, under 2 minutes on 2 idle cores), then checks of its report: every
+row filled, the numbers sane, the calibration within issue 10's limits, and ``--resume``
+reusing every stage. Stated margins (100 test images per optical row, so one image is 1 point):
 
-* optical on the ideal bench (double-phase, 8-bit SLM, quiet camera) within 15 points of the
-  digital SCLC+KD on the same images, and its feature NRMSE below 0.15;
+* optical on the ideal bench (double-phase, 8-bit SLM, quiet camera) within 8 points of the
+  digital SCLC+KD on the same images, and its feature NRMSE below 0.1;
 * on the misaligned noisy bench, the calibration brings the features closer to the digital ones
-  (lower feature NRMSE than without it) and does not lose accuracy against the uncalibrated run
-  (5-point allowance for the noise of 24 images);
+  (lower feature NRMSE than without it, and below 0.25), does not lose accuracy against the
+  uncalibrated run (3-point allowance for the noise of 100 images), and comes within 10 points
+  of the digital student on the same images; fine-tuning loses at most 5 points;
 * digital models above 50 % on the 10 glyph classes (chance: 10 %).
 """
 
@@ -89,14 +90,15 @@ def test_numbers_are_sane(demo_run) -> None:
     # the SCLC's electronic MACs are a small fraction of the teacher's (the point of the SCLC)
     assert rows["SCLC+KD"]["electronic_macs"] < 0.2 * rows["teacher CNN"]["electronic_macs"]
     ideal = rows["optical, ideal bench"]
-    assert abs(ideal["accuracy"] - ideal["digital_same_images"]) <= 0.15
-    assert ideal["feature_nrmse"] < 0.15
+    assert abs(ideal["accuracy"] - ideal["digital_same_images"]) <= 0.08
+    assert ideal["feature_nrmse"] < 0.1
     before = rows["optical, realistic bench, before calibration"]
     after = rows["optical, realistic bench, after calibration"]
-    assert after["feature_nrmse"] < before["feature_nrmse"]
-    assert after["accuracy"] >= before["accuracy"] - 0.05
+    assert after["feature_nrmse"] < min(before["feature_nrmse"], 0.25)
+    assert after["accuracy"] >= before["accuracy"] - 0.03
+    assert after["accuracy"] >= after["digital_same_images"] - 0.10
     if FINETUNED in rows:
-        assert rows[FINETUNED]["accuracy"] >= after["accuracy"] - 0.10
+        assert rows[FINETUNED]["accuracy"] >= after["accuracy"] - 0.05
 
 
 def test_calibration_within_issue_10_limits(demo_run) -> None:
@@ -108,12 +110,13 @@ def test_calibration_within_issue_10_limits(demo_run) -> None:
 
 
 def test_figures_exist(demo_run) -> None:
-    """The report's figures (the photon sweep is not in --quick: it says so)."""
+    """The report's figures, the photon sweep's among them."""
     out, _, _ = demo_run
     md = (out / "report.md").read_text()
-    assert "Not run: stage `sweep`: not in --quick" in md
+    assert "Not run:" not in md
     for rel in (
         "layout.png",
+        "sweep_photons/sweep_photons.png",
         "results_table.png",
         "compile/masks.png",
         "simulate_calibrated/camera_frame.png",
