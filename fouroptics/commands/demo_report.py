@@ -178,7 +178,7 @@ def _table_png(rows: list[dict[str, Any]], path: Path, subtitle: str) -> Path:
         colLabels=["model", "accuracy", "digital, same images", "electronic MACs", "evaluated on"],
         loc="center",
         cellLoc="left",
-        colWidths=[0.42, 0.1, 0.16, 0.13, 0.19],
+        colWidths=[0.47, 0.09, 0.16, 0.12, 0.16],
     )
     table.auto_set_font_size(False)
     table.set_fontsize(8.5)
