@@ -127,11 +127,18 @@ def remove_orphan_temporaries(out: Path) -> list[Path]:
     return removed
 
 
-def _holder(fd: int) -> str:
-    try:
-        info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
-    except (OSError, ValueError):
-        info = {}
+def _holder(fd: int, wait: float = 1.0) -> str:
+    """Who holds the lock, from the lock file's JSON; the holder writes it just after taking
+    the lock, so an empty or partial file is read again for up to ``wait`` seconds."""
+    end = time.monotonic() + wait
+    while True:
+        try:
+            info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        except (OSError, ValueError):
+            info = {}
+        if (isinstance(info, dict) and "pid" in info) or time.monotonic() > end:
+            break
+        time.sleep(0.02)
     if not isinstance(info, dict) or "pid" not in info:
         return "a process that is just starting"
     verb = f" '{info['verb']}'" if info.get("verb") else ""
