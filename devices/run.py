@@ -299,17 +299,6 @@ def registration_resampler(system: Any, registration: np.ndarray) -> sparse.csr_
 
 
 # -- photometry and exposure ----------------------------------------------------------------
-def window_mask(bundle: Any) -> np.ndarray:
-    """(F, H_cam, W_cam) bool: the camera pixels the readout uses, per frame."""
-    out = np.zeros((bundle.n_frames, *bundle.system.camera_shape), dtype=bool)
-    for t in bundle.tile_map:
-        r, c, h, w = t["crop"]
-        out[t["frame"], r : r + h, c : c + w] = True
-        if "minus_frame" in t:
-            out[t["minus_frame"], r : r + h, c : c + w] = True
-    return out
-
-
 @dataclass
 class Photometry:
     """Camera DN = ``gain`` * twin power (W) + ``offset``, fitted over the readout windows."""
@@ -371,7 +360,7 @@ def auto_exposure(
 
     Args:
         grab: returns DN frames (B, F, H, W) at the current exposure.
-        windows: (F, H, W) readout windows (:func:`window_mask`).
+        windows: (F, H, W) readout windows (``bundle.window_mask()``).
         offset: black level in DN (default: the frames' 1st percentile outside the windows).
 
     Raises:
@@ -502,7 +491,7 @@ def run_bundle(
     ref_levels = None
     if exposure is None or photometry is None:
         ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, _support(bundle))
-    windows = window_mask(bundle)
+    windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
         resample = registration_resampler(bundle.system, cal.registration)

@@ -300,12 +300,32 @@ class MaskBundle:
         plus, minus = sampled(a["channel_frame"]), sampled(a["minus_frame"])
         return (plus - minus) / (4.0 * m["reference"])
 
+    def window_mask(self) -> np.ndarray:
+        """(F, H_cam, W_cam) bool: the camera pixels the readout uses, per frame."""
+        out = np.zeros((self.n_frames, *self.system.camera_shape), dtype=bool)
+        for t in self.tile_map:
+            r, c, h, w = t["crop"]
+            out[t["frame"], r : r + h, c : c + w] = True
+            if "minus_frame" in t:
+                out[t["minus_frame"], r : r + h, c : c + w] = True
+        return out
+
     def simulate(self, images: Any, chunk: int | None = None) -> np.ndarray:
         """Noise-free reference: input_fields -> system.forward (realised masks) -> intensity
-        -> readout. Returns features (B, C, n_out, n_out)."""
+        -> readout, evaluated at the readout windows only and ``chunk`` images at a time (so
+        memory stays bounded for any number of images). Returns features (B, C, n_out, n_out)."""
         t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
-        frames = self.camera_frames_from_transmission(t, chunk)
-        return self.readout(frames)
+        windows = self.window_mask()
+        read = np.flatnonzero(windows.any(axis=0))
+        # about 0.5 GB of frames per chunk (float32 here, float64 in the readout)
+        chunk = chunk or max(1, int(5e8 // (12 * windows.size)))
+        feats = []
+        for i in range(0, len(t), chunk):
+            part = t[i : i + chunk]
+            frames = np.zeros((len(part), self.n_frames, windows[0].size), dtype=np.float32)
+            frames[:, :, read] = self.camera_frames_from_transmission(part, pixels=read)
+            feats.append(self.readout(frames.reshape(len(part), *windows.shape)))
+        return np.concatenate(feats)
 
     def camera_frames(
         self, images: Any, chunk: int | None = None, pixels: np.ndarray | None = None

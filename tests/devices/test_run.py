@@ -175,12 +175,12 @@ def test_saturated_and_dark_cameras_are_reported_with_numbers():
 
 @pytest.mark.parametrize("misaligned", [False, True])
 def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(misaligned):
-    from devices.run import RunCalibration, input_levels, window_mask
+    from devices.run import RunCalibration, input_levels
 
     x = images(5, seed=3)
     with load_bench(bench_dict(misaligned=misaligned)) as bench:
         bundle = bundle_for(bench)
-        w = window_mask(bundle)
+        w = bundle.window_mask()
         levels = input_levels(bench, bundle.input_transmission(x), RunCalibration())
         bench.camera.exposure = 1e-4
         fast = capture_batched(bench, bundle, levels, rng=np.random.default_rng(0), windows=w)

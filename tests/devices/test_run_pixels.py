@@ -10,7 +10,7 @@ import pytest
 from test_run import bench_dict, bundle_for, images
 
 from devices.bench_config import load_bench
-from devices.run import RunCalibration, _support, input_levels, window_mask
+from devices.run import RunCalibration, _support, input_levels
 from devices.simulated_run import capture_batched, input_fields
 
 
@@ -25,7 +25,7 @@ def test_capture_at_the_readout_pixels_equals_the_full_frames_there(mode):
     for pixels in (False, True):
         with load_bench(bench_dict(misaligned=True)) as bench:
             bundle = bundle_for(bench)
-            w = window_mask(bundle)
+            w = bundle.window_mask()
             lv = _levels(bench, bundle, x)
             # every window pixel and a few others (they hold the dark level, or the first
             # image's mean DN)
