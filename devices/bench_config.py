@@ -287,16 +287,26 @@ def _parse(section: dict[str, Any], fields: dict[str, Callable], where: str) -> 
     return out
 
 
-def _merged(section: dict[str, Any], ctx: DeviceContext, fields: dict, base: Path | None):
-    where = f"bench.{ctx.role}"
+def _section_over_profile(
+    section: dict[str, Any], base: Path | None, between: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A device section's raw fields over its profile's (``between`` in the middle), and the
+    profile (None without one): the one merge of profile and bench YAML."""
     merged: dict[str, Any] = {}
+    profile = None
     if "profile" in section:
         profile = load_profile(section["profile"], base)
         merged.update({k: v for k, v in profile.items() if k not in META_KEYS})
-    if ctx.grid is not None:  # simulated devices live on the system's grid
-        merged.update(shape=list(ctx.grid.shape), pitch=ctx.grid.pitch)
+    merged.update(between or {})
     merged.update({k: v for k, v in section.items() if k not in ("driver", "profile")})
-    return _parse(merged, fields, where)
+    return merged, profile
+
+
+def _merged(section: dict[str, Any], ctx: DeviceContext, fields: dict, base: Path | None):
+    # simulated devices live on the system's grid
+    grid = None if ctx.grid is None else {"shape": list(ctx.grid.shape), "pitch": ctx.grid.pitch}
+    merged, _ = _section_over_profile(section, base, grid)
+    return _parse(merged, fields, f"bench.{ctx.role}")
 
 
 # -- simulated drivers ------------------------------------------------------------------------
@@ -511,12 +521,9 @@ def declared_slm(path: str | Path, role: str = "fourier_slm") -> dict[str, Any]:
     if not isinstance(cfg, dict) or not isinstance(cfg.get(role), dict):
         raise BenchConfigError(f"bench file {path}: no {role!r} section")
     section = cfg[role]
-    merged: dict[str, Any] = {}
-    if "profile" in section:
-        profile = load_profile(section["profile"], path.parent)
-        merged.update({k: v for k, v in profile.items() if k not in META_KEYS})
+    merged, profile = _section_over_profile(section, path.parent)
+    if profile is not None:
         merged.setdefault("name", str(profile.get("model", section["profile"])))
-    merged.update({k: v for k, v in section.items() if k not in ("driver", "profile")})
     keep = ("bit_depth", "modulation", "phase_range", "gamma", "amplitude_min", "fringing", "name")
     out = _parse({k: v for k, v in merged.items() if k in keep}, SLM_FIELDS, f"bench.{role}")
     out.setdefault("modulation", "phase")
