@@ -101,6 +101,7 @@ def measure(args: argparse.Namespace, misaligned: bool) -> dict:
         t_sim = best_of(args.reps, lambda: bench.run(bundle, x, batch=args.batch, **opts))
     return {
         "system": system,
+        "encoding": bundle.encoding,
         "n_frames": bundle.n_frames,
         "bare": t_bare,
         "simulated": t_sim,
@@ -130,9 +131,9 @@ def main() -> None:
     first = next(iter(rows.values()))
     system = first["system"]
     print(
-        f"system {system.name}: {system.input_shape} -> {system.camera_shape}, "
-        f"{first['n_frames']} frame(s) per image, batch {args.batch}, encoding {args.encoding}, "
-        f"best of {args.reps}"
+        f"system {system.name or '(unnamed)'}: {system.input_shape} -> {system.camera_shape}, "
+        f"{first['n_frames']} frame(s) per image, batch {args.batch}, "
+        f"encoding {first['encoding']}, best of {args.reps}"
     )
     frames = args.batch * first["n_frames"]
     print(f"{'bench':<{width}}{'path':<28}{'s':>9}{'frames/s':>12}{'images/s':>12}")
