@@ -227,7 +227,8 @@ def resampling_matrix(
     wy = kernel(sy[:, None] - yy) * ((yy >= 0) & (yy < ny))
     wx_ = kernel(sx[:, None] - xx) * ((xx >= 0) & (xx < nx))
     w = wy[:, :, None] * wx_[:, None, :]  # (P, 2r, 2r)
-    w /= np.where(w.sum(axis=(1, 2), keepdims=True) != 0, w.sum(axis=(1, 2), keepdims=True), 1)
+    total = w.sum(axis=(1, 2), keepdims=True)
+    w /= np.where(total != 0, total, 1)
     cols = np.clip(yy, 0, ny - 1)[:, :, None] * nx + np.clip(xx, 0, nx - 1)[:, None, :]
     rows = np.broadcast_to(idx[:, None, None], w.shape)
     keep = w != 0

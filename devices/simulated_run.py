@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from devices.emva import HC, expose_frames, photons_from_power
 from devices.run import apply_sparse
@@ -213,18 +212,11 @@ def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray, width: int):
         if mis is None:
             cache[key] = _windowed(pixels, None, width)
         else:
-            from devices.run import _ell
+            from devices.run import _rows_on
 
-            ind, w = _ell(mis)
-            ind, w = ind[:, pixels], (w[:, pixels] / 1.0).astype(np.float32)
-            src = np.unique(ind)
-            pos = np.searchsorted(src, ind)
-            rows = np.broadcast_to(np.arange(ind.shape[1]), ind.shape)
-            m = sparse.csr_matrix(
-                (w.ravel(), (rows.ravel(), pos.ravel())), shape=(ind.shape[1], len(src))
-            )
-            m.sum_duplicates()
-            cache[key] = _windowed(src, m.T.tocsr().astype(np.complex64), width)
+            src = np.unique(mis[pixels].indices)  # the field pixels the read pixels draw on
+            tap = _rows_on(mis, pixels, src).T.tocsr().astype(np.complex64)
+            cache[key] = _windowed(src, tap, width)
     return cache[key]
 
 
@@ -369,11 +361,11 @@ def _pixel_frames(
         if frame0 is not None:
             vals[0] = frame0.reshape(len(frame0), -1)[:, pixels]
         elif not hit.all():  # outside the windows the first image shows its mean DN
-            out = pixels[~hit]
+            outside = pixels[~hit]
             pw0, _ = ideal_powers(
-                bench, bundle, levels[:1], power_scale, exact=False, pixels=out, first=False
+                bench, bundle, levels[:1], power_scale, exact=False, pixels=outside, first=False
             )
-            vals[0][:, ~hit] = np.rint(_mean_dn(cam, pw0[0], out))
+            vals[0][:, ~hit] = np.rint(_mean_dn(cam, pw0[0], outside))
         return vals, frame0
     if not noise:
         pw, frame0 = ideal_powers(
