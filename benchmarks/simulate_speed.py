@@ -34,6 +34,7 @@ import numpy as np
 
 from devices.bench_config import load_bench
 from devices.run import RunStats
+from fouroptics.errors import FouropticsError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,7 +127,10 @@ def main() -> None:
     ]
     if args.bench:
         variants = [Path(args.bench).stem]
-    rows = {v: measure(args, v == "misaligned") for v in variants or ("aligned", "misaligned")}
+    try:
+        rows = {v: measure(args, v == "misaligned") for v in variants or ("aligned", "misaligned")}
+    except FouropticsError as exc:  # a bad --bench or --bundle: one line
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
     width = max(12, *(len(v) + 2 for v in rows))
     first = next(iter(rows.values()))
     system = first["system"]
