@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.bench_config import load_bench
-from devices.run import RunStats
+from devices.config.bench_config import load_bench
+from devices.run.loop import RunStats
 from fouroptics.errors import FouropticsError
 
 ROOT = Path(__file__).resolve().parents[1]

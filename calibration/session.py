@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from calibration.errors import CalibrationError
-from devices.errors import DeviceError
+from devices.interface.errors import DeviceError
 
 
 class Session:
     """A bench plus per-routine frame counts.
 
     Args:
-        bench: a :class:`devices.bench.Bench` (simulated or hardware).
+        bench: a :class:`devices.interface.bench.Bench` (simulated or hardware).
         progress: optional callable ``progress(n_frames)`` called after each capture (the CLI
             advances its tqdm bar with it).
     """

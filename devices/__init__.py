@@ -1,12 +1,12 @@
 """Device interface: SLMs, cameras, simulated devices, hardware adapters and the Bench.
 
 Light imports only here; see :mod:`devices.simulated` (simulated devices and bench),
-:mod:`devices.bench_config` (bench YAMLs, driver registry) and
-:mod:`devices.slmsuite_adapter` (real hardware, extra ``hardware``).
+:mod:`devices.config.bench_config` (bench YAMLs, driver registry) and
+:mod:`devices.hardware.slmsuite_adapter` (real hardware, extra ``hardware``).
 """
 
-from devices.base import SLM, Camera
-from devices.errors import (
+from devices.interface.base import SLM, Camera
+from devices.interface.errors import (
     DeviceBusy,
     DeviceDisconnected,
     DeviceError,

@@ -13,7 +13,7 @@ Families:
 * :class:`DataError`: a data set is malformed (IDX files, labels, sizes).
 * :class:`RunFolderError`: an ``--out`` folder is locked by another run, holds another run's
   results, or a ``--resume`` asks for other settings.
-* ``DeviceError`` (:mod:`devices.errors`) derives from :class:`FouropticsError` too.
+* ``DeviceError`` (:mod:`devices.interface.errors`) derives from :class:`FouropticsError` too.
 
 Each is also a ``ValueError`` (or ``RuntimeError`` for devices) so generic handlers still work.
 """

@@ -69,8 +69,8 @@ def test_compiler_imports_only_optics_nn_io_and_plain_libraries() -> None:
 def test_the_parser_sees_imports_inside_functions_and_relative_ones(tmp_path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text(
-        "def f():\n    import devices.bench\n    from calibration import x\n"
+        "def f():\n    import devices.interface.bench\n    from calibration import x\n"
         "    from ..compiler import bundle\n"
     )
     names = imported_modules(probe, package="fouroptics.optics")
-    assert {"devices.bench", "calibration", "fouroptics.compiler"} <= names
+    assert {"devices.interface.bench", "calibration", "fouroptics.compiler"} <= names

@@ -171,8 +171,8 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration import plots
     from calibration.run import EXPECTED_FRAMES, calibrate, parse_only
-    from devices.bench_config import load_bench
-    from devices.simulated_bench import SimulatedBench
+    from devices.config.bench_config import load_bench
+    from devices.simulated.bench import SimulatedBench
 
     only = parse_only(args.only)
     bench_path = Path(args.bench)

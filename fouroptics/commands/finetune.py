@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
         torch.set_num_threads(args.threads)
-    from devices.bench_config import load_bench
+    from devices.config.bench_config import load_bench
     from fouroptics.commands.simulate import (
         headline,
         load_calibration,

@@ -90,8 +90,8 @@ def load_calibration(spec: str | None, bench: Any) -> Any:
     if spec is None:
         return None
     if spec == "truth":
-        from devices.simulated_bench import SimulatedBench
-        from devices.simulated_run import truth_calibration
+        from devices.simulated.bench import SimulatedBench
+        from devices.simulated.batched import truth_calibration
 
         if not isinstance(bench, SimulatedBench):
             raise ConfigError("--calibration truth: only a simulated bench has a truth")
@@ -176,7 +176,7 @@ def measure(
     """Optical features, run stats and wall seconds (progress bar unless disabled)."""
     from tqdm import tqdm
 
-    from devices.run import RunStats
+    from devices.run.loop import RunStats
 
     stats = RunStats()
     total = len(x) * bundle.n_frames
@@ -211,8 +211,8 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from devices.bench_config import load_bench
-    from devices.estimate import frame_rates, hardware_estimate
+    from devices.config.bench_config import load_bench
+    from devices.run.estimate import frame_rates, hardware_estimate
     from fouroptics.commands import simulate_report as report
     from fouroptics.units import parse_quantity
 

@@ -46,7 +46,7 @@ def run_sweep(
     accuracy_std, accuracies}]}, ...}``; needs a SimulatedBench. The metric is the task's
     headline (:func:`fouroptics.commands.simulate.headline`): accuracy, or for segmentation
     mIoU (keys ``miou_mean``, ``miou_std``, ``mious``)."""
-    from devices.simulated_bench import SimulatedBench
+    from devices.simulated.bench import SimulatedBench
 
     if not isinstance(bench, SimulatedBench):
         raise ConfigError(f"--sweep {kind}: needs a simulated bench (driver: simulated)")
@@ -95,7 +95,7 @@ def run_sweep(
         "log_x": False,
     }
     if kind == "photons":
-        from devices.run import Photometry
+        from devices.run.loop import Photometry
 
         base, phot = stats.mean_photons_per_pixel, stats.photometry
         pts = []
@@ -109,7 +109,7 @@ def run_sweep(
         out["series"] = {bundle.detection: pts}
         out["falloff_photons"] = falloff(pts, key=f"{metric}_mean")
     elif kind == "bits":
-        from devices.run import RunCalibration
+        from devices.run.loop import RunCalibration
 
         rc = RunCalibration.from_any(cal)
         inv = rc.input_inverse_lut
@@ -159,7 +159,7 @@ def run_sweep(
 
 def _rebuilt(bench: Any, imp: Any) -> Any:
     """The same devices on a SimulatedBench with other hidden imperfections."""
-    from devices.simulated_bench import SimulatedBench
+    from devices.simulated.bench import SimulatedBench
 
     return SimulatedBench(
         bench.system,

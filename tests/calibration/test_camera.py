@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from calibration.camera import QUANTISATION_VAR, fit_gain, pair_stats
-from devices.simulated_camera import SimulatedCamera
+from devices.simulated.camera import SimulatedCamera
 
 PHOTONS = np.linspace(0.0, 24000.0, 13)  # mean photons per pixel, below saturation
 

@@ -12,7 +12,7 @@ pytest.importorskip("slmsuite")
 
 from calibration.errors import CalibrationError  # noqa: E402
 from calibration.slmsuite_fourier import slmsuite_fourier_calibrate  # noqa: E402
-from devices.slmsuite_adapter import make_camera, make_slm  # noqa: E402
+from devices.hardware.slmsuite_adapter import make_camera, make_slm  # noqa: E402
 
 
 def test_fourier_calibrate_recovers_the_simulated_cameras_affine():

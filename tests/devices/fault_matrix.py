@@ -23,8 +23,8 @@ import numpy as np
 import yaml
 from faulty import CONNECTION_LOSSES, EXCEPTIONS, MALFORMED_FRAMES, FaultyCamera, FaultySLM
 
-import devices.errors as E
-from devices.bench_config import load_bench
+import devices.interface.errors as E
+from devices.config.bench_config import load_bench
 from fouroptics.errors import FouropticsError
 
 HANG = 3.0

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devices.errors import DeviceError
-from devices.template import TemplateCamera, TemplateSLM
+from devices.interface.errors import DeviceError
+from devices.interface.template import TemplateCamera, TemplateSLM
 
 #: exception factories by name: what drivers and SDKs raise in the field.
 EXCEPTIONS: dict[str, Callable[[], BaseException]] = {

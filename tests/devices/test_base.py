@@ -8,15 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from devices.base import SLM, Camera, nearest_levels
-from devices.errors import (
+from devices.interface.base import SLM, Camera, nearest_levels
+from devices.interface.errors import (
     DeviceDisconnected,
     DeviceError,
     DeviceTimeout,
     InvalidPattern,
     InvalidSetting,
 )
-from devices.template import TemplateCamera, TemplateSLM
+from devices.interface.template import TemplateCamera, TemplateSLM
 
 
 class RecordingSLM(SLM):

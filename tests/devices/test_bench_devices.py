@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from devices.bench_config import BenchConfigError, load_bench
-from devices.errors import DeviceError
+from devices.config.bench_config import BenchConfigError, load_bench
+from devices.interface.errors import DeviceError
 
 BENCHES = Path(__file__).resolve().parents[2] / "examples" / "benches"
 
@@ -80,7 +80,7 @@ def test_simulated_devices_mixed_with_real_ones_are_refused():
 
 def test_slmsuite_frames_are_raw_even_when_the_camera_averages_or_does_hdr():
     pytest.importorskip("slmsuite")
-    from devices.slmsuite_adapter import make_camera, make_slm
+    from devices.hardware.slmsuite_adapter import make_camera, make_slm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

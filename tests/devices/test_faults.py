@@ -26,7 +26,7 @@ from faulty import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices.errors import (
+from devices.interface.errors import (
     DeviceBusy,
     DeviceDisconnected,
     DeviceError,
@@ -34,7 +34,7 @@ from devices.errors import (
     InvalidPattern,
     InvalidSetting,
 )
-from devices.hooks import is_connection_loss
+from devices.interface.hooks import is_connection_loss
 
 T = 0.1  # capture and hook timeouts in these tests, seconds
 BOUND = 2.0  # no call may take longer, seconds (deadline 0.16 s + abort 0.1 s + waits)

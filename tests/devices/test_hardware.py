@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from devices.bench_config import load_bench
+from devices.config.bench_config import load_bench
 
 pytestmark = pytest.mark.hardware
 
@@ -40,7 +40,7 @@ def test_exposure_round_trip(bench):
 
 
 def test_camera_survives_a_timeout(bench):
-    from devices.errors import DeviceTimeout
+    from devices.interface.errors import DeviceTimeout
 
     bench.camera.exposure = min(0.05, bench.camera.exposure_limits[1])
     try:

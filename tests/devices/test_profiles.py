@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.bench_config import (
+from devices.config.bench_config import (
     BenchConfigError,
     DeviceContext,
     build_device,
     list_profiles,
     load_profile,
 )
-from devices.simulated_camera import SimulatedCamera
-from devices.simulated_slm import SimulatedSLM
+from devices.simulated.camera import SimulatedCamera
+from devices.simulated.slm import SimulatedSLM
 from fouroptics.optics import PixelGrid
 
 EXPECTED = {

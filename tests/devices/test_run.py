@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.signal import fftconvolve
 
-from devices.bench_config import load_bench
-from devices.errors import DeviceError
-from devices.run import RunStats, bilinear_matrix, capture_generic, run_bundle
-from devices.simulated_run import capture_batched, truth_calibration
+from devices.config.bench_config import load_bench
+from devices.interface.errors import DeviceError
+from devices.run.loop import RunStats, bilinear_matrix, capture_generic, run_bundle
+from devices.simulated.batched import capture_batched, truth_calibration
 from fouroptics.compiler import SLMModel, compile_kernels
 from fouroptics.errors import ConfigError
 
@@ -175,7 +175,7 @@ def test_saturated_and_dark_cameras_are_reported_with_numbers():
 
 @pytest.mark.parametrize("misaligned", [False, True])
 def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(misaligned):
-    from devices.run import RunCalibration, input_levels
+    from devices.run.loop import RunCalibration, input_levels
 
     x = images(5, seed=3)
     with load_bench(bench_dict(misaligned=misaligned)) as bench:

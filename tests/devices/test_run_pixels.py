@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from test_run import bench_dict, bundle_for, images
 
-from devices.bench_config import load_bench
-from devices.run import RunCalibration, _support, input_levels
-from devices.simulated_run import capture_batched, input_fields
+from devices.config.bench_config import load_bench
+from devices.run.loop import RunCalibration, _support, input_levels
+from devices.simulated.batched import capture_batched, input_fields
 
 
 def _levels(bench, bundle, x):

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devices.bench_config import BenchConfigError, load_bench
-from devices.emva import HC
-from devices.simulated_bench import Imperfections, SimulatedBench
-from devices.simulated_camera import SimulatedCamera
-from devices.simulated_slm import SimulatedSLM
+from devices.config.bench_config import BenchConfigError, load_bench
+from devices.simulated.emva import HC
+from devices.simulated.bench import Imperfections, SimulatedBench
+from devices.simulated.camera import SimulatedCamera
+from devices.simulated.slm import SimulatedSLM
 from fouroptics.optics import FourFSystem
 
 BENCHES = Path(__file__).resolve().parents[2] / "examples" / "benches"
@@ -293,7 +293,7 @@ def test_swapping_one_driver_line_swaps_the_device():
 
     import yaml
 
-    from devices.slmsuite_adapter import SlmsuiteCamera, SlmsuiteSLM
+    from devices.hardware.slmsuite_adapter import SlmsuiteCamera, SlmsuiteSLM
 
     cfg = yaml.safe_load((BENCHES / "slmsuite_simulated.yaml").read_text())
     with warnings.catch_warnings():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.errors import InvalidPattern
-from devices.simulated_slm import SimulatedSLM
-from devices.slm_response import apply_fringing, draw_curve, gamma_phase_curve, nominal_curve
+from devices.interface.errors import InvalidPattern
+from devices.simulated.slm import SimulatedSLM
+from devices.simulated.slm_response import apply_fringing, draw_curve, gamma_phase_curve, nominal_curve
 
 
 def test_uniform_levels_follow_the_gamma_phase_curve():

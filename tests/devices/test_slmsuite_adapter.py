@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("slmsuite")
 
-from devices.errors import DeviceError, InvalidPattern, InvalidSetting  # noqa: E402
-from devices.slmsuite_adapter import (  # noqa: E402
+from devices.interface.errors import DeviceError, InvalidPattern, InvalidSetting  # noqa: E402
+from devices.hardware.slmsuite_adapter import (  # noqa: E402
     SlmsuiteCamera,
     SlmsuiteSLM,
     find_class,

@@ -44,7 +44,7 @@ def test_system_and_engine_use_the_pixel_home() -> None:
 
 
 def test_simulated_slm_uses_the_pixel_home() -> None:
-    from devices.simulated_slm import SimulatedSLM
+    from devices.simulated.slm import SimulatedSLM
 
     slm = SimulatedSLM((4, 4), 8e-6, modulation="phase", fill_factor=0.9, dead_space=0.5)
     levels = np.full((4, 4), 64, dtype=np.uint16)

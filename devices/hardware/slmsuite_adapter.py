@@ -2,7 +2,7 @@
 
 slmsuite ships drivers for many vendors (Holoeye, Meadowlark, Santec, Hamamatsu, Thorlabs,
 TI DMD/PLM; Allied Vision, Basler, FLIR, Thorlabs, Xenics, ... cameras). These adapters put
-them behind :class:`devices.base.SLM` / :class:`devices.base.Camera`, so our validation,
+them behind :class:`devices.interface.base.SLM` / :class:`devices.interface.base.Camera`, so our validation,
 errors and bit-depth handling apply. slmsuite is imported lazily: the rest of ``devices``
 works without it.
 
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from devices.base import SLM, Camera, Modulation
-from devices.errors import DeviceError, DeviceTimeout, InvalidSetting
-from devices.hooks import as_device_error
+from devices.interface.base import SLM, Camera, Modulation
+from devices.interface.errors import DeviceError, DeviceTimeout, InvalidSetting
+from devices.interface.hooks import as_device_error
 
 _MODULES = {
     "slm": "slmsuite.hardware.slms",
@@ -134,7 +134,7 @@ class SlmsuiteSLM(SLM):
     Args:
         slm: an ``slmsuite.hardware.slms.slm.SLM`` (any vendor driver or its SimulatedSLM).
         modulation: what the device modulates (slmsuite SLMs are mostly phase).
-        lut: believed response per gray level (see :class:`devices.base.SLM`).
+        lut: believed response per gray level (see :class:`devices.interface.base.SLM`).
         name: label (default: slmsuite's name).
     """
 

@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from devices.bench import Bench
-from devices.errors import DeviceError
-from devices.run import apply_sparse, resampling_matrix
-from devices.simulated_camera import SimulatedCamera
-from devices.simulated_slm import SimulatedSLM
+from devices.interface.bench import Bench
+from devices.interface.errors import DeviceError
+from devices.run.loop import apply_sparse, resampling_matrix
+from devices.simulated.camera import SimulatedCamera
+from devices.simulated.slm import SimulatedSLM
 from fouroptics.optics import FourFSystem, PixelGrid
 
 
@@ -367,10 +367,10 @@ class SimulatedBench(Bench):
     simulates_complex_masks = True
 
     def run(self, bundle: Any, images: Any, calibration: Any = None, **options: Any):
-        """Features of ``images`` through a MaskBundle, batched (:mod:`devices.simulated_run`);
-        the same numbers as :meth:`devices.bench.Bench.run` (see :func:`devices.run.run_bundle`)."""
-        from devices.run import run_bundle
-        from devices.simulated_run import capture_batched
+        """Features of ``images`` through a MaskBundle, batched (:mod:`devices.simulated.batched`);
+        the same numbers as :meth:`devices.interface.bench.Bench.run` (see :func:`devices.run.loop.run_bundle`)."""
+        from devices.run.loop import run_bundle
+        from devices.simulated.batched import capture_batched
 
         return run_bundle(self, bundle, images, calibration, capture=capture_batched, **options)
 

@@ -1,7 +1,7 @@
 """Running driver hooks with a deadline, and driver failures as :class:`DeviceError` kinds.
 
 A vendor SDK call can block forever (a lost trigger, a wedged USB transfer). The base classes
-in :mod:`devices.base` therefore run each ``_..._hw`` hook in one worker thread per device
+in :mod:`devices.interface.base` therefore run each ``_..._hw`` hook in one worker thread per device
 (:class:`HookRunner`, started on first use and reused) and wait for it with a deadline. A call
 that outlives its deadline is *abandoned*: its eventual result (a late frame) is discarded, and
 the runner reports it as stuck until it returns, so no second call enters the driver
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 from typing import Any
 
-from devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from devices.interface.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 
 #: errno values that mean the link to the device is gone (not a transient failure).
 CONNECTION_ERRNOS = frozenset(

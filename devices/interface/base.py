@@ -2,7 +2,7 @@
 
 Public methods validate their input, then call a small private hook that a driver implements
 (``_display_hw``, ``_capture_hw``, ``_set_exposure_hw``, ...), so a new driver is a short file
-(see :mod:`devices.template`). Conventions: arrays are ``(rows, columns) = (H, W)``; pitches in
+(see :mod:`devices.interface.template`). Conventions: arrays are ``(rows, columns) = (H, W)``; pitches in
 metres; exposures and timeouts in seconds; SLM drive values are integer gray levels in
 ``[0, 2**bit_depth - 1]``; camera frames are unsigned integers in ``[0, 2**bit_depth - 1]``
 (the camera's true bit depth, never left-justified into 16-bit words).
@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from devices.errors import (
+from devices.interface.errors import (
     DeviceBusy,
     DeviceDisconnected,
     DeviceError,
@@ -26,7 +26,7 @@ from devices.errors import (
     InvalidPattern,
     InvalidSetting,
 )
-from devices.hooks import HookDeadline, HookRunner, as_device_error, call_once
+from devices.interface.hooks import HookDeadline, HookRunner, as_device_error, call_once
 
 Modulation = Literal["phase", "amplitude", "binary"]
 MODULATIONS: tuple[str, ...] = ("phase", "amplitude", "binary")

@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from devices.base import SLM, Camera
-from devices.bench import Bench
-from devices.errors import DeviceError, InvalidSetting
-from devices.simulated_bench import Imperfections, SimulatedBench
-from devices.simulated_camera import SimulatedCamera
-from devices.simulated_slm import SimulatedSLM
-from devices.slm_response import draw_curve
+from devices.interface.base import SLM, Camera
+from devices.interface.bench import Bench
+from devices.interface.errors import DeviceError, InvalidSetting
+from devices.simulated.bench import Imperfections, SimulatedBench
+from devices.simulated.camera import SimulatedCamera
+from devices.simulated.slm import SimulatedSLM
+from devices.simulated.slm_response import draw_curve
 from fouroptics.errors import ConfigError
 from fouroptics.io.yaml_load import load_yaml
 from fouroptics.optics import FourFSystem, PixelGrid
@@ -99,7 +99,7 @@ def drivers() -> list[str]:
 
 # -- profiles ------------------------------------------------------------------------------
 def list_profiles() -> list[str]:
-    """Names of the bundled profiles (devices/profiles/*.yaml)."""
+    """Names of the bundled profiles (devices/config/profiles/*.yaml)."""
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
 
@@ -391,7 +391,7 @@ def _simulated_camera(section: dict[str, Any], ctx: DeviceContext, base: Path | 
 
 # -- slmsuite drivers -------------------------------------------------------------------------
 def _slmsuite_device(kind: str, class_name: str, section: dict[str, Any], ctx: DeviceContext):
-    from devices import slmsuite_adapter as ad
+    from devices.hardware import slmsuite_adapter as ad
 
     allowed = (
         {"driver", "args", "name", "modulation"}

@@ -1,8 +1,8 @@
 """A Bench: input SLM + Fourier SLM + camera (+ optional Fourier-plane camera) and its optics.
 
-The same object drives a simulated bench (:class:`devices.simulated_bench.SimulatedBench`) or
+The same object drives a simulated bench (:class:`devices.simulated.bench.SimulatedBench`) or
 real hardware (devices from slmsuite or any other driver); a bench YAML chooses which
-(:func:`devices.bench_config.load_bench`).
+(:func:`devices.config.bench_config.load_bench`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from devices.base import SLM, Camera, ClosesOnExit
-from devices.errors import DeviceError
+from devices.interface.base import SLM, Camera, ClosesOnExit
+from devices.interface.errors import DeviceError
 
 try:  # the physics core; only its FourFSystem type is needed here
     from fouroptics.optics import FourFSystem
@@ -93,7 +93,7 @@ class Bench(ClosesOnExit):
     def capture(
         self, n_frames: int = 1, average: bool = False, timeout: float | None = None
     ) -> np.ndarray:
-        """Frames from the output camera (see :meth:`devices.base.Camera.capture`)."""
+        """Frames from the output camera (see :meth:`devices.interface.base.Camera.capture`)."""
         return self.camera.capture(n_frames, average=average, timeout=timeout)
 
     def capture_fourier(
@@ -110,8 +110,8 @@ class Bench(ClosesOnExit):
 
     def run(self, bundle: Any, images: Any, calibration: Any = None, **options: Any):
         """Features (B, C, n, n) of ``images`` through a compiled MaskBundle, frame by frame
-        through the devices (see :func:`devices.run.run_bundle`; ``calibration`` as data)."""
-        from devices.run import run_bundle
+        through the devices (see :func:`devices.run.loop.run_bundle`; ``calibration`` as data)."""
+        from devices.run.loop import run_bundle
 
         return run_bundle(self, bundle, images, calibration, **options)
 

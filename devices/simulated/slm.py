@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from devices.base import SLM, Modulation
-from devices.slm_response import apply_fringing, gamma_amplitude_curve, gamma_phase_curve
+from devices.interface.base import SLM, Modulation
+from devices.simulated.slm_response import apply_fringing, gamma_amplitude_curve, gamma_phase_curve
 from fouroptics.optics.pixels import effective_transmission
 
 
@@ -37,8 +37,8 @@ class SimulatedSLM(SLM):
         dead_space: complex reflectance of the inter-pixel gaps (default 1 for phase SLMs:
             unmodulated light; 0 for amplitude/binary: a DMD's gaps send light elsewhere).
         fringing: nearest-neighbour coupling c in [0, 0.25] (see
-            :func:`devices.slm_response.apply_fringing`).
-        lut: believed response (see :class:`devices.base.SLM`).
+            :func:`devices.simulated.slm_response.apply_fringing`).
+        lut: believed response (see :class:`devices.interface.base.SLM`).
         name: label.
     """
 

@@ -2,8 +2,8 @@
 
 The generic path (:func:`capture_generic`) is what real hardware does, frame by frame through
 the public device interface: the Fourier SLM shows each of the bundle's frames once, every image
-is shown on the input SLM and captured. :class:`devices.simulated_bench.SimulatedBench` swaps in
-a batched capture (:mod:`devices.simulated_run`) with the same numbers. Everything else is
+is shown on the input SLM and captured. :class:`devices.simulated.bench.SimulatedBench` swaps in
+a batched capture (:mod:`devices.simulated.batched`) with the same numbers. Everything else is
 shared (:func:`run_bundle`):
 
 1. checks: the bundle was compiled for this bench's system and its SLM (bit depth, levels,
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from devices.errors import DeviceError
+from devices.interface.errors import DeviceError
 from fouroptics.errors import ConfigError
 
 #: capture(bench, bundle, levels (B, H_in, W_in), n_average) -> DN frames (B, F, H_cam, W_cam)

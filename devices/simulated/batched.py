@@ -1,12 +1,12 @@
 """The SimulatedBench's batched capture of a MaskBundle: many images per FFT call.
 
-The same physics as :meth:`devices.simulated_bench.SimulatedBench.ideal_power` followed by the
+The same physics as :meth:`devices.simulated.bench.SimulatedBench.ideal_power` followed by the
 camera (its module docstring lists the chain), on a batch: the true input-SLM response of each
 image's levels (vectorised table lookup, fringing, fill factor), the beam and decentring tilt,
 every frame's Fourier mask with the bench's stop and aberration folded in
 (``SimulatedBench._mask``), one ``FourFSystem.forward(fields, masks=...)`` per batch on the true
 system (numpy / pyFFTW fast path), the camera misalignment as one sparse Lanczos map applied to
-the batch's fields, and the EMVA 1288 model (:func:`devices.emva.expose_frames`).
+the batch's fields, and the EMVA 1288 model (:func:`devices.simulated.emva.expose_frames`).
 
 Noise: by default the camera's own generator, drawn capture by capture in the order the generic
 path captures (bundle frame outer, image inner), so a seeded camera gives the generic path's
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from devices.emva import HC, expose_frames, photons_from_power
-from devices.run import apply_sparse
-from devices.slm_response import apply_fringing
+from devices.simulated.emva import HC, expose_frames, photons_from_power
+from devices.run.loop import apply_sparse
+from devices.simulated.slm_response import apply_fringing
 from fouroptics.optics.pixels import effective_transmission
 from fouroptics.optics.system import pixel_window
 
@@ -212,7 +212,7 @@ def _gather_plan(cache: dict, mis: Any, pixels: np.ndarray, width: int):
         if mis is None:
             cache[key] = _windowed(pixels, None, width)
         else:
-            from devices.run import _rows_on
+            from devices.run.loop import _rows_on
 
             src = np.unique(mis[pixels].indices)  # the field pixels the read pixels draw on
             tap = _rows_on(mis, pixels, src).T.tocsr().astype(np.complex64)
@@ -242,7 +242,7 @@ def capture_batched(
     **_: Any,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
     """DN frames (B, F, H_cam, W_cam) float64 (the mean of ``n_average``), as
-    :func:`devices.run.capture_generic` gives them on this bench.
+    :func:`devices.run.loop.capture_generic` gives them on this bench.
 
     Args:
         noise: False for the mean DN (no temporal noise, no rounding).

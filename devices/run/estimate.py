@@ -1,7 +1,7 @@
 """What a compiled bundle would do on the real bench: frames/s, latency, optical MACs/s, the
 electronic MACs left per inference, beside the same network run digitally.
 
-Frame rates come from the device profiles (``frame_rate`` in devices/profiles/*.yaml); a
+Frame rates come from the device profiles (``frame_rate`` in devices/config/profiles/*.yaml); a
 bench YAML's devices name their profile. Counting conventions:
 
 * one inference = ``n_frames`` exposures; the Fourier SLM changes once per bundle frame for a
@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from devices.bench_config import load_profile
+from devices.config.bench_config import load_profile
 from fouroptics.io.yaml_load import load_yaml
 from fouroptics.units import parse_quantity, require_unit
 
