@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from devices.simulated.emva import HC, expose_frames, photons_from_power
 from devices.run.loop import apply_sparse
+from devices.simulated.emva import HC, expose_frames, photons_from_power
 from devices.simulated.slm_response import apply_fringing
 from fouroptics.optics.pixels import effective_transmission
 from fouroptics.optics.system import pixel_window

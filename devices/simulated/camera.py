@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from devices.interface.base import Camera, is_real_number
-from devices.simulated.emva import EmvaParameters, expose_frames, fixed_pattern, photons_from_power
 from devices.interface.errors import DeviceTimeout, InvalidSetting
+from devices.simulated.emva import EmvaParameters, expose_frames, fixed_pattern, photons_from_power
 
 PowerSource = Callable[[], np.ndarray]
 
@@ -85,7 +85,9 @@ class SimulatedCamera(Camera):
                 prnu=prnu,
             )
         except (TypeError, ValueError) as exc:
-            raise InvalidSetting(self.label, str(exc), "see devices.simulated.emva for the ranges") from exc
+            raise InvalidSetting(
+                self.label, str(exc), "see devices.simulated.emva for the ranges"
+            ) from exc
         if not (is_real_number(wavelength) and 1e-7 < wavelength < 2e-5):
             raise InvalidSetting(
                 self.label, f"wavelength {wavelength!r} m", "expected 100 nm-20 um"

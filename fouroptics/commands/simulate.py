@@ -90,8 +90,8 @@ def load_calibration(spec: str | None, bench: Any) -> Any:
     if spec is None:
         return None
     if spec == "truth":
-        from devices.simulated.bench import SimulatedBench
         from devices.simulated.batched import truth_calibration
+        from devices.simulated.bench import SimulatedBench
 
         if not isinstance(bench, SimulatedBench):
             raise ConfigError("--calibration truth: only a simulated bench has a truth")

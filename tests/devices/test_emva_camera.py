@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.simulated.emva import HC, EmvaParameters
 from devices.interface.errors import DeviceTimeout, InvalidSetting
 from devices.simulated.camera import SimulatedCamera
+from devices.simulated.emva import HC, EmvaParameters
 
 SHAPE = (192, 192)
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from devices.config.bench_config import BenchConfigError, load_bench
-from devices.simulated.emva import HC
 from devices.simulated.bench import Imperfections, SimulatedBench
 from devices.simulated.camera import SimulatedCamera
+from devices.simulated.emva import HC
 from devices.simulated.slm import SimulatedSLM
 from fouroptics.optics import FourFSystem
 

@@ -7,7 +7,12 @@ import pytest
 
 from devices.interface.errors import InvalidPattern
 from devices.simulated.slm import SimulatedSLM
-from devices.simulated.slm_response import apply_fringing, draw_curve, gamma_phase_curve, nominal_curve
+from devices.simulated.slm_response import (
+    apply_fringing,
+    draw_curve,
+    gamma_phase_curve,
+    nominal_curve,
+)
 
 
 def test_uniform_levels_follow_the_gamma_phase_curve():

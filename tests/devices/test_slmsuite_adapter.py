@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("slmsuite")
 
-from devices.interface.errors import DeviceError, InvalidPattern, InvalidSetting  # noqa: E402
 from devices.hardware.slmsuite_adapter import (  # noqa: E402
     SlmsuiteCamera,
     SlmsuiteSLM,
@@ -17,6 +16,7 @@ from devices.hardware.slmsuite_adapter import (  # noqa: E402
     make_camera,
     make_slm,
 )
+from devices.interface.errors import DeviceError, InvalidPattern, InvalidSetting  # noqa: E402
 
 
 @pytest.fixture(scope="module")
