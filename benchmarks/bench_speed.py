@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from devices.config.bench_config import load_bench
+from devices.config import load_bench
 from fouroptics.optics import FourFSystem
 
 SYSTEM = {

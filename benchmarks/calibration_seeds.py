@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from calibration.run import calibrate
-from devices.config.bench_config import load_bench
+from devices.config import load_bench
 from fouroptics.commands.calibrate import compare_with_truth
 
 BENCH = Path(__file__).resolve().parents[1] / "examples" / "benches" / "misaligned_noisy.yaml"

@@ -24,8 +24,9 @@ def slmsuite_fourier_calibrate(
     """Run slmsuite's ``fourier_calibrate`` on adapter-wrapped slmsuite devices.
 
     Args:
-        slm, camera: :class:`devices.hardware.slmsuite_adapter.SlmsuiteSLM` / ``SlmsuiteCamera`` (their
-            ``.slmsuite`` objects are used read-only through slmsuite's API).
+        slm, camera: :class:`devices.hardware.slmsuite_adapter.SlmsuiteSLM` /
+            ``SlmsuiteCamera`` (their ``.slmsuite`` objects are used read-only through
+            slmsuite's API).
         array_shape, array_pitch: the spot array, in slmsuite's ``"knm"`` units.
         kwargs: passed to ``fourier_calibrate`` (e.g. ``maxiter``).
 

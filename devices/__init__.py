@@ -1,11 +1,18 @@
-"""Device interface: SLMs, cameras, simulated devices, hardware adapters and the Bench.
+"""Devices of a 4f bench, in four wings, and the run path on top of them.
 
-Light imports only here; see :mod:`devices.simulated` (simulated devices and bench),
-:mod:`devices.config.bench_config` (bench YAMLs, driver registry) and
-:mod:`devices.hardware.slmsuite_adapter` (real hardware, extra ``hardware``).
+* :mod:`devices.interface`: the SLM and Camera every driver implements (public methods wrapping
+  small ``_..._hw`` hooks with deadlines), the Bench, errors, a template driver;
+* :mod:`devices.simulated`: simulated SLMs, cameras and the SimulatedBench with hidden truth;
+* :mod:`devices.hardware`: adapters to slmsuite's drivers (extra ``hardware``);
+* :mod:`devices.config`: bench YAMLs, device profiles, the driver registry, frame rates;
+* :mod:`devices.run`: :class:`OpticalModel`, a compiled bundle on a bench with its calibration.
+
+Light imports only: ``OpticalModel``, ``load_bench``, ``Bench`` and ``SimulatedBench`` are loaded
+on first use.
 """
 
-from devices.interface.base import SLM, Camera
+from typing import Any
+
 from devices.interface.errors import (
     DeviceBusy,
     DeviceDisconnected,
@@ -15,13 +22,36 @@ from devices.interface.errors import (
     InvalidSetting,
 )
 
+_LAZY = {
+    "SLM": "devices.interface.slm",
+    "Camera": "devices.interface.camera",
+    "Bench": "devices.interface.bench",
+    "SimulatedBench": "devices.simulated.bench",
+    "load_bench": "devices.config.bench_yaml",
+    "OpticalModel": "devices.run.model",
+    "Evaluation": "devices.run.model",
+}
+
 __all__ = [
     "SLM",
+    "Bench",
     "Camera",
     "DeviceBusy",
     "DeviceDisconnected",
     "DeviceError",
     "DeviceTimeout",
+    "Evaluation",
     "InvalidPattern",
     "InvalidSetting",
+    "OpticalModel",
+    "SimulatedBench",
+    "load_bench",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'devices' has no attribute {name!r}")

@@ -22,7 +22,7 @@ python - <<'PY'
 import warnings
 
 from calibration.slmsuite_fourier import slmsuite_fourier_calibrate
-from devices.bench_config import load_bench
+from devices.config import load_bench
 
 warnings.simplefilter("ignore")
 with load_bench("examples/benches/slmsuite_simulated.yaml") as bench:

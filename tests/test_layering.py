@@ -74,3 +74,130 @@ def test_the_parser_sees_imports_inside_functions_and_relative_ones(tmp_path) ->
     )
     names = imported_modules(probe, package="fouroptics.optics")
     assert {"devices.interface.bench", "calibration", "fouroptics.compiler"} <= names
+
+
+# -- the wings of devices/ ----------------------------------------------------------------------
+def test_the_simulated_bench_imports_neither_the_run_path_nor_the_compiler() -> None:
+    """The simulator computes its truth on its own path: nothing of the readout that later
+    undoes it, nothing of the compiler's model of the SLM."""
+    forbidden = ("devices.run", "fouroptics.compiler", "fouroptics.nn", "calibration")
+    assert _violations("devices/simulated", forbidden) == []
+
+
+def test_the_run_path_imports_no_simulated_device() -> None:
+    assert _violations("devices/run", ("devices.simulated", "devices.hardware")) == []
+
+
+def test_the_interface_imports_no_other_wing() -> None:
+    forbidden = ("devices.simulated", "devices.run", "devices.config", "devices.hardware")
+    assert _violations("devices/interface", forbidden) == []
+
+
+def test_devices_import_no_training_code() -> None:
+    """Only the metrics of fouroptics.nn (accuracy, mIoU) are shared with the run path."""
+    bad = [
+        v
+        for v in _violations("devices", ("fouroptics.nn", "fouroptics.commands", "fouroptics.cli"))
+        if not v.endswith(" imports fouroptics.nn.metrics")
+    ]
+    assert bad == []
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_circle() -> None:
+    """Between modules of fouroptics, devices and calibration, imports inside functions
+    included (a package's __init__ re-exporting its own modules is not a circle)."""
+    files = [p for top in ("fouroptics", "devices", "calibration") for p in _files(top)]
+    modules = {_module_name(p): p for p in files}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps = set()
+        for imp in imported_modules(path):
+            # ``from pkg import mod`` names a module too: take the longest known prefix
+            while imp and imp not in modules:
+                imp = imp.rpartition(".")[0]
+            if imp and imp != name and not name.startswith(imp + "."):
+                deps.add(imp)
+        graph[name] = deps
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph.get(node, ())):
+            if modules[dep].name == "__init__.py" and node.startswith(dep + "."):
+                continue
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join(stack[stack.index(dep) :] + [node, dep]))
+            elif dep not in state:
+                visit(dep, stack + [node] if dep not in stack else stack)
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    assert cycles == []
+
+
+def _own_private_names(tree: ast.AST) -> set[str]:
+    """Underscore names a module defines: ``self._x = ...``, methods ``def _x``, keyword
+    arguments ``_x=`` (argparse defaults)."""
+    own = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            own.add(node.attr)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            own.add(node.name)
+        elif isinstance(node, ast.keyword) and node.arg:
+            own.add(node.arg)
+    return {n for n in own if n.startswith("_")}
+
+
+def test_no_object_reaches_into_another_modules_private_state() -> None:
+    """``obj._x`` outside the module that defines ``_x`` (``self``/``cls`` aside), a private
+    name imported from another module, or ``obj.__dict__["_x"]``."""
+    bad = []
+    for top in ("fouroptics", "devices", "calibration"):
+        for path in _files(top):
+            tree = ast.parse(path.read_text())
+            own = _own_private_names(tree)
+            rel = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute):
+                    name = node.attr
+                    if not name.startswith("_") or name.startswith("__") or name in own:
+                        continue
+                    base = node.value
+                    if isinstance(base, ast.Name) and base.id in ("self", "cls", "np", "sys"):
+                        continue
+                    bad.append(f"{rel}:{node.lineno} {ast.unparse(node)}")
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    if node.module.split(".")[0] in ("fouroptics", "devices", "calibration"):
+                        for alias in node.names:
+                            if alias.name.startswith("_") and not alias.name.startswith("__"):
+                                bad.append(f"{rel}:{node.lineno} imports {alias.name}")
+                elif isinstance(node, ast.Subscript):
+                    v, key = node.value, node.slice
+                    if (
+                        isinstance(v, ast.Attribute)
+                        and v.attr == "__dict__"
+                        and isinstance(key, ast.Constant)
+                        and str(key.value).startswith("_")
+                    ):
+                        bad.append(f"{rel}:{node.lineno} {ast.unparse(node)}")
+    assert bad == []
+
+
+def test_modules_stay_short_or_say_why() -> None:
+    """No module of devices/ or calibration/ over 500 lines (the run path grew in one file
+    before); a longer one must say why at its top."""
+    long = []
+    for top in ("devices", "calibration"):
+        for path in _files(top):
+            text = path.read_text()
+            if text.count("\n") > 500 and "Longer than 500 lines because" not in text[:3000]:
+                long.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
+    assert long == []

@@ -2,9 +2,9 @@
 
 slmsuite ships drivers for many vendors (Holoeye, Meadowlark, Santec, Hamamatsu, Thorlabs,
 TI DMD/PLM; Allied Vision, Basler, FLIR, Thorlabs, Xenics, ... cameras). These adapters put
-them behind :class:`devices.interface.base.SLM` / :class:`devices.interface.base.Camera`, so our validation,
-errors and bit-depth handling apply. slmsuite is imported lazily: the rest of ``devices``
-works without it.
+them behind :class:`devices.interface.SLM` / :class:`devices.interface.Camera`, so our
+validation, errors and bit-depth handling apply. slmsuite is imported lazily: the rest of
+``devices`` works without it.
 
 Gray levels go to slmsuite as integer data of its own dtype, which slmsuite passes straight to
 the driver (no phase conversion, no wavefront correction, no sign flip).
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from devices.interface.base import SLM, Camera, Modulation
+from devices.interface import SLM, Camera, Modulation
 from devices.interface.errors import DeviceError, DeviceTimeout, InvalidSetting
 from devices.interface.hooks import as_device_error
 
@@ -134,7 +134,7 @@ class SlmsuiteSLM(SLM):
     Args:
         slm: an ``slmsuite.hardware.slms.slm.SLM`` (any vendor driver or its SimulatedSLM).
         modulation: what the device modulates (slmsuite SLMs are mostly phase).
-        lut: believed response per gray level (see :class:`devices.interface.base.SLM`).
+        lut: believed response per gray level (see :class:`devices.interface.SLM`).
         name: label (default: slmsuite's name).
     """
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from devices.interface.base import SLM, Camera, ClosesOnExit
+from devices.interface.camera import Camera
+from devices.interface.device import ClosesOnExit
 from devices.interface.errors import DeviceError
+from devices.interface.slm import SLM
 
 try:  # the physics core; only its FourFSystem type is needed here
     from fouroptics.optics import FourFSystem
@@ -108,12 +110,59 @@ class Bench(ClosesOnExit):
             )
         return self.fourier_camera.capture(n_frames, average=average, timeout=timeout)
 
-    def run(self, bundle: Any, images: Any, calibration: Any = None, **options: Any):
-        """Features (B, C, n, n) of ``images`` through a compiled MaskBundle, frame by frame
-        through the devices (see :func:`devices.run.loop.run_bundle`; ``calibration`` as data)."""
-        from devices.run.loop import run_bundle
+    #: a simulated bench (batched capture, noise streams, hidden truth) overrides these
+    simulated = False
+    simulates_complex_masks = False
 
-        return run_bundle(self, bundle, images, calibration, **options)
+    def capture_bundle(
+        self,
+        bundle: Any,
+        levels: np.ndarray,
+        n_average: int = 1,
+        *,
+        pixels: np.ndarray | None = None,
+        first: bool = True,
+        windows: np.ndarray | None = None,
+        **options: Any,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
+        """Camera frames of a compiled bundle, frame by frame through the devices: the Fourier
+        SLM shows each bundle frame once, each image's input levels (B, H_in, W_in) are shown
+        on the input SLM and captured (``n_average`` frames averaged).
+
+        Returns:
+            DN frames (B, F, H_cam, W_cam) float64; with ``pixels`` (flat camera pixel
+            indices), ``(DN there (B, F, P), the first image's frames (F, H, W) or None)``.
+            ``windows`` (the readout's pixels) is a hint a batched bench may use; here every
+            pixel is captured anyway.
+
+        Raises:
+            ConfigError: the bundle has no drive levels (``complex``), or an option only a
+                simulated bench has (``noise``, ``power_scale``, ``adc_bits``): a real bench
+                draws its own noise (``rng`` is ignored).
+        """
+        from fouroptics.errors import ConfigError
+
+        unknown = sorted(set(options) - {"rng"})
+        if unknown:
+            raise ConfigError(
+                f"bench {self.name!r}: {', '.join(unknown)} only act on a simulated bench"
+            )
+        if bundle.fourier_levels is None:
+            raise ConfigError(
+                f"bundle encoding {bundle.encoding!r} has no drive levels for the Fourier SLM; "
+                "compile with --encoding double-phase, phase or amplitude"
+            )
+        b = len(levels)
+        out = np.empty((b, bundle.n_frames, *self.camera.shape), dtype=np.float64)
+        for f in range(bundle.n_frames):
+            self.fourier_slm.display(bundle.fourier_levels[f])
+            for i in range(b):
+                self.input_slm.display(levels[i])
+                out[i, f] = self.camera.capture(n_average, average=True)
+        if pixels is None:
+            return out
+        vals = out.reshape(*out.shape[:2], -1)[:, :, np.asarray(pixels)]
+        return vals, (out[0].copy() if first else None)
 
     def describe(self) -> dict[str, Any]:
         """Plain-data summary: the system and each device."""

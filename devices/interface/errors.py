@@ -13,7 +13,7 @@ on one line). Its kinds:
 * :class:`DeviceDisconnected`: the device is closed, or its connection was lost; reconnect and
   open it again. Also a ``ConnectionError``.
 * :class:`DeviceBusy`: an earlier driver call that timed out is still blocked in the driver;
-  :meth:`devices.interface.base.Device.recover` or ``close()`` gets past it.
+  :meth:`devices.interface.device.Device.recover` or ``close()`` gets past it.
 """
 
 from __future__ import annotations

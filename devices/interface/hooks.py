@@ -1,12 +1,12 @@
 """Running driver hooks with a deadline, and driver failures as :class:`DeviceError` kinds.
 
-A vendor SDK call can block forever (a lost trigger, a wedged USB transfer). The base classes
-in :mod:`devices.interface.base` therefore run each ``_..._hw`` hook in one worker thread per device
-(:class:`HookRunner`, started on first use and reused) and wait for it with a deadline. A call
-that outlives its deadline is *abandoned*: its eventual result (a late frame) is discarded, and
-the runner reports it as stuck until it returns, so no second call enters the driver
-concurrently with it. :func:`as_device_error` turns whatever a hook raised into the matching
-:class:`DeviceError` kind, naming the device and the action.
+A vendor SDK call can block forever (a lost trigger, a wedged USB transfer). The base class
+:class:`devices.interface.device.Device` therefore runs each ``_..._hw`` hook in one worker
+thread per device (:class:`HookRunner`, started on first use and reused) and waits for it with
+a deadline. A call that outlives its deadline is *abandoned*: its eventual result (a late
+frame) is discarded, and the runner reports it as stuck until it returns, so no second call
+enters the driver concurrently with it. :func:`as_device_error` turns whatever a hook raised
+into the matching :class:`DeviceError` kind, naming the device and the action.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Template for a new driver: copy this file, rename the classes, fill in the ``_..._hw`` hooks.
 
-The base classes in :mod:`devices.interface.base` already validate every input (shape, dtype, range, NaN,
-exposure limits, timeouts), convert frames to the camera's true bit depth, run each hook in the
-device's worker thread with a deadline (a hook that blocks forever cannot hang the caller) and
-turn whatever a hook raises into a :class:`~devices.interface.errors.DeviceError` kind naming the device
-and the action: ``ConnectionError`` or an ``OSError`` with ``ENODEV``/``EPIPE``/``ECONNRESET``...
-becomes :class:`~devices.interface.errors.DeviceDisconnected`, ``TimeoutError``
-:class:`~devices.interface.errors.DeviceTimeout`, anything else a plain ``DeviceError``. So a hook just
-calls its SDK and lets the SDK's exceptions out. What each hook receives and must return:
+The base classes :class:`~devices.interface.slm.SLM` and :class:`~devices.interface.camera.Camera`
+already validate every input (shape, dtype, range, NaN, exposure limits, timeouts), convert
+frames to the camera's true bit depth, run each hook in the device's worker thread with a
+deadline (a hook that blocks forever cannot hang the caller) and turn whatever a hook raises
+into a :class:`~devices.interface.errors.DeviceError` kind naming the device and the action:
+``ConnectionError`` or an ``OSError`` with ``ENODEV``/``EPIPE``/``ECONNRESET``... becomes
+:class:`~devices.interface.errors.DeviceDisconnected`, ``TimeoutError``
+:class:`~devices.interface.errors.DeviceTimeout`, anything else a plain ``DeviceError``. So a
+hook just calls its SDK and lets the SDK's exceptions out. What each hook receives and must return:
 
 SLM
     ``_display_hw(levels)``: ``levels`` is a C-contiguous ``(H, W)`` array of ``uint8`` (up to
@@ -17,11 +18,11 @@ SLM
 
 Camera
     ``_capture_hw(n_frames, timeout)``: return ``(n_frames, H, W)`` integer frames. Raise
-    :class:`~devices.interface.errors.DeviceTimeout` (or plain ``TimeoutError``) if they do not arrive
-    within ``timeout`` seconds. If it has not returned by ``Camera.capture_deadline(timeout)``
-    the caller gives up, calls ``_abort_hw`` and discards the late frames. If the SDK hands out
-    12-bit samples left-justified in 16-bit words, pass ``msb_aligned=True`` to
-    ``Camera.__init__`` instead of shifting here.
+    :class:`~devices.interface.errors.DeviceTimeout` (or plain ``TimeoutError``) if they do not
+    arrive within ``timeout`` seconds. If it has not returned by
+    ``Camera.capture_deadline(timeout)`` the caller gives up, calls ``_abort_hw`` and discards
+    the late frames. If the SDK hands out 12-bit samples left-justified in 16-bit words, pass
+    ``msb_aligned=True`` to ``Camera.__init__`` instead of shifting here.
     ``_get_exposure_hw()`` / ``_set_exposure_hw(seconds)``: seconds, already inside
     ``exposure_limits``. Report what the hardware realized (it may round).
 
@@ -39,7 +40,7 @@ An SDK that must be called from the thread that opened it (some COM/.NET SDKs) s
 attribute ``blocking_hooks = False``; its hooks then run in the caller's thread, without the
 deadline.
 
-Register the driver for bench YAMLs with :func:`devices.config.bench_config.register_driver` (or use
+Register the driver for bench YAMLs with :func:`devices.config.register_driver` (or use
 ``driver: slmsuite:<ClassName>`` for anything slmsuite already supports).
 """
 
@@ -47,8 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devices.interface.base import SLM, Camera
-from devices.interface.errors import DeviceTimeout
+from devices.interface import SLM, Camera, DeviceTimeout
 
 
 class TemplateSLM(SLM):

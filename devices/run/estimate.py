@@ -11,49 +11,19 @@ bench YAML's devices name their profile. Counting conventions:
 * optical MACs per inference: what a direct convolution would cost digitally, per optical
   channel and input channel, an N x N kernel (the image period) at each of the n_out^2 outputs;
 * electronic MACs: the readout (the trigonometric resampling of each camera window, one MAC per
-  term) plus the head (:func:`fouroptics.nn.macs.count_macs`);
+  term) plus the head (``bundle.head_macs()``);
 * digital SCLC: the head plus the collapsed spectral layer run by FFT (two 2D FFTs of the
   period per input channel, 5 N^2 log2 N flops each, and one complex MAC = 4 real per kernel
-  frequency and channel pair); teacher: its :func:`count_macs`, when its run folder is found
-  next to the student's (``experiment`` layout).
+  frequency and channel pair); teacher: its MACs when the caller knows them
+  (``fouroptics simulate`` counts the teacher found next to the student's run folder).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
-from devices.config.bench_config import load_profile
-from fouroptics.io.yaml_load import load_yaml
-from fouroptics.units import parse_quantity, require_unit
-
-#: used when a device names no profile with a frame rate, and said so in the estimate
-DEFAULT_RATES = {"input_slm": 60.0, "fourier_slm": 60.0, "camera": 100.0}
-
-
-def frame_rates(bench_yaml: str | Path | None) -> dict[str, dict[str, Any]]:
-    """``{role: {"hz": rate, "source": profile or "assumed"}}`` from a bench YAML's profiles."""
-    sections: dict[str, Any] = {}
-    base = None
-    if bench_yaml is not None:
-        path = Path(bench_yaml)
-        sections = load_yaml(path, "bench file") or {}
-        base = path.parent
-    out = {}
-    for role, default in DEFAULT_RATES.items():
-        sec = sections.get(role) or {}
-        rate, src = None, "assumed"
-        if "frame_rate" in sec:
-            rate, src = sec["frame_rate"], "bench YAML"
-            require_unit(rate, "frequency", f"bench.{role}.frame_rate")
-        elif "profile" in sec:
-            prof = load_profile(sec["profile"], base)
-            if "frame_rate" in prof:
-                rate, src = prof["frame_rate"], f"profile {sec['profile']}"
-        hz = default if rate is None else parse_quantity(rate, "frequency", f"{role}.frame_rate")
-        out[role] = {"hz": float(hz), "source": src}
-    return out
+from devices.config.rates import frame_rates
 
 
 def hardware_estimate(
@@ -61,6 +31,7 @@ def hardware_estimate(
     bench: Any = None,
     rates: dict[str, dict[str, Any]] | None = None,
     exposure: float | None = None,
+    teacher_macs: int | None = None,
 ) -> dict[str, Any]:
     """The estimate as plain data (see the module docstring for the conventions).
 
@@ -69,6 +40,8 @@ def hardware_estimate(
         bench: the Bench (for its camera exposure) or None.
         rates: :func:`frame_rates` of the bench YAML (default: assumed rates).
         exposure: seconds (default: the bench camera's).
+        teacher_macs: MACs of the teacher CNN the student was distilled from, when known
+            (the shell counts them: devices load no training code).
     """
     rates = rates or frame_rates(None)
     if exposure is None and bench is not None:
@@ -85,17 +58,14 @@ def hardware_estimate(
     optical = c_opt * c_in * n_out**2 * n_per**2
     win = len(bundle.arrays["window_offsets"])
     readout = c_opt * (n_out * win * win + n_out * n_out * win)
-    feats = m["features"]
     head = None
     digital_sclc = None
     teacher = None
     if bundle.head_state is not None:
-        from fouroptics.nn.macs import count_macs
-
-        head = count_macs(bundle.head(), (feats, n_out, n_out))
+        head = bundle.head_macs()
         fft = 5 * n_per**2 * math.log2(max(n_per, 2))
         digital_sclc = head + int(c_in * fft + c_opt * fft + 4 * c_opt * c_in * n_out**2)
-        teacher = _teacher_macs(m.get("source", {}), bundle.image_shape)
+        teacher = teacher_macs
     electronic = readout + (head or 0)
     return {
         "frame_rates_hz": {k: v["hz"] for k, v in rates.items()},
@@ -113,24 +83,3 @@ def hardware_estimate(
         "digital_sclc_macs": digital_sclc,
         "digital_teacher_macs": teacher,
     }
-
-
-def _teacher_macs(source: dict[str, Any], image_shape: tuple[int, ...]) -> int | None:
-    """MACs of the teacher next to the student's run folder (experiment layout), or None."""
-    model = source.get("model")
-    if not model:
-        return None
-    run = Path(model)
-    for cand in (run.parent.parent / "teacher" / run.name, run.parent / "teacher"):
-        if (cand / "model.pt").exists():
-            try:
-                import torch
-
-                from fouroptics.nn.macs import count_macs
-                from fouroptics.nn.train import load_model
-
-                teacher, _ = load_model(cand, device=torch.device("cpu"))
-                return count_macs(teacher, tuple(image_shape))
-            except Exception:  # an unreadable teacher: no number rather than a failed run
-                return None
-    return None

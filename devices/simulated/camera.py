@@ -1,4 +1,5 @@
-"""A simulated camera: the EMVA 1288 linear model (:mod:`devices.simulated.emva`) behind the Camera API."""
+"""A simulated camera: the EMVA 1288 linear model (:mod:`devices.simulated.emva`) behind the
+Camera API."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from devices.interface.base import Camera, is_real_number
+from devices.interface import Camera
+from devices.interface.checks import is_real_number
 from devices.interface.errors import DeviceTimeout, InvalidSetting
-from devices.simulated.emva import EmvaParameters, expose_frames, fixed_pattern, photons_from_power
+from devices.simulated.emva import (
+    HC,
+    EmvaParameters,
+    expose_frames,
+    fixed_pattern,
+    mean_dn,
+    photons_from_power,
+)
 
 PowerSource = Callable[[], np.ndarray]
 
@@ -102,6 +111,7 @@ class SimulatedCamera(Camera):
             self.shape, self.params, np.random.default_rng(pattern_seq)
         )
         self._rng = np.random.default_rng(noise_seq)
+        self._mean_maps: tuple[np.ndarray, np.ndarray] | None = None
         self._exposure = 0.0
         self.set_exposure(exposure)
         self._source: np.ndarray | PowerSource | None = None
@@ -178,6 +188,40 @@ class SimulatedCamera(Camera):
             self._prnu_map,
             self._rng,
             n_frames,
+        )
+
+    # -- many exposures at once (the batched run) ------------------------------------------
+    def mean_dn(self, power: np.ndarray, pixels: np.ndarray | None = None) -> np.ndarray:
+        """Mean DN (float32, unrounded) for optical power (..., H, W) W, or (..., P) at the flat
+        camera ``pixels``, at the current exposure: fixed pattern, dark signal, full well and
+        ADC range kept; no temporal noise (:func:`devices.simulated.emva.mean_dn`)."""
+        if self._mean_maps is None:
+            qe = (self.params.quantum_efficiency * (1.0 + self._prnu_map)).astype(np.float32)
+            self._mean_maps = (qe, self._dsnu_map.astype(np.float32))
+        qe_map, dsnu = self._mean_maps
+        if pixels is not None:
+            qe_map, dsnu = qe_map.ravel()[pixels], dsnu.ravel()[pixels]
+        photons = power * np.float32(self._exposure * self.wavelength / HC)
+        return mean_dn(photons, self.params, self._exposure, qe_map, dsnu)
+
+    def dark_dn(self) -> np.ndarray:
+        """(H, W) rounded mean DN without light (dark signal and DSNU), float32."""
+        return np.rint(self.mean_dn(np.zeros(self.shape, np.float32)))
+
+    def draw(
+        self,
+        mean_photons: np.ndarray,
+        rng: np.random.Generator | None = None,
+        pixels: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One noisy frame per row of ``mean_photons`` (N, H, W), or (N, P) at the flat camera
+        ``pixels``: integer DN (N, ...), from ``rng`` (default: the camera's own stream)."""
+        dsnu, prnu = self._dsnu_map, self._prnu_map
+        if pixels is not None:
+            dsnu, prnu = dsnu.ravel()[pixels], prnu.ravel()[pixels]
+        gen = self._rng if rng is None else rng
+        return expose_frames(
+            mean_photons, self.params, self._exposure, dsnu, prnu, gen, len(mean_photons)
         )
 
     def truth(self) -> dict[str, Any]:

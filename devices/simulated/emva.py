@@ -145,3 +145,28 @@ def expose_frames(
 def photons_from_power(power: np.ndarray | float, exposure: float, wavelength: float):
     """Mean photons per pixel: ``power`` (W per pixel) x ``exposure`` (s) / (h c / wavelength)."""
     return np.asarray(power, dtype=np.float64) * (exposure * wavelength / HC)
+
+
+def mean_dn(
+    mean_photons: np.ndarray,
+    params: EmvaParameters,
+    exposure: float,
+    gain_map: np.ndarray,
+    dsnu_map: np.ndarray,
+) -> np.ndarray:
+    """The mean of :func:`expose_frames` without its temporal noise, float32 and unrounded:
+    ``clip(gain * (min(QE (1 + PRNU) photons + dark, full well) + DSNU) + black, 0, max)``.
+
+    Args:
+        mean_photons: (..., N) float32 photons per pixel, overwritten (the result).
+        gain_map: ``QE * (1 + prnu_map)`` (N,) or broadcastable, float32.
+        dsnu_map: DSNU electrons, broadcastable, float32.
+    """
+    e = mean_photons
+    e *= gain_map
+    e += np.float32(params.dark_current * exposure)
+    np.minimum(e, np.float32(params.full_well), out=e)
+    e += dsnu_map
+    e *= np.float32(params.gain)
+    e += np.float32(params.black_level)
+    return np.clip(e, 0, params.max_dn, out=e)

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from devices.interface.base import SLM, Modulation
-from devices.simulated.slm_response import apply_fringing, gamma_amplitude_curve, gamma_phase_curve
-from fouroptics.optics.pixels import effective_transmission
+from devices.interface import SLM, Modulation
+from devices.simulated.slm_response import gamma_amplitude_curve, gamma_phase_curve
+from fouroptics.optics.pixels import effective_transmission, fringing
 
 
 class SimulatedSLM(SLM):
@@ -37,7 +37,7 @@ class SimulatedSLM(SLM):
         dead_space: complex reflectance of the inter-pixel gaps (default 1 for phase SLMs:
             unmodulated light; 0 for amplitude/binary: a DMD's gaps send light elsewhere).
         fringing: nearest-neighbour coupling c in [0, 0.25] (see
-            :func:`devices.simulated.slm_response.apply_fringing`).
+            :func:`fouroptics.optics.pixels.fringing`).
         lut: believed response (see :class:`devices.interface.base.SLM`).
         name: label.
     """
@@ -122,17 +122,50 @@ class SimulatedSLM(SLM):
         if use_cache and self._cache is not None and self._cache[0] == self._version:
             return self._cache[1]
         g = self.pattern if levels is None else self.validate(levels)
-        if self._fringing == 0:
-            out = self._table[g]
-        else:
-            realized = apply_fringing(self._response[g], self._fringing)
-            out = np.exp(1j * realized) if self.modulation == "phase" else realized + 0j
-        if fill_factor and self._fill_factor < 1:  # the one home of pixel-aperture physics
-            out = effective_transmission(out, self._fill_factor, self._dead_space)
+        out = self.fields(g[None], fill_factor)[0]
         if use_cache:
-            out = np.asarray(out)
             out.flags.writeable = False  # shared with later calls: read-only
             self._cache = (self._version, out)
+        return out
+
+    def level_table(
+        self, fill_factor: bool = True, dtype: Any = np.complex128
+    ) -> np.ndarray | None:
+        """(L,) ``dtype`` reflectance of each gray level (true response, and with
+        ``fill_factor`` the gap mix), or None when fringing couples neighbouring pixels (a
+        pixel's field then depends on its neighbours' levels too)."""
+        if self._fringing != 0:
+            return None
+        out = np.asarray(self._table, dtype=dtype)
+        if fill_factor and self._fill_factor < 1:  # the one home of pixel-aperture physics
+            out = effective_transmission(out, self._fill_factor, self._dead_space)
+        return out
+
+    def checked_levels(self, levels: np.ndarray) -> np.ndarray:
+        """``levels`` (B, H, W) as an array, or the SLM's own one-line error (another shape, a
+        non-integer dtype, a level out of range)."""
+        lv = np.asarray(levels)
+        if lv.shape[-2:] != tuple(self.shape) or lv.dtype.kind not in "ui":
+            self.validate(lv.reshape(-1, *lv.shape[-2:])[0])
+        if lv.size and (lv.min() < 0 or lv.max() > self.levels - 1):
+            self.validate(lv.reshape(-1, *lv.shape[-2:])[int(np.argmax(lv.max(axis=(-2, -1))))])
+        return lv
+
+    def fields(
+        self, levels: np.ndarray, fill_factor: bool = True, dtype: Any = np.complex128
+    ) -> np.ndarray:
+        """Reflectances of a batch of level patterns (B, H, W) -> (B, H, W) ``dtype``: the
+        true response through the fringing, with ``fill_factor`` the gap mix (as
+        :meth:`field`, many patterns at once). Patterns of another shape, a non-integer dtype
+        or levels out of range get the SLM's one-line error."""
+        lv = self.checked_levels(levels)
+        table = self.level_table(fill_factor, dtype)
+        if table is not None:
+            return table[lv]
+        real = fringing(self._response[lv], self._fringing)
+        out = np.exp(1j * real) if self.modulation == "phase" else real + 0j
+        if fill_factor and self._fill_factor < 1:
+            out = effective_transmission(out, self._fill_factor, self._dead_space)
         return out
 
     def truth(self) -> dict[str, Any]:

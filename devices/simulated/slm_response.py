@@ -43,13 +43,6 @@ def gamma_amplitude_curve(levels: int, gamma: float = 1.0, minimum: float = 0.0)
     return minimum + (1.0 - minimum) * x**gamma
 
 
-def nominal_curve(levels: int, modulation: str) -> np.ndarray:
-    """What a spec sheet promises: linear 0 .. 2 pi (1 - 1/levels) phase, or 0 .. 1 amplitude."""
-    if modulation == "phase":
-        return np.arange(levels) * (2 * np.pi / levels)
-    return np.arange(levels) / (levels - 1)
-
-
 def draw_curve(
     rng: np.random.Generator,
     levels: int,

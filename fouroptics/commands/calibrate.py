@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration import plots
     from calibration.run import EXPECTED_FRAMES, calibrate, parse_only
-    from devices.config.bench_config import load_bench
+    from devices.config import load_bench
     from devices.simulated.bench import SimulatedBench
 
     only = parse_only(args.only)

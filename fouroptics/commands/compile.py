@@ -66,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def slm_from_profile(name: str) -> Any:
     """The compiler's SLMModel from a device profile (LUT from its response curve)."""
-    from devices.config.bench_config import load_profile
+    from devices.config import load_profile
 
     prof = load_profile(name)
     if prof.get("kind") != "slm":
@@ -104,7 +104,7 @@ def _slm_model(d: dict[str, Any], name: str, source: str) -> Any:
 def slm_from_bench(path: Path) -> Any:
     """The compiler's SLMModel for the Fourier SLM a bench YAML declares (profile and
     overrides: bit depth, LUT curve, fringing), or None when ``path`` is a plain system YAML."""
-    from devices.config.bench_config import declared_slm
+    from devices.config import declared_slm
     from fouroptics.io.yaml_load import load_yaml
 
     cfg = load_yaml(path, "system file")

@@ -61,7 +61,7 @@ def _split(args: argparse.Namespace, bundle: Any) -> dict[str, tuple[np.ndarray,
     of the bundle's task (classification images or segmentation canvases)."""
     import torch
 
-    from fouroptics.commands.simulate import load_task_data
+    from fouroptics.commands.inputs import load_task_data
 
     data = load_task_data(args.dataset, bundle)
     n = len(data.train_x)
@@ -128,19 +128,16 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
         torch.set_num_threads(args.threads)
-    from devices.config.bench_config import load_bench
-    from fouroptics.commands.simulate import (
-        headline,
-        load_calibration,
-        measure,
-        metrics,
-        n_classes,
-        task_of,
-    )
+    from devices.config import load_bench
+    from devices.run import OpticalModel
+    from devices.run.tasks import headline, metrics, n_classes, task_of
+    from fouroptics.commands.inputs import check_target, load_calibration
+    from fouroptics.commands.simulate import measure
     from fouroptics.compiler import MaskBundle
     from fouroptics.nn.train import load_model
     from fouroptics.units import parse_quantity
 
+    target = check_target(args.target)
     out = prepare_out(args.out)
     exposure = (
         None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
@@ -164,15 +161,17 @@ def run(args: argparse.Namespace) -> int:
         k = n_classes(bundle, *(y for _, y in sets.values()))
         ref = sets["train"][0][:16]
         measured: dict[str, np.ndarray] = {}
-        run_opts: dict[str, Any] = {"exposure": exposure}
+        # one exposure and photometry for every measurement (fitted on the first)
+        optical = OpticalModel(
+            bundle, bench, cal, ref, exposure=exposure, target=target, batch=args.batch,
+            noise=not args.no_noise, seed=args.seed,
+        )  # fmt: skip
 
-        def measure_all(b: Any, names: tuple[str, ...]) -> None:
+        def measure_all(on: Any, names: tuple[str, ...]) -> None:
             for name in names:
-                feats, st, _ = measure(bench, b, sets[name][0], ref, cal, args, **run_opts)
-                measured[name] = feats
-                run_opts.update(exposure=st.exposure.exposure, photometry=st.photometry)
+                measured[name], _ = measure(on, sets[name][0], progress=not args.no_progress)
 
-        measure_all(bundle, ("train", "val", "test"))
+        measure_all(optical, ("train", "val", "test"))
 
         def score(name: str, head: nn.Module) -> dict[str, float]:
             return metrics(task, sets[name][1], _labels(head, measured[name]), k)
@@ -209,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
             model.eval()
             if args.kernels:  # the bench sees the new kernels: recompile and measure again
                 current = _recompile(model, cfg, bundle, out / "model")
-                measure_all(current, ("train", "val"))
+                measure_all(optical.with_bundle(current), ("train", "val"))
             val = score("val", model.head)
             history.append({"epoch": epoch, "loss": total / len(tx), f"val_{key}": val[key]})
             print(f"  epoch {epoch}/{args.epochs} loss {total / len(tx):.4f} val {val[key]:.4f}")
@@ -218,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
         model.load_state_dict(best[1])
         if args.kernels and best[2] > 0:
             current = _recompile(model, cfg, bundle, out / "model")
-            measure_all(current, ("test",))
+            measure_all(optical.with_bundle(current), ("test",))
         elif args.kernels:
             current = bundle
         after = {"val": best[0], "test": score("test", model.head)}
@@ -248,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
         "after": split_metrics(after),
         "best_epoch": best[2],
         "history": history,
-        "exposure_s": run_opts["exposure"],
+        "exposure_s": optical.exposure,
         "finetuned_bundle": path.name,
     }
     fig = _plot(history, before, after, digital, key)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,26 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def task_of(bundle: Any) -> str:
-    """``segment`` for a bundle compiled from a segmentation SCLC, else ``classify``."""
-    config = (bundle.meta.get("source") or {}).get("model_config") or {}
-    return "segment" if config.get("kind") == "seg_sclc" else "classify"
-
-
-def load_task_data(dataset: str, bundle: Any) -> Any:
-    """The bundle's task's data at its image size: classification images, or segmentation
-    canvases (:func:`fouroptics.data.load_segmentation` with its default sizes, the test
-    canvases `fouroptics train --task segment` evaluates on)."""
-    from fouroptics.data.registry import load_classification, load_segmentation
-
-    size = bundle.image_shape[-1]
-    if task_of(bundle) == "segment":
-        return load_segmentation(dataset, seed=0, size=size)
-    return load_classification(dataset, resolution=size)
-
-
 def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, Any]:
     """(bundle, calibration, test images+labels, reference training images)."""
+    from fouroptics.commands.inputs import load_calibration, load_task_data
     from fouroptics.compiler import MaskBundle
 
     bundle = MaskBundle.load(args.bundle, system=bench.system)
@@ -85,124 +67,19 @@ def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, An
     return bundle, cal, (x.numpy(), y.numpy()), data.train_x[:16].numpy()
 
 
-def load_calibration(spec: str | None, bench: Any) -> Any:
-    """None, the ``truth`` stand-in (simulated benches) or a CalibrationSet file."""
-    if spec is None:
-        return None
-    if spec == "truth":
-        from devices.simulated.batched import truth_calibration
-        from devices.simulated.bench import SimulatedBench
-
-        if not isinstance(bench, SimulatedBench):
-            raise ConfigError("--calibration truth: only a simulated bench has a truth")
-        return truth_calibration(bench)
-    from calibration.calset import CalibrationSet
-
-    return CalibrationSet.load(spec)
-
-
-def digital_features(bundle: Any, x: np.ndarray) -> tuple[np.ndarray, str]:
-    """The trained model's detected features, or the bundle's noise-free twin."""
-    import torch
-
-    src = (bundle.meta.get("source") or {}).get("model")
-    if src and Path(src).exists():
-        from fouroptics.nn.train import load_model
-
-        model, _ = load_model(src, device=torch.device("cpu"))
-        with torch.no_grad():
-            return model.features(torch.as_tensor(x)).numpy(), f"model {src}"
-    return bundle.simulate(x), "bundle twin (noise-free)"
-
-
-def predict(bundle: Any, feats: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """The bundle's electronic head on features (B, C, n, n): class labels (B,) or, for a
-    segmentation head, label maps (B, H, W)."""
-    import torch
-
-    head = bundle.head()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(feats), chunk):  # bounded memory (segmentation logits)
-            logits = head(torch.as_tensor(feats[i : i + chunk], dtype=torch.float32))
-            out.append(logits.argmax(1).numpy())
-    return np.concatenate(out) if out else np.zeros((0,), dtype=np.int64)
-
-
-def confusion(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
-    """(k, k) counts, rows true class (:func:`fouroptics.nn.metrics.confusion_matrix`)."""
-    import torch
-
-    from fouroptics.nn.metrics import confusion_matrix
-
-    return confusion_matrix(torch.as_tensor(pred), torch.as_tensor(y), k).numpy()
-
-
-def metrics(task: str, y: np.ndarray, pred: np.ndarray, k: int) -> dict[str, float]:
-    """``{"accuracy"}`` (classify) or ``{"miou", "pixel_accuracy"}`` (segment), from the
-    confusion matrix by :mod:`fouroptics.nn.metrics` (the training's own metrics)."""
-    import torch
-
-    from fouroptics.nn.metrics import accuracy, mean_iou
-
-    cm = torch.as_tensor(confusion(y, pred, k))
-    if task == "segment":
-        return {"miou": mean_iou(cm), "pixel_accuracy": accuracy(cm)}
-    return {"accuracy": accuracy(cm)}
-
-
-def headline(task: str) -> str:
-    """The metric a task is judged by (sweeps, fine-tuning): accuracy or mIoU."""
-    return "miou" if task == "segment" else "accuracy"
-
-
-def n_classes(bundle: Any, *labels: np.ndarray) -> int:
-    """Classes of the bundle's model (or one past the largest label seen)."""
-    config = (bundle.meta.get("source") or {}).get("model_config") or {}
-    seen = max(int(np.max(a)) for a in labels if np.size(a)) + 1 if labels else 0
-    return max(int(config.get("classes", 0)), seen)
-
-
-def measure(
-    bench: Any,
-    bundle: Any,
-    x: np.ndarray,
-    ref: np.ndarray,
-    cal: Any,
-    args: argparse.Namespace,
-    progress: bool = True,
-    **options: Any,
-) -> tuple[np.ndarray, Any, float]:
-    """Optical features, run stats and wall seconds (progress bar unless disabled)."""
+def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarray, float]:
+    """Optical features of ``x`` through ``model`` (an OpticalModel) and the wall seconds,
+    with a progress bar in frames unless disabled."""
     from tqdm import tqdm
 
-    from devices.run.loop import RunStats
-
-    stats = RunStats()
-    total = len(x) * bundle.n_frames
-    bar = tqdm(total=total, desc="simulate", unit="frame", disable=args.no_progress or not progress)
-    opts = dict(options)
-    cap = opts.setdefault("capture_options", {})
-    if args.no_noise:
-        cap["noise"] = False
-    elif "rng" not in cap:  # the batched path's fast noise: a fresh stream per measurement
-        args.measurements = getattr(args, "measurements", 0) + 1
-        cap["rng"] = np.random.default_rng([getattr(args, "seed", 0), args.measurements])
+    bar = tqdm(total=len(x) * model.bundle.n_frames, desc="simulate", unit="frame",
+               disable=not progress)  # fmt: skip
     t0 = time.perf_counter()
     try:
-        feats = bench.run(
-            bundle,
-            x,
-            cal,
-            reference=ref,
-            stats=stats,
-            progress=bar.update,
-            batch=args.batch,
-            **opts,
-        )
+        feats = model.features(x, progress=bar.update)
     finally:
         bar.close()
-    return feats, stats, time.perf_counter() - t0
+    return feats, time.perf_counter() - t0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -211,26 +88,38 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from devices.config.bench_config import load_bench
-    from devices.run.estimate import frame_rates, hardware_estimate
+    from devices.config import load_bench
+    from devices.config.rates import frame_rates
+    from devices.run import OpticalModel
+    from devices.run.estimate import hardware_estimate
+    from devices.run.tasks import confusion, metrics, n_classes, predict
     from fouroptics.commands import simulate_report as report
+    from fouroptics.commands.inputs import check_target, digital_features, teacher_macs
     from fouroptics.units import parse_quantity
 
     exposure = (
         None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
     )
+    target = check_target(args.target)
     with load_bench(args.bench) as bench:
         bundle, cal, (x, y), ref = load_inputs(args, bench)
-        task = task_of(bundle)
+        model = OpticalModel(
+            bundle, bench, cal, ref, exposure=exposure, target=target, batch=args.batch,
+            noise=not args.no_noise, seed=args.seed,
+        )  # fmt: skip
+        task = model.task
         dig, dig_src = digital_features(bundle, x)
         dig_pred = predict(bundle, dig)
-        opt, stats, wall = measure(bench, bundle, x, ref, cal, args, exposure=exposure)
+        opt, wall = measure(model, x, progress=not args.no_progress)
+        stats = model.stats
         pred = predict(bundle, opt)
         for w in stats.warnings:
             print(f"fouroptics simulate: warning: {w}")
         k = n_classes(bundle, y, dig_pred, pred)
         nrmse = float(np.linalg.norm(opt - dig) / max(np.linalg.norm(dig), 1e-300))
-        estimate = hardware_estimate(bundle, bench, frame_rates(args.bench))
+        estimate = hardware_estimate(
+            bundle, bench, frame_rates(args.bench), teacher_macs=teacher_macs(bundle)
+        )
         results: dict[str, Any] = {
             "bundle": str(args.bundle),
             "bench": str(args.bench),
@@ -288,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         if args.sweep:
             from fouroptics.commands.sweeps import run_sweep
 
-            sweep = run_sweep(args.sweep, bench, bundle, x, y, ref, cal, args, stats)
+            sweep = run_sweep(args.sweep, model, x, y, args)
             sweep["digital_" + sweep["metric"]] = results["digital"][sweep["metric"]]
             results["sweep"] = sweep
             figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))

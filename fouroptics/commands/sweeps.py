@@ -32,28 +32,21 @@ PER_SEED = {"accuracy": "accuracies", "miou": "mious"}
 
 
 def run_sweep(
-    kind: str,
-    bench: Any,
-    bundle: Any,
-    x: np.ndarray,
-    y: np.ndarray,
-    ref: np.ndarray,
-    cal: Any,
-    args: argparse.Namespace,
-    stats: Any,
+    kind: str, model: Any, x: np.ndarray, y: np.ndarray, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Results ``{"kind", "metric", "x_label", "series": {name: [{value, accuracy_mean,
-    accuracy_std, accuracies}]}, ...}``; needs a SimulatedBench. The metric is the task's
-    headline (:func:`fouroptics.commands.simulate.headline`): accuracy, or for segmentation
-    mIoU (keys ``miou_mean``, ``miou_std``, ``mious``)."""
-    from devices.simulated.bench import SimulatedBench
-
-    if not isinstance(bench, SimulatedBench):
+    accuracy_std, accuracies}]}, ...}`` around ``model`` (the OpticalModel that measured the
+    test images: its exposure and photometry are the sweep's base); needs a SimulatedBench.
+    The metric is the task's headline (:func:`devices.run.tasks.headline`): accuracy, or for
+    segmentation mIoU (keys ``miou_mean``, ``miou_std``, ``mious``)."""
+    bench, bundle, cal = model.bench, model.bundle, model.calibration
+    if not getattr(bench, "simulated", False):
         raise ConfigError(f"--sweep {kind}: needs a simulated bench (driver: simulated)")
-    from fouroptics.commands.simulate import headline, measure, metrics, n_classes, predict, task_of
+    from devices.run import OpticalModel
+    from devices.run.tasks import headline, metrics, n_classes, predict
 
-    exposure = stats.exposure.exposure
-    task = task_of(bundle)
+    exposure = model.stats.exposure.exposure
+    task = model.task
     metric = headline(task)
     k = n_classes(bundle, y)
 
@@ -69,14 +62,14 @@ def run_sweep(
         run = run or {}
         n_avg = int(run.get("n_average", 1))
         for seed in args.seeds:
-            opts = {**cap, "rng": np.random.default_rng(seed)}
-            if args.no_noise:
-                opts["noise"] = False
-            feats, st, _ = measure(
-                b, bun, x, ref, c, args, False, exposure=exposure, capture_options=opts, **run
-            )
+            m = OpticalModel(
+                bun, b, c, model.reference, exposure=exposure, photometry=run.get("photometry"),
+                n_average=n_avg, batch=args.batch, noise=not args.no_noise, capture_options=cap,
+                hold_scale=False,
+            )  # fmt: skip
+            feats = m.features(x, rng=np.random.default_rng(seed))
             accs.append(metrics(task, y, predict(bun, feats), k)[metric])
-            photons.append(st.mean_photons_per_pixel)
+            photons.append(m.stats.mean_photons_per_pixel)
         return {
             "value": float(value),
             f"{metric}_mean": float(np.mean(accs)),
@@ -95,9 +88,9 @@ def run_sweep(
         "log_x": False,
     }
     if kind == "photons":
-        from devices.run.loop import Photometry
+        from devices.run import Photometry
 
-        base, phot = stats.mean_photons_per_pixel, stats.photometry
+        base, phot = model.stats.mean_photons_per_pixel, model.stats.photometry
         pts = []
         for p in PHOTONS:  # above the exposure's level, average frames (as a lab would)
             n_avg = max(1, int(np.ceil(p / base - 1e-9)))
@@ -109,7 +102,7 @@ def run_sweep(
         out["series"] = {bundle.detection: pts}
         out["falloff_photons"] = falloff(pts, key=f"{metric}_mean")
     elif kind == "bits":
-        from devices.run.loop import RunCalibration
+        from devices.run import RunCalibration
 
         rc = RunCalibration.from_any(cal)
         inv = rc.input_inverse_lut
@@ -129,7 +122,10 @@ def run_sweep(
         out.update(x_label="bits")
         out["series"] = {"SLM drive bits": slm_pts, "camera ADC bits": cam_pts}
     else:
-        base = bench._imperfections
+        from devices.simulated.imperfections import Imperfections
+
+        drawn = Imperfections(**bench.truth()["imperfections"])  # a report of the truth
+        base = drawn
         if base.camera_shift == (0.0, 0.0) and base.fourier_decentre == (0.0, 0.0):
             base = replace(
                 base,
@@ -140,13 +136,13 @@ def run_sweep(
         pts = []
         for s in SCALES:
             imp = replace(
-                bench._imperfections,
+                drawn,
                 camera_shift=tuple(s * v for v in base.camera_shift),
                 camera_rotation=s * base.camera_rotation,
                 fourier_decentre=tuple(s * v for v in base.fourier_decentre),
             )
-            pts.append(point(s, b=_rebuilt(bench, imp)))
-        _rebuilt(bench, bench._imperfections)  # the camera sees the original bench again
+            pts.append(point(s, b=bench.with_imperfections(imp)))
+        bench.with_imperfections(drawn)  # the camera sees the original bench again
         out.update(x_label="misalignment scale (x drawn values)")
         out["series"] = {"misalignment": pts}
         out["unit"] = {
@@ -155,24 +151,6 @@ def run_sweep(
             "fourier_decentre_px": list(base.fourier_decentre),
         }
     return out
-
-
-def _rebuilt(bench: Any, imp: Any) -> Any:
-    """The same devices on a SimulatedBench with other hidden imperfections."""
-    from devices.simulated.bench import SimulatedBench
-
-    return SimulatedBench(
-        bench.system,
-        bench.input_slm,
-        bench.fourier_slm,
-        bench.camera,
-        bench.fourier_camera,
-        laser_power=bench.laser_power,
-        beam_waist=bench.beam_waist,
-        imperfections=imp,
-        splitter_ratio=bench.splitter_ratio or 0.1,
-        name=bench.name,
-    )
 
 
 def falloff(

@@ -356,6 +356,14 @@ class MaskBundle:
 
     # ------------------------------------------------------------------ head
 
+    def head_macs(self) -> int:
+        """Multiply-accumulates of the electronic head per inference
+        (:func:`fouroptics.nn.macs.count_macs` on its input of (features, n_out, n_out))."""
+        from fouroptics.nn.macs import count_macs
+
+        n = self.meta["output_size"]
+        return count_macs(self.head(), (self.meta["features"], n, n))
+
     def head(self) -> Any:
         """The electronic head as a torch module with its trained weights (eval mode)."""
         if self.head_state is None:

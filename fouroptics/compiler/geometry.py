@@ -31,16 +31,6 @@ def signed_frequencies(n: int) -> np.ndarray:
     return (j + n // 2) % n - n // 2
 
 
-def dft_to_centred(kernel: np.ndarray) -> np.ndarray:
-    """Unshifted DFT layout -> centred layout (index ``n // 2`` is DC) over the last two axes."""
-    return np.fft.fftshift(kernel, axes=(-2, -1))
-
-
-def centred_to_dft(kernel: np.ndarray) -> np.ndarray:
-    """Centred layout -> unshifted DFT layout (inverse of :func:`dft_to_centred`)."""
-    return np.fft.ifftshift(kernel, axes=(-2, -1))
-
-
 def spatial_to_dft(kernel: np.ndarray, period: int) -> np.ndarray:
     """Spatial kernels (..., kh, kw), origin at ``((kh-1)//2, (kw-1)//2)`` (scipy's 'same'),
     -> their ``period x period`` DFT (``norm="backward"``, unshifted): the Fourier kernel whose
@@ -134,8 +124,3 @@ def readout_matrix(
             f"(readout residual {residual:.2g})"
         )
     return r
-
-
-def bspline_support(order: int) -> float:
-    """Support of the order-``q`` B-spline window, in periods (``q``)."""
-    return float(order)

@@ -307,6 +307,16 @@ class FourFSystem:
         """Lateral magnification f2/f1 (the image is also inverted)."""
         return self.f2 / self.f1
 
+    def imaging_affine(self) -> np.ndarray:
+        """(2, 3) affine of the geometric image: camera pixel (row, col) = M @ (input row, col,
+        1); inverted and magnified f2 / f1, input pixel ``n // 2`` imaged onto camera pixel
+        ``n // 2`` (the optical axis). The one home of this map: the readout uses it on the
+        believed system, a simulated bench on its true one, calibration as its first guess."""
+        k = -self.magnification * self.input_pitch / self.camera_pitch
+        c_in = np.array([s // 2 for s in self.input_shape], dtype=np.float64)
+        c_cam = np.array([s // 2 for s in self.camera_shape], dtype=np.float64)
+        return np.column_stack([k * np.eye(2), c_cam - k * c_in])
+
     def fourier_coords(self) -> tuple[np.ndarray, np.ndarray]:
         """Fourier SLM pixel centres (u_y (H_F,), u_x (W_F,)), metres."""
         return self.fourier_slm.coords(0), self.fourier_slm.coords(1)

@@ -10,7 +10,7 @@ import pytest
 
 from calibration.calset import CalibrationSet
 from calibration.run import calibrate
-from devices.config.bench_config import load_bench
+from devices.config import load_bench
 from fouroptics.cli import main
 from fouroptics.commands.calibrate import compare_with_truth
 

@@ -14,7 +14,7 @@ import yaml
 from calibration.calset import CalibrationSet, file_sha256
 from calibration.errors import CalibrationError, CalibrationWarning
 from calibration.session import Session
-from devices.config.bench_config import load_bench
+from devices.config import load_bench
 from fouroptics.cli import main
 from fouroptics.errors import FileFormatError, FouropticsError
 

@@ -24,7 +24,7 @@ import yaml
 from faulty import CONNECTION_LOSSES, EXCEPTIONS, MALFORMED_FRAMES, FaultyCamera, FaultySLM
 
 import devices.interface.errors as E
-from devices.config.bench_config import load_bench
+from devices.config import load_bench
 from fouroptics.errors import FouropticsError
 
 HANG = 3.0

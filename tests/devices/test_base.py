@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from devices.interface.base import SLM, Camera, nearest_levels
+from devices.interface import SLM, Camera
 from devices.interface.errors import (
     DeviceDisconnected,
     DeviceError,
@@ -16,6 +16,7 @@ from devices.interface.errors import (
     InvalidPattern,
     InvalidSetting,
 )
+from devices.interface.slm import nearest_levels
 from devices.interface.template import TemplateCamera, TemplateSLM
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from devices.config.bench_config import BenchConfigError, load_bench
+from devices.config import BenchConfigError, load_bench
 from devices.interface.errors import DeviceError
 
 BENCHES = Path(__file__).resolve().parents[2] / "examples" / "benches"

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices.config.bench_config import BenchConfigError, load_bench, load_profile
+from devices.config import BenchConfigError, load_bench, load_profile
 from devices.interface.bench import Bench
 from fouroptics.errors import ConfigError
 

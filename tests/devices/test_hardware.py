@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from devices.config.bench_config import load_bench
+from devices.config import load_bench
 
 pytestmark = pytest.mark.hardware
 

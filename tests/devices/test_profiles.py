@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.config.bench_config import (
+from devices.config import (
     BenchConfigError,
     DeviceContext,
     build_device,

@@ -1,6 +1,7 @@
-"""Bench.run and SimulatedBench.run: the batched path gives the generic path's numbers; the
-complex bundle on an ideal noise-free bench gives the bundle's twin (hence the kernels'
-convolution); mismatched bundles and saturated or dark cameras fail with numbers."""
+"""The run loop on a simulated bench: its batched capture gives the frame-by-frame numbers of
+the device interface; the complex bundle on an ideal noise-free bench gives the bundle's twin
+(hence the kernels' convolution, against scipy); mismatched bundles and saturated or dark
+cameras fail with numbers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import numpy as np
 import pytest
 from scipy.signal import fftconvolve
 
-from devices.config.bench_config import load_bench
+from calibration.lut import fourier_phase_lut
+from calibration.session import Session
+from devices.config import load_bench
+from devices.interface import Bench
 from devices.interface.errors import DeviceError
-from devices.run.loop import RunStats, bilinear_matrix, capture_generic, run_bundle
-from devices.simulated.batched import capture_batched, truth_calibration
+from devices.run import OpticalModel, RunStats, run_bundle
+from devices.simulated.bench import truth_calibration
 from fouroptics.compiler import SLMModel, compile_kernels
 from fouroptics.errors import ConfigError
 
@@ -60,13 +64,44 @@ def images(n: int, seed: int = 0) -> np.ndarray:
 
 
 def bundle_for(bench, encoding: str = "phase"):
+    """KERNELS compiled for ``bench``. The phase encodings use the Fourier SLM's LUT measured
+    through the bench's own devices, as ``fouroptics calibrate`` does (calibration.lut, step 4,
+    about 0.3 s here), never its hidden truth; the camera's exposure is restored afterwards."""
     slm = None
     if encoding != "complex":
-        resp = np.exp(1j * bench.truth()["fourier_slm"]["response"])
-        slm = SLMModel(bit_depth=8, modulation="phase", response=resp)
+        exposure = bench.camera.exposure
+        curve = fourier_phase_lut(Session(bench), step=4).curve  # radians relative to level 0
+        bench.camera.set_exposure(exposure)
+        resp = np.exp(1j * curve)
+        slm = SLMModel(bit_depth=8, modulation="phase", response=resp, source="calibration")
     return compile_kernels(
         KERNELS, bench.system, image_size=8, detection="intensity", encoding=encoding, slm=slm
     )
+
+
+#: reference images of the photometry: never the images measured
+REFERENCE = np.random.default_rng(99).integers(0, 256, (4, 1, 8, 8)) / 255.0
+
+
+class FrameByFrame:
+    """A simulated bench driven as hardware is: frame by frame through the device interface
+    (:meth:`devices.interface.Bench.capture_bundle`), every other attribute the bench's."""
+
+    simulated = False
+    simulates_complex_masks = False
+
+    def __init__(self, bench) -> None:
+        self.bench = bench
+
+    def __getattr__(self, name):
+        return getattr(self.bench, name)
+
+    def capture_bundle(self, bundle, levels, n_average=1, **kw):
+        return Bench.capture_bundle(self, bundle, levels, n_average, **kw)
+
+
+def run(bench, bundle, x, calibration=None, **kw):
+    return run_bundle(bench, bundle, x, calibration, reference=REFERENCE, **kw)
 
 
 def test_complex_bundle_noise_off_equals_convolution():
@@ -74,7 +109,7 @@ def test_complex_bundle_noise_off_equals_convolution():
         bundle = bundle_for(bench, "complex")
         x = images(6)
         stats = RunStats()
-        got = bench.run(bundle, x, stats=stats, capture_options={"noise": False})
+        got = run(bench, bundle, x, stats=stats, capture_options={"noise": False})
         ref = np.stack([[fftconvolve(im[0], k, mode="same") ** 2 for k in KERNELS] for im in x])
         assert got.shape == ref.shape
         assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 1e-3
@@ -86,12 +121,13 @@ def test_complex_bundle_noise_off_equals_convolution():
 def test_batched_path_gives_the_generic_numbers_with_a_seeded_camera():
     x = images(3, seed=1)
     out = {}
-    for name, capture in (("generic", capture_generic), ("batched", capture_batched)):
+    for name in ("generic", "batched"):
         with load_bench(bench_dict(misaligned=True)) as bench:
             bundle = bundle_for(bench)
             cal = truth_calibration(bench)
             stats = RunStats()
-            feats = run_bundle(bench, bundle, x, cal, capture=capture, exposure=2e-3, stats=stats)
+            on = FrameByFrame(bench) if name == "generic" else bench
+            feats = run(on, bundle, x, cal, exposure=2e-3, stats=stats)
             out[name] = (feats, stats.example_frame)
     (fg, frame_g), (fb, frame_b) = out["generic"], out["batched"]
     diff = np.abs(frame_g - frame_b)
@@ -107,23 +143,10 @@ def test_registration_from_truth_recovers_the_misaligned_bench():
         bundle = bundle_for(bench)
         twin = bundle.simulate(x)
         opts = {"capture_options": {"noise": False}}
-        plain = bench.run(bundle, x, **opts)
-        registered = bench.run(bundle, x, truth_calibration(bench), **opts)
+        plain = run(bench, bundle, x, **opts)
+        registered = run(bench, bundle, x, truth_calibration(bench), **opts)
     err = [np.linalg.norm(f - twin) / np.linalg.norm(twin) for f in (plain, registered)]
     assert err[1] < 0.85 * err[0]  # bilinear resampling of critically sampled tiles
-
-
-def test_bilinear_matrix_matches_scipy_affine_transform():
-    from scipy import ndimage
-
-    img = np.random.default_rng(0).random((40, 50))
-    th = 0.05
-    a = 1.01 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
-    b = np.array([1.3, -0.7])
-    ref = ndimage.affine_transform(img, a, offset=b, order=1, mode="constant", cval=0.0)
-    got = (bilinear_matrix(img.shape, img.shape, a, b) @ img.ravel()).reshape(img.shape)
-    inner = (slice(3, -3), slice(3, -3))
-    np.testing.assert_allclose(got[inner], ref[inner], atol=1e-12)
 
 
 def test_bundle_for_another_system_is_refused():
@@ -133,7 +156,7 @@ def test_bundle_for_another_system_is_refused():
         with load_bench(d) as other:
             bundle = bundle_for(other)
         with pytest.raises(ConfigError, match=r"wavelength: bench 5\.32e-07, bundle 5\.4e-07"):
-            bench.run(bundle, images(1))
+            run(bench, bundle, images(1))
 
 
 def test_bench_whose_fourier_slm_disagrees_is_refused():
@@ -143,21 +166,21 @@ def test_bench_whose_fourier_slm_disagrees_is_refused():
             KERNELS, bench.system, image_size=8, detection="intensity", encoding="phase", slm=slm
         )
         with pytest.raises(ConfigError, match="10-bit Fourier SLM"):
-            bench.run(bundle, images(1))
+            run(bench, bundle, images(1))
 
 
 def test_complex_bundle_on_the_generic_path_is_refused():
     with load_bench(bench_dict()) as bench:
         bundle = bundle_for(bench, "complex")
         with pytest.raises(ConfigError, match="no drive levels"):
-            run_bundle(bench, bundle, images(1), capture=capture_generic)
+            run(FrameByFrame(bench), bundle, images(1))
 
 
 def test_saturated_and_dark_cameras_are_reported_with_numbers():
     with load_bench(bench_dict()) as bench:
         bundle = bundle_for(bench)
         stats = RunStats()
-        bench.run(bundle, images(2), exposure=0.05, stats=stats)
+        run(bench, bundle, images(2), exposure=0.05, stats=stats)
         assert stats.saturated_fraction > 0.01
         assert any("saturated camera" in w and "%" in w for w in stats.warnings)
         d = bench_dict()
@@ -165,17 +188,18 @@ def test_saturated_and_dark_cameras_are_reported_with_numbers():
         d["camera"]["exposure_limits"] = ["15 us", "1 ms"]
     with load_bench(d) as dark:
         stats = RunStats()
-        dark.run(bundle, images(2), stats=stats, capture_options={"noise": False})
+        run(dark, bundle, images(2), stats=stats, capture_options={"noise": False})
         assert any("dark camera" in w for w in stats.warnings)
     d = bench_dict()
     d["laser"]["power"] = "10 W"
     with load_bench(d) as bright, pytest.raises(DeviceError, match="saturated at the shortest"):
-        bright.run(bundle, images(2))
+        run(bright, bundle, images(2))
 
 
 @pytest.mark.parametrize("misaligned", [False, True])
 def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(misaligned):
-    from devices.run.loop import RunCalibration, input_levels
+    from devices.run.calibration import RunCalibration
+    from devices.run.levels import input_levels
 
     x = images(5, seed=3)
     with load_bench(bench_dict(misaligned=misaligned)) as bench:
@@ -183,8 +207,8 @@ def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(mi
         w = bundle.window_mask()
         levels = input_levels(bench, bundle.input_transmission(x), RunCalibration())
         bench.camera.exposure = 1e-4
-        fast = capture_batched(bench, bundle, levels, rng=np.random.default_rng(0), windows=w)
-        mean = capture_batched(bench, bundle, levels, noise=False)
+        fast = bench.capture_bundle(bundle, levels, rng=np.random.default_rng(0), windows=w)
+        mean = bench.capture_bundle(bundle, levels, noise=False)
         p = bench.camera.params
     sel = np.broadcast_to(w, fast.shape)
     d = fast[sel] - mean[sel]
@@ -196,3 +220,26 @@ def test_fast_path_draws_the_emva_noise_around_the_mean_on_the_readout_pixels(mi
     # complete first frames (complex64 fields resampled: a rounding may differ by 1 DN)
     off = np.abs(fast[0][~w] - np.rint(mean[0][~w]))
     assert off.max() <= 1 and np.count_nonzero(off) <= 1e-3 * off.size
+
+
+def test_optical_model_needs_reference_images_and_keeps_its_scale():
+    x = images(4, seed=5)
+    with load_bench(bench_dict()) as bench:
+        bundle = bundle_for(bench, "complex")
+        with pytest.raises(ConfigError, match="reference images"):
+            OpticalModel(bundle, bench)
+        model = OpticalModel(bundle, bench, reference=REFERENCE, noise=False)
+        first = model.features(x)
+        exposure, photometry = model.exposure, model.photometry
+        again = model.features(x)  # the same exposure and photometry: the same numbers
+        assert model.exposure == exposure and model.photometry is photometry
+        np.testing.assert_array_equal(first, again)
+        ref = np.stack([[fftconvolve(im[0], k, mode="same") ** 2 for k in KERNELS] for im in x])
+        assert np.linalg.norm(first - ref) / np.linalg.norm(ref) < 1e-3
+
+
+def test_a_hardware_bench_refuses_simulation_only_options():
+    with load_bench(bench_dict()) as bench:
+        bundle = bundle_for(bench)
+        with pytest.raises(ConfigError, match="noise only act on a simulated bench"):
+            run(FrameByFrame(bench), bundle, images(1), capture_options={"noise": False})

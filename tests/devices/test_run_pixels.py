@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from test_run import bench_dict, bundle_for, images
 
-from devices.config.bench_config import load_bench
-from devices.run.loop import RunCalibration, _support, input_levels
-from devices.simulated.batched import capture_batched, input_fields
+from devices.config import load_bench
+from devices.run.calibration import RunCalibration
+from devices.run.levels import input_levels, support_box
+from devices.simulated.imperfections import Imperfections
+from devices.simulated.optics import TrueOptics
 
 
 def _levels(bench, bundle, x):
@@ -36,17 +38,17 @@ def test_capture_at_the_readout_pixels_equals_the_full_frames_there(mode):
                 "camera": {},
             }[mode]
             if pixels:
-                out[pixels] = capture_batched(bench, bundle, lv, windows=w, pixels=px, **opts)
+                out[pixels] = bench.capture_bundle(bundle, lv, windows=w, pixels=px, **opts)
                 if mode != "camera":  # without the first image's frames: the same values
                     if mode == "rng":
                         opts["rng"] = np.random.default_rng(4)
-                    again, none = capture_batched(
-                        bench, bundle, lv, windows=w, pixels=px, first=False, **opts
+                    again, none = bench.capture_bundle(
+                        bundle, lv, windows=w, pixels=px, first=False, **opts
                     )
                     assert none is None
                     np.testing.assert_array_equal(again, out[pixels][0])
             else:
-                full = capture_batched(bench, bundle, lv, windows=w, **opts)
+                full = bench.capture_bundle(bundle, lv, windows=w, **opts)
                 out[pixels] = (full.reshape(*full.shape[:2], -1)[:, :, px], full[0])
     (vals, frame), (ref_vals, ref_frame) = out[True], out[False]
     assert vals.shape == ref_vals.shape == (4, bundle.n_frames, len(px))
@@ -63,7 +65,7 @@ def test_levels_in_the_blocks_equal_the_full_lookup():
     with load_bench(bench_dict()) as bench:
         bundle = bundle_for(bench)
         t = bundle.input_transmission(images(3, seed=1))
-        box = _support(bundle)
+        box = support_box(bundle)
         outside = np.ones(t.shape[1:], bool)
         outside[box] = False
         assert not t[:, outside].any()  # the box holds every lit pixel
@@ -88,9 +90,14 @@ def test_input_fields_equal_the_slm_field_times_the_light(input_slm, exact):
     with load_bench(d) as bench:
         bundle = bundle_for(bench)
         lv = _levels(bench, bundle, images(2, seed=3))
-        light = bench._illumination()
+        t = bench.truth()
+        optics = TrueOptics(
+            bench.system, bench.input_slm, bench.fourier_slm, bench.camera.shape,
+            Imperfections(**t["imperfections"]), bench.laser_power, bench.beam_waist, 0.0,
+        )  # fmt: skip
+        light = optics.illumination()
         assert np.iscomplexobj(light)  # the decentring tilt
-        got = input_fields(bench, lv, light if exact else light.astype(np.complex64), exact, False)
+        got = optics.input_fields(lv, light if exact else light.astype(np.complex64), exact, False)
         ref = []
         for level in lv:  # one image at a time, through the SLM's own field
             ref.append(light * bench.input_slm.field(level, fill_factor=True))

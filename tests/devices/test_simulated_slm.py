@@ -7,12 +7,7 @@ import pytest
 
 from devices.interface.errors import InvalidPattern
 from devices.simulated.slm import SimulatedSLM
-from devices.simulated.slm_response import (
-    apply_fringing,
-    draw_curve,
-    gamma_phase_curve,
-    nominal_curve,
-)
+from devices.simulated.slm_response import apply_fringing, draw_curve, gamma_phase_curve
 
 
 def test_uniform_levels_follow_the_gamma_phase_curve():
@@ -27,7 +22,7 @@ def test_default_phase_range_is_not_two_pi_and_believed_lut_is_separate():
     slm = SimulatedSLM(shape=(4, 4))
     assert slm.truth()["response"][-1] == pytest.approx(2 * np.pi * 1.05)
     assert slm.lut is None
-    slm.lut = nominal_curve(256, "phase")
+    slm.lut = 2 * np.pi * np.arange(256) / 256  # a spec sheet's linear 0 .. 2 pi (1 - 1/L)
     assert slm.lut[-1] != slm.truth()["response"][-1]
 
 

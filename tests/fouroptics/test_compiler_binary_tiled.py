@@ -110,13 +110,13 @@ def _window_power(bundle, fields, masks, tiles) -> np.ndarray:
     return p[:, frame[:, None, None], rows[:, :, None], cols[:, None, :]].sum(axis=(0, 2, 3))
 
 
-@pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.03), ("lee", 0.05)])
+@pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.02), ("lee", 0.03)])
 def test_readout_windows_are_clear_of_the_ghosts(user_case, encoding, ceiling) -> None:
     """The ghost light alone (the realised DMD mask minus its projection on the wanted mask:
     zero order, conjugate, higher orders, superpixel repeats, quantisation noise) puts only a
-    few % of the wanted power in the readout windows (measured: superpixel <= 1.4 %, Lee <=
-    2.1 %), while a window at the zero order's image of the input block would get more ghost
-    than wanted light."""
+    few % of the wanted power in the readout windows (measured: superpixel <= 1.43 %, Lee <=
+    2.08 %; ceilings were 3 % and 5 %), while a window at the zero order's image of the input
+    block would get more ghost than wanted light."""
     _, images, bundles, _ = user_case
     bundle = bundles[encoding]
     gain = _frame_gains(bundle)[:, None, None]
@@ -136,7 +136,8 @@ def test_readout_windows_are_clear_of_the_ghosts(user_case, encoding, ceiling) -
     zero_px = np.round(-system.magnification * c / system.camera_pitch).astype(int)
     zero_px = zero_px + np.array(system.camera_shape) // 2
     at_zero = _window_power(bundle, fields, ghost, np.repeat(zero_px[None], len(tiles), 0))
-    assert np.all(at_zero > wanted), at_zero / wanted  # 2 .. 9 x measured
+    # measured 2.2 .. 4.0 x (superpixel), 4.3 .. 9.1 x (Lee); was > 1 x
+    assert np.all(at_zero > 1.5 * wanted), at_zero / wanted
 
 
 @pytest.mark.parametrize(("encoding", "ceiling"), [("superpixel", 0.1), ("lee", 0.2)])

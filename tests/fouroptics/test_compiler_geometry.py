@@ -1,5 +1,5 @@
 """The geometry converters against independent definitions: the SCLC's DFT layout
-(fouroptics.nn.spectral), numpy's fftshift, scipy's 'same' convolution, a direct DFT of the
+(fouroptics.nn.spectral), scipy's 'same' convolution, a direct DFT of the
 block-upsampled image, the B-spline partition of unity, and trigonometric readout."""
 
 from __future__ import annotations
@@ -19,13 +19,6 @@ def test_signed_frequencies_match_the_sclc_crop_layout() -> None:
         idx = crop_indices(28, n).numpy() if n <= 28 else None
         signed_big = geo.signed_frequencies(28)[idx]
         assert list(signed_big) == list(geo.signed_frequencies(n))
-
-
-def test_centred_layout_round_trip() -> None:
-    k = np.arange(36.0).reshape(6, 6)
-    c = geo.dft_to_centred(k)
-    assert c[3, 3] == k[0, 0]  # DC at n // 2
-    np.testing.assert_array_equal(geo.centred_to_dft(c), k)
 
 
 def test_spatial_to_dft_is_scipy_same_convolution() -> None:

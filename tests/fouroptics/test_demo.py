@@ -27,7 +27,7 @@ def test_packaged_benches_written_without_examples(tmp_path: Path, monkeypatch) 
     paths = demo_benches.bench_paths(tmp_path)
     assert paths["ideal"] == tmp_path / "benches" / "ideal.yaml"
     assert paths["misaligned_noisy"].read_text() == demo_benches.MISALIGNED_NOISY
-    from devices.config.bench_config import load_bench
+    from devices.config import load_bench
 
     with load_bench(paths["misaligned_noisy"]) as bench:  # a bench the devices accept
         assert bench is not None

@@ -23,8 +23,9 @@ def test_sclc_learns_glyphs(small) -> None:
     cfg = sclc_config(detection="intensity", channels=(8, 8))
     model = build_model(cfg, seed=0)
     hist = fit(model, *small, TrainConfig(epochs=2, batch_size=64, lr=5e-3), log=lambda m: None)
-    assert hist["final"]["accuracy"] > 0.5  # chance is 0.1
-    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    # measured: accuracy 0.72 (chance is 0.1); train loss 1.98 -> 1.21 (0.61 x; was any drop)
+    assert hist["final"]["accuracy"] > 0.6
+    assert hist["train_loss"][-1] < 0.8 * hist["train_loss"][0]
 
 
 def test_resume_continues_exactly_where_it_stopped(small, tmp_path: Path) -> None:

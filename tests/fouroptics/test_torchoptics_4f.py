@@ -35,7 +35,7 @@ def test_pixelated_reference_is_the_nodewise_envelope_quadrature(bench, setup) -
     assert bench._rel(ours, independent) < 2e-3
     # ... and the input pixel envelope is not negligible: without it we are far off.
     plain = system.with_options(pixel_quadrature=4).forward(field, mask)
-    assert bench._rel(plain, independent) > 2e-2
+    assert bench._rel(plain, independent) > 5e-2  # 8.8 % measured (was > 2e-2)
 
 
 def test_torchoptics_error_decreases_with_padding_and_oversampling(bench, setup) -> None:
@@ -49,9 +49,11 @@ def test_torchoptics_error_decreases_with_padding_and_oversampling(bench, setup)
     e_coarse = bench._rel(coarse, ref_samp)
     e_padded = bench._rel(padded, ref_samp)
     e_fine = bench._rel(fine, ref_pix)
-    assert e_padded < 0.5 * e_coarse
-    assert e_fine < 0.5 * bench._rel(padded, ref_pix)
-    assert e_fine < 3e-2
+    # measured: e_coarse 0.405, e_padded 0.031 (ratio 0.076; was < 0.5), padded against the
+    # pixelated reference 0.094, e_fine 0.0094 (ratio 0.10; was < 0.5; absolute was < 3e-2)
+    assert e_padded < 0.15 * e_coarse
+    assert e_fine < 0.2 * bench._rel(padded, ref_pix)
+    assert e_fine < 1.5e-2
     assert np.isfinite(e_fine)
 
 
@@ -60,4 +62,4 @@ def test_fourier_plane_at_critical_sampling_is_off(bench, setup) -> None:
     ideal = system.fourier_plane(field)
     err1 = bench._rel(bench.torchoptics_fourier_plane(system, field, 1, 1, asm_pad=None), ideal)
     err2 = bench._rel(bench.torchoptics_fourier_plane(system, field, 1, 3, asm_pad=None), ideal)
-    assert err1 > 3 * err2
+    assert err1 > 4 * err2  # measured 0.189 vs 0.035 (5.5 x; was > 3 x)

@@ -1,0 +1,279 @@
+"""The driver registry: ``driver: simulated``, ``driver: slmsuite:<Class>`` or any registered
+name, and :func:`build_device`, which builds one device from its bench YAML section.
+
+Simulated devices take their grid (shape, pitch) from the system and every other field from
+the profile, then from their own section (the section wins), and draw their hidden
+imperfections from the bench's ``imperfections`` spreads. A real device
+(``driver: slmsuite:Basler``, constructor keywords under ``args``; ``"@input_slm"`` etc. refers
+to a device built before it) must match the system's grid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devices.config.fields import (
+    CAMERA_FIELDS,
+    ROLES,
+    SLM_FIELDS,
+    BenchConfigError,
+    parse_fields,
+    parse_length,
+    parse_limits,
+    parse_mapping,
+    parse_number,
+    parse_time,
+)
+from devices.config.profile import section_over_profile
+from devices.interface import SLM, Camera, DeviceError, InvalidSetting
+from devices.simulated.camera import SimulatedCamera
+from devices.simulated.slm import SimulatedSLM
+from devices.simulated.slm_response import draw_curve
+from fouroptics.optics import PixelGrid
+from fouroptics.units import UnitError
+
+
+@dataclass
+class DeviceContext:
+    """What a driver factory gets besides its YAML section.
+
+    Attributes:
+        role: ``input_slm``, ``fourier_slm``, ``camera`` or ``fourier_camera``.
+        grid: the system's grid for this role (None for the Fourier camera).
+        wavelength: metres.
+        seed: a SeedSequence for this device (simulated drivers draw from it).
+        spreads: the bench's ``imperfections`` mapping.
+        built: devices built so far, by role.
+        source: where the section comes from, for messages (the bench YAML's path).
+    """
+
+    role: str
+    grid: PixelGrid | None
+    wavelength: float
+    seed: np.random.SeedSequence
+    spreads: dict[str, Any] = field(default_factory=dict)
+    built: dict[str, SLM | Camera] = field(default_factory=dict)
+    source: str = "<mapping>"
+
+
+Factory = Callable[[dict[str, Any], DeviceContext], SLM | Camera]
+_DRIVERS: dict[tuple[str, str], Factory] = {}
+
+
+def register_driver(kind: str, name: str, factory: Factory) -> None:
+    """Make ``driver: <name>`` build devices of ``kind`` ("slm" or "camera") with ``factory``."""
+    if kind not in ("slm", "camera"):
+        raise ValueError(f"register_driver: kind {kind!r}; expected 'slm' or 'camera'")
+    _DRIVERS[(kind, name)] = factory
+
+
+def drivers() -> list[str]:
+    """Registered driver names as ``kind:name`` (plus the slmsuite prefix)."""
+    return sorted(f"{k}:{n}" for k, n in _DRIVERS) + ["slmsuite:<ClassName>"]
+
+
+def _merged(
+    section: dict[str, Any], ctx: DeviceContext, fields: dict, base: Path | None
+) -> dict[str, Any]:
+    # simulated devices live on the system's grid
+    grid = None if ctx.grid is None else {"shape": list(ctx.grid.shape), "pitch": ctx.grid.pitch}
+    merged, _ = section_over_profile(section, base, grid)
+    return parse_fields(merged, fields, f"bench.{ctx.role}")
+
+
+# -- simulated drivers ------------------------------------------------------------------------
+def _simulated_slm(
+    section: dict[str, Any], ctx: DeviceContext, base: Path | None = None
+) -> SimulatedSLM:
+    kw = _merged(section, ctx, SLM_FIELDS, base)
+    modulation = kw.get("modulation", "phase")
+    bit_depth = kw.get("bit_depth", 1 if modulation == "binary" else 8)
+    kw["bit_depth"] = bit_depth
+    lut = parse_mapping(ctx.spreads.get("lut"), "bench.imperfections.lut")
+    unknown = set(lut) - {"range_spread", "gamma_spread"}
+    if unknown:
+        raise BenchConfigError(
+            f"bench.imperfections.lut: unknown {sorted(unknown, key=str)}; allowed: "
+            "range_spread, gamma_spread"
+        )
+    try:
+        spreads = {
+            k: parse_number(lut.get(k, 0.0), f"bench.imperfections.lut.{k}")
+            for k in ("range_spread", "gamma_spread")
+        }
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+    rng = np.random.default_rng(ctx.seed)
+    try:
+        curve, _ = draw_curve(
+            rng,
+            1 << bit_depth,
+            modulation,
+            range_spread=spreads["range_spread"],
+            gamma_spread=spreads["gamma_spread"],
+            phase_range=kw.pop("phase_range", 2 * np.pi * 1.05),
+            gamma=kw.pop("gamma", 1.0),
+            amplitude_min=kw.pop("amplitude_min", 0.0),
+        )
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+    kw.setdefault("name", ctx.role)
+    try:
+        return SimulatedSLM(response=curve, **kw)
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+
+
+_CAMERA_SPREADS = (
+    "quantum_efficiency",
+    "gain",
+    "read_noise",
+    "dark_current",
+    "full_well",
+    "dsnu",
+    "prnu",
+    "black_level",
+)
+
+
+def _simulated_camera(
+    section: dict[str, Any], ctx: DeviceContext, base: Path | None = None
+) -> SimulatedCamera:
+    kw = _merged(section, ctx, CAMERA_FIELDS, base)
+    spreads = parse_mapping(ctx.spreads.get("camera"), "bench.imperfections.camera")
+    unknown = set(spreads) - set(_CAMERA_SPREADS)
+    if unknown:
+        raise BenchConfigError(
+            f"bench.imperfections.camera: unknown {sorted(unknown, key=str)}; "
+            f"allowed: {', '.join(_CAMERA_SPREADS)}"
+        )
+    draw_seq, noise_seq = ctx.seed.spawn(2)
+    rng = np.random.default_rng(draw_seq)
+    for key in _CAMERA_SPREADS:  # fractional rms spread around the profile value
+        try:
+            spread = parse_number(spreads.get(key, 0.0), f"bench.imperfections.camera.{key}")
+        except UnitError as exc:
+            raise BenchConfigError(str(exc)) from exc
+        if spread and key in kw:
+            kw[key] = kw[key] * max(1.0 + rng.standard_normal() * spread, 0.05)
+    if "quantum_efficiency" in kw:
+        kw["quantum_efficiency"] = min(kw["quantum_efficiency"], 1.0)
+    kw.setdefault("name", ctx.role)
+    try:
+        return SimulatedCamera(seed=noise_seq, wavelength=ctx.wavelength, **kw)
+    except ValueError as exc:
+        raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+
+
+# -- slmsuite drivers -------------------------------------------------------------------------
+def _slmsuite_device(
+    kind: str, class_name: str, section: dict[str, Any], ctx: DeviceContext
+) -> SLM | Camera:
+    from devices.hardware import slmsuite_adapter as ad
+
+    allowed = (
+        {"driver", "args", "name", "modulation"}
+        if kind == "slm"
+        else {
+            "driver",
+            "args",
+            "name",
+            "pitch",
+            "exposure_limits",
+            "msb_aligned",
+            "timeout",
+            "exposure",
+        }
+    )
+    unknown = set(section) - allowed
+    if unknown:
+        raise BenchConfigError(
+            f"bench.{ctx.role}: unknown field(s) {sorted(unknown, key=str)} for "
+            f"driver slmsuite:{class_name}; allowed: {', '.join(sorted(allowed))}"
+        )
+    args = parse_mapping(section.get("args"), f"bench.{ctx.role}.args")
+    for key, value in args.items():  # "@role" refers to a device built before
+        if isinstance(value, str) and value.startswith("@"):
+            ref = ctx.built.get(value[1:])
+            if ref is None:
+                raise BenchConfigError(
+                    f"bench.{ctx.role}.args.{key}: {value!r} names no device "
+                    f"built before it; built: {sorted(ctx.built)}"
+                )
+            args[key] = getattr(ref, "slmsuite", ref)
+    where = f"bench.{ctx.role} (driver slmsuite:{class_name}, {ctx.source})"
+    try:
+        if kind == "slm":
+            return ad.make_slm(
+                class_name,
+                modulation=section.get("modulation", "phase"),
+                name=section.get("name"),
+                **args,
+            )
+        pitch = section.get("pitch")
+        limits = section.get("exposure_limits")
+        cam = ad.make_camera(
+            class_name,
+            pitch=None if pitch is None else parse_length(pitch, f"bench.{ctx.role}.pitch"),
+            exposure_limits=None
+            if limits is None
+            else parse_limits(limits, f"bench.{ctx.role}.exposure_limits"),
+            msb_aligned=bool(section.get("msb_aligned", False)),
+            timeout=parse_time(section.get("timeout", 5.0), f"bench.{ctx.role}.timeout"),
+            name=section.get("name"),
+            **args,
+        )
+    except UnitError as exc:
+        raise BenchConfigError(f"{where}: {exc}") from exc
+    except (InvalidSetting, TypeError) as exc:  # a wrong argument (ours or slmsuite's)
+        raise BenchConfigError(f"{where}: {exc}") from exc
+    except DeviceError as exc:  # it could not be opened: say which YAML section
+        raise type(exc)(f"{where}: {exc.device}", exc.problem, exc.action) from exc
+    if "exposure" in section:
+        try:
+            cam.exposure = parse_time(section["exposure"], f"bench.{ctx.role}.exposure")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                cam.close()
+            if isinstance(exc, UnitError | InvalidSetting):
+                raise BenchConfigError(f"{where}: {exc}") from exc
+            raise
+    return cam
+
+
+register_driver("slm", "simulated", _simulated_slm)
+register_driver("camera", "simulated", _simulated_camera)
+
+
+def build_device(
+    section: dict[str, Any], ctx: DeviceContext, base: Path | None = None
+) -> SLM | Camera:
+    """Build one device from its YAML section via the registry."""
+    kind = ROLES[ctx.role]
+    if not isinstance(section, dict) or "driver" not in section:
+        raise BenchConfigError(
+            f"bench.{ctx.role}: expected a mapping with a 'driver' field "
+            f"(one of {', '.join(drivers())})"
+        )
+    driver = section["driver"]
+    if not isinstance(driver, str):
+        raise BenchConfigError(
+            f"bench.{ctx.role}.driver: got {driver!r}; allowed: {', '.join(drivers())}"
+        )
+    if driver.startswith("slmsuite:"):
+        return _slmsuite_device(kind, driver.split(":", 1)[1], section, ctx)
+    factory = _DRIVERS.get((kind, driver))
+    if factory is None:
+        raise BenchConfigError(
+            f"bench.{ctx.role}.driver: unknown {kind} driver {driver!r}; "
+            f"allowed: {', '.join(drivers())}"
+        )
+    if factory in (_simulated_slm, _simulated_camera):
+        return factory(section, ctx, base)
+    return factory(section, ctx)

@@ -1,0 +1,196 @@
+"""Bench YAML fields: :class:`BenchConfigError`, unit checks and the field parsers.
+
+Each ``parse_*`` takes a YAML value and the dotted name of its field (``bench.camera.pitch``,
+for messages) and returns it in SI units (metres, seconds) or plain Python types; a bad value
+raises :class:`BenchConfigError` naming the field, the value and what is allowed.
+:data:`SLM_FIELDS` and :data:`CAMERA_FIELDS` map the fields a simulated device's section (or
+profile) may hold to their parser; :func:`parse_fields` applies them to a whole section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fouroptics.errors import ConfigError
+from fouroptics.io.yaml_load import load_yaml
+from fouroptics.units import UnitError, parse_quantity, require_unit
+
+ROLES = {"input_slm": "slm", "fourier_slm": "slm", "camera": "camera", "fourier_camera": "camera"}
+
+
+class BenchConfigError(ConfigError):
+    """A bench YAML or profile field is missing, unknown or has a bad value."""
+
+
+def load_yaml_file(path: Path, what: str) -> Any:
+    """A YAML file through the project's one loader, errors as BenchConfigError."""
+    try:
+        return load_yaml(path, what)
+    except ConfigError as exc:
+        raise BenchConfigError(str(exc)) from exc
+
+
+#: Fields of device sections and profiles that need a unit in a YAML.
+_UNIT_FIELDS = {
+    "pitch": "length",
+    "exposure": "time",
+    "exposure_limits": "time",
+    "readout_time": "time",
+    "timeout": "time",
+    "frame_rate": "frequency",
+}
+
+
+def require_units(section: dict[str, Any], where: str) -> None:
+    """Refuse bare numbers for the dimensioned fields of a YAML-sourced section."""
+    try:
+        for key, dimension in _UNIT_FIELDS.items():
+            value = section.get(key)
+            for v in value if isinstance(value, list | tuple) else [value]:
+                require_unit(v, dimension, f"{where}.{key}")
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+
+
+def require_bench_units(cfg: dict[str, Any]) -> None:
+    """Refuse bare numbers for the dimensioned fields of a bench YAML (the system's lengths
+    are checked by ``FourFSystem.from_dict(..., require_units=True)``)."""
+    for role in ROLES:
+        if isinstance(cfg.get(role), dict):
+            require_units(cfg[role], f"bench.{role}")
+    laser = cfg.get("laser") if isinstance(cfg.get("laser"), dict) else {}
+    imp = cfg.get("imperfections") if isinstance(cfg.get("imperfections"), dict) else {}
+    try:
+        require_unit(laser.get("power"), "power", "bench.laser.power")
+        require_unit(laser.get("beam_waist"), "length", "bench.laser.beam_waist")
+        require_unit(imp.get("beam_offset"), "length", "bench.imperfections.beam_offset")
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+
+
+def parse_mapping(v: Any, name: str) -> dict[str, Any]:
+    """``v`` as a dict (None is empty); anything else is a BenchConfigError naming ``name``."""
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise BenchConfigError(f"{name}: got {v!r}; expected a mapping of fields")
+    return dict(v)
+
+
+def parse_seed(v: Any, name: str) -> int | None:
+    """``v`` as a seed: an integer >= 0, or None."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+        raise BenchConfigError(f"{name}: got {v!r}; expected an integer >= 0 (or none)")
+    return int(v)
+
+
+# -- field parsing --------------------------------------------------------------------------
+def parse_length(v: Any, name: str) -> float:
+    """``v`` (a number of metres or a length with unit) in metres."""
+    return parse_quantity(v, "length", name)
+
+
+def parse_time(v: Any, name: str) -> float:
+    """``v`` (a number of seconds or a time with unit) in seconds."""
+    return parse_quantity(v, "time", name)
+
+
+def parse_number(v: Any, name: str, allow_zero: bool = True) -> float:
+    """``v`` as a dimensionless float (zero refused unless ``allow_zero``)."""
+    return parse_quantity(v, "dimensionless", name, allow_zero=allow_zero)
+
+
+def _int(v: Any, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | np.integer):
+        raise BenchConfigError(f"{name}: got {v!r}; expected an integer")
+    return int(v)
+
+
+def _shape(v: Any, name: str) -> tuple[int, int]:
+    if not isinstance(v, list | tuple) or len(v) != 2:
+        raise BenchConfigError(f"{name}: got {v!r}; expected [rows, columns]")
+    return (_int(v[0], name), _int(v[1], name))
+
+
+def parse_text(v: Any, name: str) -> str:
+    """``v`` as a string."""
+    if not isinstance(v, str):
+        raise BenchConfigError(f"{name}: got {v!r}; expected text")
+    return v
+
+
+def _complex(v: Any, name: str) -> complex:
+    real = (int, float, np.integer, np.floating)
+    if (
+        isinstance(v, list | tuple)
+        and len(v) == 2
+        and all(isinstance(x, real) and not isinstance(x, bool) for x in v)
+    ):
+        return complex(float(v[0]), float(v[1]))
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return complex(v)
+    raise BenchConfigError(f"{name}: got {v!r}; expected a number or [real, imag]")
+
+
+def parse_limits(v: Any, name: str) -> tuple[float, float]:
+    """``v`` as ``(shortest, longest)`` times in seconds."""
+    if not isinstance(v, list | tuple) or len(v) != 2:
+        raise BenchConfigError(f"{name}: got {v!r}; expected [shortest, longest] times")
+    return (parse_time(v[0], name), parse_time(v[1], name))
+
+
+SLM_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "shape": _shape,
+    "pitch": parse_length,
+    "bit_depth": _int,
+    "modulation": parse_text,
+    "fill_factor": parse_number,
+    "fringing": parse_number,
+    "phase_range": parse_number,
+    "gamma": parse_number,
+    "amplitude_min": parse_number,
+    "dead_space": _complex,
+    "name": parse_text,
+}
+CAMERA_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "shape": _shape,
+    "pitch": parse_length,
+    "bit_depth": _int,
+    "quantum_efficiency": parse_number,
+    "gain": parse_number,
+    "read_noise": parse_number,
+    "dark_current": parse_number,
+    "full_well": parse_number,
+    "black_level": parse_number,
+    "dsnu": parse_number,
+    "prnu": parse_number,
+    "exposure": parse_time,
+    "exposure_limits": parse_limits,
+    "readout_time": parse_time,
+    "timeout": parse_time,
+    "name": parse_text,
+}
+
+
+def parse_fields(
+    section: dict[str, Any], fields: dict[str, Callable], where: str
+) -> dict[str, Any]:
+    """Each field of ``section`` through its parser in ``fields`` (unknown fields refused)."""
+    out = {}
+    for key, value in section.items():
+        if key not in fields:
+            raise BenchConfigError(
+                f"{where}.{key}: unknown field (value {value!r}); allowed: "
+                f"{', '.join(sorted(fields))}"
+            )
+        try:
+            out[key] = fields[key](value, f"{where}.{key}")
+        except UnitError as exc:
+            raise BenchConfigError(str(exc)) from exc
+    return out

@@ -1,0 +1,58 @@
+"""A calibration as the run uses it: plain data, from a CalibrationSet or a mapping.
+
+devices never import calibration/: the run reads a calibration through its accessors
+(``registration``, ``inverse_lut("input_slm")``) or the keys of a mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fouroptics.errors import ConfigError
+
+
+@dataclass
+class RunCalibration:
+    """What a run uses from a calibration: the registration affine and the input SLM's inverse
+    LUT (levels that linearise it: ``inverse[k]`` shows relative amplitude ``k / (L - 1)``)."""
+
+    registration: np.ndarray | None = None
+    input_inverse_lut: np.ndarray | None = None
+    source: str = "none"
+
+    @classmethod
+    def from_any(cls, cal: Any) -> RunCalibration:
+        """From None, a RunCalibration, a mapping or an object with the CalibrationSet accessors
+        (``registration``, ``inverse_lut("input_slm")``); a missing section is skipped."""
+        if cal is None:
+            return cls()
+        if isinstance(cal, RunCalibration):
+            return cal
+
+        def get(name: str) -> Any:
+            try:
+                if isinstance(cal, dict):
+                    return cal.get(name)
+                if name == "input_inverse_lut":
+                    inv = getattr(cal, "inverse_lut", None)
+                    return inv("input_slm") if callable(inv) else None
+                return getattr(cal, name, None)
+            except Exception:  # a section the calibration does not hold
+                return None
+
+        reg = get("registration")
+        inv = get("input_inverse_lut")
+        if reg is not None:
+            reg = np.asarray(reg, dtype=np.float64)
+            if reg.shape != (2, 3) or not np.all(np.isfinite(reg)):
+                raise ConfigError(
+                    f"calibration.registration: shape {reg.shape}; expected a finite (2, 3) "
+                    "affine camera (row, col) = M @ (input row, col, 1)"
+                )
+        src = str(getattr(cal, "path", None) or getattr(cal, "bench_name", None) or "given")
+        if isinstance(cal, dict):
+            src = str(cal.get("source", "given"))
+        return cls(registration=reg, input_inverse_lut=inv, source=src)

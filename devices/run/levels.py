@@ -1,0 +1,57 @@
+"""Images to input-SLM gray levels: the bundle's transmission through the calibration's inverse
+LUT, or the SLM's believed LUT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from devices.run.calibration import RunCalibration
+from fouroptics.errors import ConfigError
+
+
+def input_levels(
+    bench: Any,
+    transmission: np.ndarray,
+    cal: RunCalibration,
+    support: tuple[slice, slice] | None = None,
+) -> np.ndarray:
+    """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
+    inverse LUT when given, else the SLM's believed LUT (``levels_for``).
+
+    ``support``: a box outside which every transmission is 0 (:func:`support_box`); the levels
+    are looked up there only, the rest takes the level of 0 (the lookup is per pixel)."""
+    if support is not None:
+        t = np.asarray(transmission)
+        dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())
+        out = np.full(t.shape, dark, dtype=dark.dtype)
+        out[(..., *support)] = _levels(bench, t[(..., *support)], cal)
+        return out
+    return _levels(bench, transmission, cal)
+
+
+def _levels(bench: Any, transmission: np.ndarray, cal: RunCalibration) -> np.ndarray:
+    slm = bench.input_slm
+    if cal.input_inverse_lut is not None:
+        inv = np.asarray(cal.input_inverse_lut)
+        if inv.shape != (slm.levels,):
+            raise ConfigError(
+                f"calibration input_slm inverse LUT has {inv.shape} entries; the input SLM "
+                f"{slm.label} has {slm.levels} levels"
+            )
+        k = np.rint(np.clip(transmission, 0, 1) * (slm.levels - 1)).astype(np.int64)
+        return inv[k].astype(slm.dtype)
+    if slm.lut is None and slm.modulation == "amplitude":  # linear: nearest level, ties down
+        return np.ceil(np.clip(transmission, 0, 1) * (slm.levels - 1) - 0.5).astype(slm.dtype)
+    return slm.levels_for(np.clip(transmission, 0, 1), clip=True)
+
+
+def support_box(bundle: Any) -> tuple[slice, slice]:
+    """The box of input-SLM pixels where the bundle's transmission can be non-zero (its
+    blocks: a full-scale image shows there, and only there)."""
+    full = np.full((1, *bundle.image_shape), bundle.meta["image_scale"], dtype=np.float32)
+    rows, cols = np.nonzero(bundle.input_transmission(full)[0])
+    if not len(rows):
+        return slice(0, 0), slice(0, 0)
+    return slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)

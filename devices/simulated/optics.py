@@ -1,0 +1,316 @@
+"""The hidden optical chain of a simulated bench: beam, true SLM fields, true lenses, the
+Fourier SLM's displacement, stop and aberration, and the camera misalignment.
+
+:class:`TrueOptics` holds the bench's truth and computes, on its own path, what the camera and
+the Fourier camera receive (the chain is listed in :mod:`devices.simulated.bench`). Its one
+batched entry point, :meth:`TrueOptics.camera_powers`, gives the noiseless power at chosen
+camera pixels for many input patterns and many Fourier masks at once (numpy / pyFFTW fast
+path); the single-pattern :meth:`TrueOptics.camera_power` is the same model for one displayed
+pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from devices.simulated.imperfections import Imperfections
+from fouroptics.optics import FourFSystem, PixelGrid
+from fouroptics.optics.resample import Resampling, resampling_matrix
+from fouroptics.optics.system import pixel_window
+
+#: Lanczos radius of the misaligned camera's field resampling (the camera field's band is about
+#: 0.18 cycles per pixel on the examples: radius 2 is within ~1 % there, 3 within ~0.5 %).
+FIELD_RADIUS = 2
+
+
+class TrueOptics:
+    """What the light does on a simulated bench (hidden truth; never read by calibration).
+
+    Args:
+        system: the believed system (the system YAML).
+        input_slm, fourier_slm: the bench's :class:`devices.simulated.slm.SimulatedSLM` (their
+            true responses are used through their public ``fields``).
+        camera_shape: camera (rows, columns).
+        imperfections: the hidden values.
+        laser_power: nominal W (the true one is ``power_factor`` times it).
+        beam_waist: 1/e^2 intensity radius, m, or None (flat illumination).
+        splitter_ratio: share of the Fourier-plane power sent to a Fourier camera (0: none).
+        fourier_camera_grid: the Fourier camera's PixelGrid, or None.
+    """
+
+    def __init__(
+        self,
+        system: FourFSystem,
+        input_slm: Any,
+        fourier_slm: Any,
+        camera_shape: tuple[int, int],
+        imperfections: Imperfections,
+        laser_power: float,
+        beam_waist: float | None,
+        splitter_ratio: float,
+        fourier_camera_grid: PixelGrid | None = None,
+    ) -> None:
+        self.system = system
+        self.input_slm = input_slm
+        self.fourier_slm = fourier_slm
+        self.camera_shape = tuple(camera_shape)
+        self.imperfections = imperfections
+        self.laser_power = laser_power
+        self.beam_waist = beam_waist
+        self.splitter_ratio = splitter_ratio
+        fgrid = replace(
+            system.fourier_slm,
+            fill_factor=fourier_slm.fill_factor,
+            gap_transmission=fourier_slm.dead_space,
+        )
+        e1, e2 = imperfections.focal_error
+        f1, f2 = system.f1 * (1.0 + e1), system.f2 * (1.0 + e2)
+        # the stop is applied by realised_masks at the displaced pixel centres, not by the model
+        self.true_system = system.with_options(fourier_slm=fgrid, f1=f1, f2=f2, lens_aperture=None)
+        self.fourier_system: FourFSystem | None = None
+        if fourier_camera_grid is not None:
+            self.fourier_system = system.with_options(fourier_slm=fourier_camera_grid, f1=f1)
+        self.beam = self._beam_field()
+        self.mask_factor = self._fourier_factor()
+        self.misalignment = self._misalignment()
+        self._plans: dict[bytes, tuple] = {}
+
+    # -- the light on the input SLM ------------------------------------------------------------
+    def _beam_field(self) -> np.ndarray:
+        grid = self.system.input_slm
+        y = grid.coords(0)[:, None] - self.imperfections.beam_offset[0]
+        x = grid.coords(1)[None, :] - self.imperfections.beam_offset[1]
+        power = self.laser_power * self.imperfections.power_factor
+        if self.beam_waist is None:
+            area = grid.shape[0] * grid.shape[1] * grid.pitch**2
+            return np.full(grid.shape, np.sqrt(power / area))
+        w = self.beam_waist
+        return np.sqrt(2 * power / (np.pi * w**2)) * np.exp(-(y**2 + x**2) / w**2)
+
+    def decentre_m(self) -> tuple[float, float]:
+        """Displacement (y, x) of the Fourier SLM from the optical axis, metres."""
+        dy, dx = self.imperfections.fourier_decentre
+        p = self.system.fourier_slm.pitch
+        return dy * p, dx * p
+
+    @property
+    def input_mix(self) -> bool:
+        """Whether the input SLM's gap mix goes into its field: with
+        ``input_pixel_model="aperture"`` the physics model applies the input pixel's fill
+        factor (its envelope, :mod:`fouroptics.optics.pixels`); mixing it in too would apply it
+        twice (ff^2): only the "point" model mixes it into the field."""
+        return self.system.input_pixel_model != "aperture"
+
+    def illumination(self, tilt: bool = True) -> np.ndarray:
+        """Beam on the input SLM (H_in, W_in), sqrt(W)/m; with ``tilt`` times the decentring
+        ramp that makes lens 1 deliver the field at the displaced Fourier pixels."""
+        field = self.beam
+        dy, dx = self.decentre_m()
+        if tilt and (dy or dx):
+            grid = self.system.input_slm
+            lam_f = self.true_system.wavelength * self.true_system.f1
+            field = field * np.outer(
+                np.exp(-2j * np.pi * grid.coords(0) * dy / lam_f),
+                np.exp(-2j * np.pi * grid.coords(1) * dx / lam_f),
+            )
+        return field
+
+    def input_field(self, tilt: bool = True) -> np.ndarray:
+        """Field leaving the input SLM's displayed pattern (H_in, W_in), sqrt(W)/m, complex64."""
+        field = self.illumination(tilt) * self.input_slm.field(fill_factor=self.input_mix)
+        return field.astype(np.complex64)
+
+    def input_fields(
+        self, levels: np.ndarray, light: np.ndarray, exact: bool, real: bool
+    ) -> np.ndarray:
+        """Fields leaving the input SLM (B, H, W), complex64 (float32 when ``real``), for
+        levels (B, H, W) under the illumination ``light`` (H, W).
+
+        ``exact``: the product in complex128, then complex64 (as :meth:`input_field`). Where
+        every image shows one level (outside the box that holds the others: a bundle's blocks)
+        the field is the illumination times that level's field, computed once."""
+        slm = self.input_slm
+        lv = slm.checked_levels(levels)
+        dtype = np.complex128 if exact else np.complex64
+        table = slm.level_table(self.input_mix, dtype)
+        box = None if table is None or not lv.size else _box(lv)
+        out_dtype = np.float32 if real and not exact else np.complex64
+        if box is None:
+            t = slm.fields(lv, self.input_mix, dtype)
+            return (light * (t.real if real and not exact else t)).astype(out_dtype, copy=False)
+        if real and not exact:
+            table = table.real
+        out = np.empty(lv.shape, dtype=out_dtype)
+        out[:] = light * table[lv.flat[0]]
+        out[(..., *box)] = light[box] * table[lv[(..., *box)]]
+        return out
+
+    # -- the Fourier plane -------------------------------------------------------------------------
+    def _fourier_factor(self) -> np.ndarray | None:
+        """Lens stop x exp(i W) at the displaced Fourier pixel centres (H_F, W_F), or None."""
+        grid = self.system.fourier_slm
+        dy, dx = self.decentre_m()
+        y = grid.coords(0)[:, None] + dy
+        x = grid.coords(1)[None, :] + dx
+        factor = None
+        stop = self.system.lens_aperture
+        if stop is not None:
+            factor = (y**2 + x**2 <= (stop / 2) ** 2).astype(np.complex128)
+        a_d, a_0, a_45 = self.imperfections.aberration
+        if a_d or a_0 or a_45:
+            half = max(grid.shape) * grid.pitch / 2
+            yn, xn = y / half, x / half
+            w = a_d * (2 * (xn**2 + yn**2) - 1) + a_0 * (xn**2 - yn**2) + a_45 * 2 * xn * yn
+            factor = np.exp(1j * w) if factor is None else factor * np.exp(1j * w)
+        return factor
+
+    def realised_masks(self, reflectance: np.ndarray) -> np.ndarray:
+        """Pixel reflectances (..., H_F, W_F) with the axis-fixed stop and aberration folded in,
+        complex64. The model evaluates ``a^2 m + (p^2 - a^2) g`` per pixel (aperture + gap
+        light), so ``m' = A m + (A - 1) g (p^2 - a^2) / a^2`` makes it ``A (a^2 m + (p^2 - a^2)
+        g)``: the stop and aberration act on the gap light too."""
+        a = self.mask_factor
+        if a is None:
+            return np.asarray(reflectance).astype(np.complex64)
+        grid = self.true_system.fourier_slm
+        gap = grid.gap_transmission * (1.0 - grid.fill_factor) / grid.fill_factor
+        return (a * reflectance + (a - 1.0) * gap).astype(np.complex64)
+
+    # -- the camera ------------------------------------------------------------------------------
+    def _misalignment(self) -> Resampling | None:
+        """The camera field at the displaced pixel centres as a sparse map of the aligned field
+        (None when the camera sits where it should): Lanczos interpolated (radius
+        :data:`FIELD_RADIUS`), times ``1 / (1 + s)`` so that the power scales as the pixel area
+        ``1 / (1 + s)^2``."""
+        imp = self.imperfections
+        if imp.camera_shift == (0.0, 0.0) and imp.camera_rotation == 0 and imp.camera_scale == 0:
+            return None
+        a, b = imp.camera_affine(self.camera_shape)
+        inv = np.linalg.inv(a)
+        m = resampling_matrix(self.camera_shape, self.camera_shape, inv, -inv @ b, FIELD_RADIUS)
+        return Resampling(m / (1.0 + imp.camera_scale))
+
+    def _to_camera(self, e: np.ndarray) -> np.ndarray:
+        """Power per camera pixel (..., H, W) float32 of aligned camera fields: misalignment,
+        intensity, the splitter's share."""
+        if self.misalignment is not None:
+            e = self.misalignment.apply(e, self.camera_shape)
+        p = self.true_system.intensity(e).astype(np.float32)
+        keep = 1.0 - self.splitter_ratio
+        if keep != 1.0:
+            p *= np.float32(keep)
+        return p
+
+    def camera_power(self) -> np.ndarray:
+        """Noiseless power per camera pixel (H, W) W, float32, of the displayed patterns."""
+        field = self.true_system.forward(self.input_field(), self.realised_masks(
+            self.fourier_slm.field(fill_factor=False)))  # fmt: skip
+        if self.misalignment is not None:
+            field = self.misalignment.apply(field, field.shape)
+        power = self.true_system.intensity(field)
+        if self.splitter_ratio:
+            power = power * (1.0 - self.splitter_ratio)
+        return np.asarray(power, dtype=np.float32)
+
+    def camera_powers(
+        self,
+        levels: np.ndarray,
+        masks: np.ndarray,
+        power_scale: float = 1.0,
+        chunk: int = 32,
+        exact: bool = True,
+        pixels: np.ndarray | None = None,
+        first: bool = True,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
+        """Noiseless camera power (B, F, H_cam, W_cam) W, float32, for input levels (B, H, W)
+        and realised Fourier masks (F, H_F, W_F) (:meth:`realised_masks`).
+
+        ``exact``: round the input field as :meth:`camera_power` does (complex128 product,
+        then complex64), so that a seeded camera draws the frame-by-frame path's noise;
+        otherwise complex64 throughout, and a real field (flat or Gaussian beam without
+        decentring tilt, amplitude SLM) goes through the real-input transforms.
+
+        ``pixels``: flat camera pixel indices: returns the power there only, (B, F, P), and
+        the first image's full frames (F, H, W) (None unless ``first``): the intensity and the
+        misalignment are evaluated where they are read."""
+        sys_ = self.true_system
+        shape = self.camera_shape
+        n_f = len(masks)
+        # bounded memory: about 400 MB of complex64 camera fields per forward call
+        chunk = max(1, min(chunk, int(4e8 // (n_f * shape[0] * shape[1] * 8))))
+        if pixels is not None:
+            out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
+            frame0 = np.zeros((n_f, *shape), dtype=np.float32) if first else None
+            src, tap, window, at = self._gather_plan(np.asarray(pixels))
+        else:
+            out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
+        light = self.illumination() * np.sqrt(power_scale)
+        slm = self.input_slm
+        real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
+        if not exact:
+            light = light.astype(np.float32 if real else np.complex64)
+        keep = np.float32(1.0 - self.splitter_ratio)
+        for i in range(0, len(levels), chunk):
+            fields = self.input_fields(levels[i : i + chunk], light, exact, real)
+            if pixels is None:
+                out[i : i + chunk] = self._to_camera(sys_.forward(fields, masks=masks))
+                continue
+            if i == 0 and frame0 is not None:
+                frame0[:] = self._to_camera(sys_.forward(fields[:1], masks=masks)[0])
+            e = sys_.forward(fields, masks=masks, window=window)  # the source pixels' rows/cols
+            es = e.reshape(*e.shape[:2], -1)[..., at]
+            if tap is not None:  # the misaligned field at the read pixels: (B F, S) @ (S, P)
+                es = (es.reshape(-1, len(src)) @ tap).reshape(*e.shape[:2], tap.shape[1])
+            ps = sys_.intensity(es).astype(np.float32)
+            if keep != 1.0:
+                ps *= keep
+            out[i : i + chunk] = ps
+        return out if pixels is None else (out, frame0)
+
+    def _gather_plan(self, pixels: np.ndarray) -> tuple:
+        """(source pixels S, the sparse (S, P) resampling onto ``pixels`` or None, the camera
+        window (rows, cols) that holds S, S's flat indices in that window) to evaluate the
+        misaligned field at ``pixels`` only; cached per pixel set."""
+        key = pixels.tobytes()
+        if key not in self._plans:
+            width = self.camera_shape[1]
+            mis = self.misalignment
+            if mis is None:
+                self._plans[key] = (pixels, None, *pixel_window(pixels, width))
+            else:
+                src = mis.sources(pixels)  # the field pixels the read pixels draw on
+                tap = mis.restricted(pixels, src).matrix.T.tocsr().astype(np.complex64)
+                self._plans[key] = (src, tap, *pixel_window(src, width))
+        return self._plans[key]
+
+    # -- the Fourier camera ---------------------------------------------------------------------
+    def fourier_camera_power(self, pitch: float) -> np.ndarray:
+        """Noiseless power per Fourier-camera pixel (W) of the displayed input pattern: lens
+        1's field (true f1, no decentring tilt: the camera is on the axis) through the stop."""
+        u = self.fourier_system.fourier_plane(self.input_field(tilt=False))
+        power = (u.real**2 + u.imag**2) * (pitch**2 * self.splitter_ratio)
+        stop = self.fourier_system.pupil()  # the lens stop blocks this light too
+        if stop is not None:
+            power = power * stop
+        return power
+
+    def registration(self) -> np.ndarray:
+        """(2, 3) affine from input-SLM pixel (row, col) to camera pixel: the geometric image
+        of the true system (inverted, magnified by the true f2 / f1) followed by the camera
+        misalignment ``p = A q + b``."""
+        a, b = self.imperfections.camera_affine(self.camera_shape)
+        m0 = self.true_system.imaging_affine()
+        return np.column_stack([a @ m0[:, :2], a @ m0[:, 2] + b])
+
+
+def _box(lv: np.ndarray) -> tuple[slice, slice] | None:
+    """Rows and columns that hold every level other than ``lv``'s first (B, H, W)."""
+    other = lv != lv.flat[0]
+    rows = np.flatnonzero(other.any(axis=(0, 2)))
+    cols = np.flatnonzero(other.any(axis=(0, 1)))
+    if not len(rows):
+        return slice(0, 0), slice(0, 0)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
