@@ -29,7 +29,7 @@ import numpy as np
 
 from calibration.errors import CalibrationError
 from calibration.patterns import blazed_levels
-from calibration.registration import fit_affine, nominal_affine, spot_centre
+from calibration.registration import fit_affine, spot_centre
 from calibration.session import Session
 
 
@@ -82,7 +82,7 @@ def kspace_to_camera(
     dot[r0 : r0 + 4, c0 : c0 + 4] = slm.levels - 1
     hf, wf = session.fourier_shape
     n_levels = session.bench.fourier_slm.levels
-    affine = nominal_affine(session.bench.system) if registration is None else registration
+    affine = session.bench.system.imaging_affine() if registration is None else registration
     start = affine @ np.r_[h // 2 - 0.5, w // 2 - 0.5, 1.0]
     sys_ = session.bench.system
     step = sys_.wavelength * sys_.f2 / (period * sys_.fourier_pitch * sys_.camera_pitch)
@@ -203,7 +203,7 @@ def fourier_mapping(
             f"pixels from the axis, beyond the Fourier SLM ({hf}x{wf}): use a longer period"
         )
     levels, centre_in = _input_pattern(session, period, sigma, inverse_amplitude)
-    affine = nominal_affine(sys_) if registration is None else np.asarray(registration)
+    affine = sys_.imaging_affine() if registration is None else np.asarray(registration)
     cy, cx = affine @ np.r_[centre_in, 1.0]
     ych, xch = np.mgrid[: session.camera_shape[0], : session.camera_shape[1]]
     mag = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))

@@ -100,14 +100,6 @@ def fit_gaussian_beam(profile: np.ndarray, border: int = 4) -> tuple[tuple[float
     return centre, float(np.sqrt(-2.0 / coef[3]))
 
 
-def nominal_affine(system: Any) -> np.ndarray:
-    """The believed (2, 3) map: the image inverted and magnified by f2 / f1, centred."""
-    k = -(system.f2 / system.f1) * system.input_pitch / system.camera_pitch
-    c_in = np.array([s // 2 for s in system.input_shape], float)
-    c_cam = np.array([s // 2 for s in system.camera_shape], float)
-    return np.column_stack([k * np.eye(2), c_cam - k * c_in])
-
-
 def register(session: Session, spacing: int = 24, dot: int = 4, n_frames: int = 4) -> Registration:
     """Measure the input-SLM -> camera affine and the beam profile.
 
@@ -126,7 +118,7 @@ def register(session: Session, spacing: int = 24, dot: int = 4, n_frames: int = 
             f"registration: a dot grid of spacing {spacing} does not fit the input SLM {h}x{w}"
         )
     flat = np.zeros(session.fourier_shape, dtype=np.int64)
-    guess_map = nominal_affine(session.bench.system)
+    guess_map = session.bench.system.imaging_affine()
     sigma = max(1.5, 0.6 * dot * abs(guess_map[0, 0]))
     src, dst = [], []
     for offset in (spacing // 2, spacing // 2 + spacing // 2):

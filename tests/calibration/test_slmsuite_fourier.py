@@ -33,8 +33,10 @@ def test_fourier_calibrate_recovers_the_simulated_cameras_affine():
             pitch_um=(5, 5),
         )
     got = slmsuite_fourier_calibrate(slm, cam, maxiter=30)
-    assert np.abs(got["M"] - m).max() < 0.02 * 1500
-    np.testing.assert_allclose(got["b"], b.ravel(), atol=0.5)
+    # slmsuite's fit is not seeded; over 56 runs: |dM| <= 0.53 % of 1500, |db| <= 0.05 px
+    # (one run failed outright, |dM| ~ 2 x 1500). Tolerances were 2 % and 0.5 px.
+    assert np.abs(got["M"] - m).max() < 0.01 * 1500
+    np.testing.assert_allclose(got["b"], b.ravel(), atol=0.15)
 
 
 def test_our_simulated_devices_are_refused_with_a_pointer():

@@ -4,12 +4,12 @@ One run (module fixture, under 2 minutes on 2 idle cores), then checks of its re
 row filled, the numbers sane, the calibration within issue 10's limits, and ``--resume``
 reusing every stage. Stated margins (100 test images per optical row, so one image is 1 point):
 
-* optical on the ideal bench (double-phase, 8-bit SLM, quiet camera) within 8 points of the
-  digital SCLC+KD on the same images, and its feature NRMSE below 0.1;
+* optical on the ideal bench (double-phase, 8-bit SLM, quiet camera) within 3 points of the
+  digital SCLC+KD on the same images, and its feature NRMSE below 0.03;
 * on the misaligned noisy bench, the calibration brings the features closer to the digital ones
-  (lower feature NRMSE than without it, and below 0.25), does not lose accuracy against the
-  uncalibrated run (3-point allowance for the noise of 100 images), and comes within 10 points
-  of the digital student on the same images; fine-tuning loses at most 5 points;
+  (feature NRMSE below 0.3 x the uncalibrated run's, and below 0.15), gains at least 10 points
+  against the uncalibrated run, and comes within 6 points of the digital student on the same
+  images; fine-tuning loses at most 2 points;
 * digital models above 50 % on the 10 glyph classes (chance: 10 %).
 """
 
@@ -90,15 +90,18 @@ def test_numbers_are_sane(demo_run) -> None:
     # the SCLC's electronic MACs are a small fraction of the teacher's (the point of the SCLC)
     assert rows["SCLC+KD"]["electronic_macs"] < 0.2 * rows["teacher CNN"]["electronic_macs"]
     ideal = rows["optical, ideal bench"]
-    assert abs(ideal["accuracy"] - ideal["digital_same_images"]) <= 0.08
-    assert ideal["feature_nrmse"] < 0.1
+    # measured (--quick, 100 images): ideal 90 % = digital 90 %, NRMSE 0.014; realistic bench
+    # before calibration 56 %, NRMSE 1.14; after 88 %, NRMSE 0.097; fine-tuned 91 %. Thresholds
+    # were: 8 points, 0.1; NRMSE below the uncalibrated one and 0.25; -3, -10 and -5 points.
+    assert abs(ideal["accuracy"] - ideal["digital_same_images"]) <= 0.03
+    assert ideal["feature_nrmse"] < 0.03
     before = rows["optical, realistic bench, before calibration"]
     after = rows["optical, realistic bench, after calibration"]
-    assert after["feature_nrmse"] < min(before["feature_nrmse"], 0.25)
-    assert after["accuracy"] >= before["accuracy"] - 0.03
-    assert after["accuracy"] >= after["digital_same_images"] - 0.10
+    assert after["feature_nrmse"] < min(0.3 * before["feature_nrmse"], 0.15)
+    assert after["accuracy"] >= before["accuracy"] + 0.10
+    assert after["accuracy"] >= after["digital_same_images"] - 0.06
     if FINETUNED in rows:
-        assert rows[FINETUNED]["accuracy"] >= after["accuracy"] - 0.05
+        assert rows[FINETUNED]["accuracy"] >= after["accuracy"] - 0.02
 
 
 def test_calibration_within_issue_10_limits(demo_run) -> None:
