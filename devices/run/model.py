@@ -118,6 +118,17 @@ class OpticalModel:
                 "OpticalModel: reference images are needed for the exposure and photometry "
                 "(a few training images, not the images measured)"
             )
+        for name, value, low in (
+            ("batch", batch, 1),
+            ("n_average", n_average, 1),
+            ("seed", seed, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ConfigError(
+                    f"OpticalModel {name}: got {value!r}; expected an integer >= {low}"
+                )
+        if not (np.isfinite(target) and 0 < target <= 1):
+            raise ConfigError(f"OpticalModel target: got {target!r}; expected a fraction in (0, 1]")
         if isinstance(calibration, (str, Path)):
             raise ConfigError(
                 f"OpticalModel: calibration {str(calibration)!r} is a path; pass the loaded "

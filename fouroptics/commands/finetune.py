@@ -125,19 +125,22 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from torch import nn
 
+    from fouroptics.commands.inputs import check_run_args
+
+    target = check_run_args(args)
+
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
         torch.set_num_threads(args.threads)
     from devices.config import load_bench
     from devices.run import OpticalModel
     from devices.run.tasks import headline, metrics, n_classes, task_of
-    from fouroptics.commands.inputs import check_target, load_calibration
+    from fouroptics.commands.inputs import load_calibration
     from fouroptics.commands.simulate import measure
     from fouroptics.compiler import MaskBundle
     from fouroptics.nn.train import load_model
     from fouroptics.units import parse_quantity
 
-    target = check_target(args.target)
     out = prepare_out(args.out)
     exposure = (
         None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")

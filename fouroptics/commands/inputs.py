@@ -74,8 +74,16 @@ def teacher_macs(bundle: Any) -> int | None:
     return None
 
 
-def check_target(target: float) -> float:
-    """``--target``: the brightest tile's share of the camera range, in (0, 1]."""
+def check_run_args(args: Any) -> float:
+    """The run options of ``simulate`` and ``finetune``, checked before anything is loaded:
+    ``--batch`` >= 1, ``--seed`` >= 0, ``--threads`` >= 1 when given; returns ``--target``, the
+    brightest tile's share of the camera range, in (0, 1]."""
+    for flag, value, low in (("--batch", args.batch, 1), ("--seed", args.seed, 0)):
+        if value < low:
+            raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads: got {args.threads}; expected an integer >= 1")
+    target = args.target
     if not (np.isfinite(target) and 0 < target <= 1):
         raise ConfigError(
             f"--target: got {target}; expected a fraction of the camera range in (0, 1]"

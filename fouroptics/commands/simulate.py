@@ -83,6 +83,9 @@ def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarra
 
 
 def run(args: argparse.Namespace) -> int:
+    from fouroptics.commands.inputs import check_run_args
+
+    target = check_run_args(args)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
         import torch
@@ -94,13 +97,12 @@ def run(args: argparse.Namespace) -> int:
     from devices.run.estimate import hardware_estimate
     from devices.run.tasks import confusion, metrics, n_classes, predict
     from fouroptics.commands import simulate_report as report
-    from fouroptics.commands.inputs import check_target, digital_features, teacher_macs
+    from fouroptics.commands.inputs import digital_features, teacher_macs
     from fouroptics.units import parse_quantity
 
     exposure = (
         None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
     )
-    target = check_target(args.target)
     with load_bench(args.bench) as bench:
         bundle, cal, (x, y), ref = load_inputs(args, bench)
         model = OpticalModel(

@@ -154,3 +154,22 @@ def test_finetune_kernels_recompiles_through_the_twin(setup):
     if res["best_epoch"] == 1:
         old = MaskBundle.load(setup["bundle"])
         assert not np.allclose(tuned.fourier_masks, old.fourier_masks)
+
+
+def test_target_sets_the_brightest_tile_and_bad_run_options_are_one_line(setup, capsys):
+    out = setup["tmp"] / "target"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--limit", "4", "--no-progress"]
+    assert main([*argv, "--out", str(out), "--target", "0.8"]) == 0
+    exposure = json.loads((out / "results.json").read_text())["exposure"]
+    assert exposure["target_fraction"] == 0.8
+    assert 0.7 < exposure["brightest_tile_fraction"] < 0.9
+    capsys.readouterr()
+    bad = [("--target", "2"), ("--target", "nan"), ("--batch", "0"), ("--seed", "-1")]
+    bad += [("--threads", "-1")]
+    for flag, value in bad:
+        dest = setup["tmp"] / f"bad{flag}{value}"
+        assert main([*argv, "--out", str(dest), flag, value]) == 2, flag
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and flag in err[0], err
+        assert not dest.exists()
