@@ -1,4 +1,5 @@
-"""Simulated inference (SimulatedBench.run) versus the bare FourFSystem.forward of the same batch.
+"""Simulated inference (OpticalModel.features on a SimulatedBench) versus the bare
+FourFSystem.forward of the same batch.
 
 The matched example system (examples/systems/matched.yaml: 512 x 512 everywhere, every lens an
 exact DFT) as a simulated bench (amplitude input SLM, Holoeye phase SLM, IMX174 camera with its
@@ -7,8 +8,8 @@ MNIST architecture, random weights: the speed does not depend on them; ``--run``
 one), complex encoding by default. Timed in one process, best of ``--reps``:
 
 * bare: ``system.forward(fields (B, H, W), masks=bundle masks)`` on the batch;
-* simulated: ``bench.run`` on the same batch at a fixed exposure and photometry (levels through
-  the true LUT, beam, masks, forward, misalignment, EMVA 1288 noise, readout).
+* simulated: ``OpticalModel.features`` on the same batch at a fixed exposure and photometry
+  (levels through the true LUT, beam, masks, forward, misalignment, EMVA 1288 noise, readout).
 
 The issue's target: simulated >= 0.5x the bare throughput. Prints frames/s of both, on the
 aligned bench and on the misaligned one (camera shift and rotation, Fourier-SLM decentring:
@@ -141,7 +142,7 @@ def main() -> None:
     for name, r in rows.items():
         for path, key in (
             ("bare FourFSystem.forward", "bare"),
-            ("SimulatedBench.run", "simulated"),
+            ("OpticalModel.features", "simulated"),
         ):
             t = r[key]
             print(f"{name:<{width}}{path:<28}{t:>9.3f}{frames / t:>12.1f}{args.batch / t:>12.1f}")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from calibration.calset import CalibrationSet, file_sha256
+from calibration.calset import CalibrationSet, bench_fingerprint, file_sha256
 from calibration.camera import calibrate_camera
 from calibration.errors import CalibrationError
 from calibration.fourier import fourier_mapping
@@ -42,6 +42,7 @@ def calibrate(
     bench_path: str | Path | None = None,
     on_routine: Callable[[str], Callable[[int], None] | None] | None = None,
     lut_step: int = 4,
+    seed: int | None = None,
 ) -> tuple[CalibrationSet, dict[str, Any]]:
     """Run the selected routines; returns the CalibrationSet and the result objects by name.
 
@@ -52,6 +53,9 @@ def calibrate(
         on_routine: called with each routine's name before it runs; may return a progress
             callback ``f(n_frames)``.
         lut_step: gray-level step of the LUT measurements.
+        seed: the seed ``bench`` was loaded with when it overrode the YAML's (``--seed``);
+            recorded, with the rest of :func:`~calibration.calset.bench_fingerprint`, so the
+            calibration is refused on another draw of the bench.
     """
     session = Session(bench)
     results: dict[str, Any] = {}
@@ -96,5 +100,6 @@ def calibrate(
         sections=sections,
         frames={k: dict(v) for k, v in session.frames.items()},
         system_yaml=bench.system.to_yaml(),
+        fingerprint=bench_fingerprint(bench, bench_path, seed),
     )
     return cal, results

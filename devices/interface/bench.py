@@ -2,7 +2,7 @@
 
 The same object drives a simulated bench (:class:`devices.simulated.bench.SimulatedBench`) or
 real hardware (devices from slmsuite or any other driver); a bench YAML chooses which
-(:func:`devices.config.bench_config.load_bench`).
+(:func:`devices.config.load_bench`).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class Bench(ClosesOnExit):
     def capture(
         self, n_frames: int = 1, average: bool = False, timeout: float | None = None
     ) -> np.ndarray:
-        """Frames from the output camera (see :meth:`devices.interface.base.Camera.capture`)."""
+        """Frames from the output camera (see :meth:`devices.interface.camera.Camera.capture`)."""
         return self.camera.capture(n_frames, average=average, timeout=timeout)
 
     def capture_fourier(

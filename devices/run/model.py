@@ -22,6 +22,7 @@ simulated bench draws its camera noise from a fresh stream of ``seed``.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,11 @@ class OpticalModel:
                 f"OpticalModel: calibration {str(calibration)!r} is a path; pass the loaded "
                 "file (calibration.CalibrationSet.load(path))"
             )
+        check = getattr(calibration, "check_bench", None)
+        if callable(check):  # a CalibrationSet refuses a bench it was not measured on
+            with warnings.catch_warnings():  # its doubts were said when it was loaded
+                warnings.simplefilter("ignore")
+                check(bench)
         self.bundle = bundle
         self.bench = bench
         self.calibration = calibration
@@ -156,14 +162,16 @@ class OpticalModel:
         """``classify`` or ``segment`` (the bundle's model)."""
         return task_of(self.bundle)
 
-    def with_bundle(self, bundle: Any) -> OpticalModel:
-        """The same bench, calibration, reference, exposure, photometry and noise streams for
-        another bundle (a recompiled one, in fine-tuning)."""
-        other = OpticalModel(
-            bundle,
-            self.bench,
-            self.calibration,
-            self.reference,
+    def derived(self, **changes: Any) -> OpticalModel:
+        """A model like this one with some constructor arguments changed (``bundle``,
+        ``bench``, ``calibration``, ``photometry``, ``n_average``, ``capture_options``,
+        ``hold_scale``, ...): the same exposure and photometry unless changed, and the same
+        noise streams and readout buffer (fine-tuning's recompiled bundles, a sweep's points)."""
+        args = dict(
+            bundle=self.bundle,
+            bench=self.bench,
+            calibration=self.calibration,
+            reference=self.reference,
             exposure=self.exposure,
             photometry=self.photometry,
             target=self.target,
@@ -174,9 +182,19 @@ class OpticalModel:
             capture_options=self.capture_options,
             hold_scale=self.hold_scale,
         )
+        unknown = set(changes) - set(args)
+        if unknown:
+            raise TypeError(f"OpticalModel.derived: unknown {sorted(unknown)}")
+        args.update(changes)
+        other = OpticalModel(**args)
         other._streams = self._streams
         other._buffer = self._buffer
         return other
+
+    def with_bundle(self, bundle: Any) -> OpticalModel:
+        """The same bench, calibration, reference, exposure, photometry and noise streams for
+        another bundle (a recompiled one, in fine-tuning)."""
+        return self.derived(bundle=bundle)
 
     def features(
         self,

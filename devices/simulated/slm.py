@@ -38,7 +38,7 @@ class SimulatedSLM(SLM):
             unmodulated light; 0 for amplitude/binary: a DMD's gaps send light elsewhere).
         fringing: nearest-neighbour coupling c in [0, 0.25] (see
             :func:`fouroptics.optics.pixels.fringing`).
-        lut: believed response (see :class:`devices.interface.base.SLM`).
+        lut: believed response (see :class:`devices.interface.slm.SLM`).
         name: label.
     """
 

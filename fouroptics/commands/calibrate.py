@@ -190,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
 
     with load_bench(bench_path, seed=args.seed) as bench:
         try:
-            cal, results = calibrate(bench, only, bench_path=bench_path, on_routine=on_routine)
+            cal, results = calibrate(
+                bench, only, bench_path=bench_path, on_routine=on_routine, seed=args.seed
+            )
         finally:
             for bar in bars:
                 bar.close()
@@ -198,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         summary: dict[str, Any] = {
             "bench": cal.bench_name,
             "bench_path": str(bench_path),
+            "bench_seed": cal.fingerprint.get("seed"),
             "routines": list(only),
             "frames": {
                 **cal.frames,

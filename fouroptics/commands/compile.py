@@ -125,11 +125,13 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
             ``fourier_slm``.
         base: the profile's SLMModel (bit depth, modulation), or None for an 8-bit phase SLM.
         system_yaml: the --system file; when it is a bench YAML, a calibration measured on
-            another bench, or older than the YAML, warns with the reason.
+            another bench (name, seed, grids, drivers, profiles, the Fourier SLM's bit depth
+            or modulation) is refused; one older than the YAML warns.
 
     Raises:
         FileFormatError: not a CalibrationSet, or it holds no Fourier-SLM LUT.
-        ConfigError: the measured table does not match the SLM's levels.
+        ConfigError: measured on another bench; the measured table does not match the SLM's
+            levels.
     """
     from calibration.calset import CalibrationSet
     from fouroptics.compiler import SLMModel

@@ -1,7 +1,7 @@
 """``fouroptics finetune``: physics-aware training of a bundle's electronic head (and, with
 ``--kernels``, its optical kernels) with the bench in the loop.
 
-Forward on the bench (``bench.run``: simulated here, the same code on hardware), backward
+Forward on the bench (``devices.OpticalModel``: simulated here, the same code on hardware), backward
 through the differentiable twin, in the straight-through form of physics-aware training
 (Wright et al., Nature 2022; camera-in-the-loop holography, Peng et al. 2020)::
 
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             )
         model, state = load_model(src, device=torch.device("cpu"))
         cfg = state["model_config"]
-        cal = load_calibration(args.calibration, bench)
+        cal = load_calibration(args.calibration, bench, args.bench)
         task = task_of(bundle)
         key = headline(task)  # the validation picks the best epoch by it
         sets = _split(args, bundle)

@@ -24,8 +24,23 @@ def load_task_data(dataset: str, bundle: Any) -> Any:
     return load_classification(dataset, resolution=size)
 
 
-def load_calibration(spec: str | None, bench: Any) -> Any:
-    """None, the ``truth`` stand-in (simulated benches) or a CalibrationSet file."""
+def load_calibration(
+    spec: str | None,
+    bench: Any,
+    bench_path: str | Path | None = None,
+    seed: int | None = None,
+) -> Any:
+    """None, the ``truth`` stand-in (simulated benches) or a CalibrationSet file, refused
+    (:class:`ConfigError`, one line) when it was measured on another bench: another name or
+    seed, other device shapes, pitches, bit depths, drivers or profiles.
+
+    Args:
+        spec: ``--calibration``: None, ``truth`` or a calibration.h5.
+        bench: the Bench it will be used with.
+        bench_path: the bench YAML ``bench`` was loaded from (``--bench``): its seed, drivers,
+            profiles and hash are checked too.
+        seed: the seed ``bench`` was loaded with, when it overrode the YAML's.
+    """
     if spec is None:
         return None
     if spec == "truth":
@@ -36,7 +51,7 @@ def load_calibration(spec: str | None, bench: Any) -> Any:
         return truth_calibration(bench)
     from calibration.calset import CalibrationSet
 
-    return CalibrationSet.load(spec)
+    return CalibrationSet.load(spec, bench=bench, bench_path=bench_path, seed=seed)
 
 
 def digital_features(bundle: Any, x: np.ndarray) -> tuple[np.ndarray, str]:

@@ -1,6 +1,6 @@
 """``fouroptics simulate``: a compiled MaskBundle on a bench (simulated or hardware).
 
-The test split goes through ``bench.run`` (input SLM -> optics -> camera -> readout), the
+The test split goes through ``devices.OpticalModel`` (input SLM -> optics -> camera -> readout), the
 bundle's electronic head classifies the features (or, for a segmentation SCLC, labels every
 pixel of the test canvases); the same images through the digital model (the trained SCLC when
 its run folder is at hand, else the bundle's noise-free twin) give the reference. Writes
@@ -57,7 +57,7 @@ def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, An
     from fouroptics.compiler import MaskBundle
 
     bundle = MaskBundle.load(args.bundle, system=bench.system)
-    cal = load_calibration(args.calibration, bench)
+    cal = load_calibration(args.calibration, bench, args.bench)
     data = load_task_data(args.dataset, bundle)
     x, y = data.test_x, data.test_y
     if args.limit is not None:

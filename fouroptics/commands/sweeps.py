@@ -42,7 +42,6 @@ def run_sweep(
     bench, bundle, cal = model.bench, model.bundle, model.calibration
     if not getattr(bench, "simulated", False):
         raise ConfigError(f"--sweep {kind}: needs a simulated bench (driver: simulated)")
-    from devices.run import OpticalModel
     from devices.run.tasks import headline, metrics, n_classes, predict
 
     exposure = model.stats.exposure.exposure
@@ -62,9 +61,9 @@ def run_sweep(
         run = run or {}
         n_avg = int(run.get("n_average", 1))
         for seed in args.seeds:
-            m = OpticalModel(
-                bun, b, c, model.reference, exposure=exposure, photometry=run.get("photometry"),
-                n_average=n_avg, batch=args.batch, noise=not args.no_noise, capture_options=cap,
+            m = model.derived(
+                bundle=bun, bench=b, calibration=c, exposure=exposure,
+                photometry=run.get("photometry"), n_average=n_avg, capture_options=cap,
                 hold_scale=False,
             )  # fmt: skip
             feats = m.features(x, rng=np.random.default_rng(seed))

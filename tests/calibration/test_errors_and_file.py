@@ -1,5 +1,5 @@
 """Routines that cannot succeed say what to fix and write nothing; the CalibrationSet file
-round-trips and warns when used with another bench or a changed bench YAML."""
+round-trips, is refused on another bench and warns when the bench YAML changed."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from calibration.calset import CalibrationSet, file_sha256
+from calibration.calset import CalibrationSet, file_sha256, yaml_fingerprint
 from calibration.errors import CalibrationError, CalibrationWarning
 from calibration.session import Session
 from devices.config import load_bench
 from fouroptics.cli import main
-from fouroptics.errors import FileFormatError, FouropticsError
+from fouroptics.errors import ConfigError, FileFormatError, FouropticsError
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_cli_error_is_one_line_and_leaves_nothing(small_bench_yaml, tmp_path, ca
     assert "unknown routine(s) ['focus']" in capsys.readouterr().err
 
 
-def test_calibration_file_round_trips_and_warns_on_another_bench(small_bench_yaml, tmp_path):
+def test_calibration_file_round_trips_and_is_refused_on_another_bench(small_bench_yaml, tmp_path):
     luts = {
         "fourier_slm": {
             "modulation": "phase",
@@ -98,6 +98,7 @@ def test_calibration_file_round_trips_and_warns_on_another_bench(small_bench_yam
             "fourier": {"centre_px": [127.6, 128.3], "scale": 1.002, "rotation_rad": 0.0},
         },
         frames={"lut.fourier_slm": {"displayed": 3, "captured": 4}},
+        fingerprint=yaml_fingerprint(small_bench_yaml),
     )
     path = cal.save(tmp_path / "calibration.h5")
     with warnings.catch_warnings():
@@ -107,6 +108,7 @@ def test_calibration_file_round_trips_and_warns_on_another_bench(small_bench_yam
     assert back.registration.shape == (2, 3)
     assert back.fourier == {"centre_px": (127.6, 128.3), "scale": 1.002, "rotation_rad": 0.0}
     assert back.frames == cal.frames
+    assert back.fingerprint == cal.fingerprint and back.fingerprint["seed"] == 7
     with pytest.raises(FileFormatError, match="no 'camera' section"):
         _ = back.camera_gain
     with pytest.raises(FileFormatError, match="no LUT for 'input_slm'"):
@@ -115,8 +117,8 @@ def test_calibration_file_round_trips_and_warns_on_another_bench(small_bench_yam
     other = tmp_path / "other.yaml"
     cfg = yaml.safe_load(small_bench_yaml.read_text())
     other.write_text(yaml.safe_dump({**cfg, "name": "other_bench"}))
-    with pytest.warns(
-        CalibrationWarning, match="measured on bench 'small_noisy', not on 'other_bench'"
+    with pytest.raises(
+        ConfigError, match="measured on bench 'small_noisy' seed 7, not on bench 'other_bench'"
     ):
         CalibrationSet.load(path, bench=other)
 
