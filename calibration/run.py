@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from calibration.calset import CalibrationSet, bench_fingerprint, file_sha256
+from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
 from calibration.errors import CalibrationError
+from calibration.fingerprint import bench_fingerprint, file_sha256
 from calibration.fourier import fourier_mapping
 from calibration.lut import amplitude_lut, fourier_phase_lut
 from calibration.registration import register

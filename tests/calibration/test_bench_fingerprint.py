@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import yaml
 
-from calibration.calset import FORMAT, VERSION, CalibrationSet, file_sha256
+from calibration.calset import FORMAT, VERSION, CalibrationSet
 from calibration.errors import CalibrationWarning
+from calibration.fingerprint import file_sha256
 from calibration.run import calibrate
 from devices.config import load_bench
 from fouroptics.cli import main

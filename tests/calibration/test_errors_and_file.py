@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from calibration.calset import CalibrationSet, file_sha256, yaml_fingerprint
+from calibration.calset import CalibrationSet
 from calibration.errors import CalibrationError, CalibrationWarning
+from calibration.fingerprint import file_sha256, yaml_fingerprint
 from calibration.session import Session
 from devices.config import load_bench
 from fouroptics.cli import main
