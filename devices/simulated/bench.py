@@ -178,10 +178,12 @@ class SimulatedBench(Bench):
     def realised_masks(self, bundle: Any) -> np.ndarray:
         """(F, H_F, W_F) complex64 masks the bench realises for a bundle's frames (true LUT,
         fringing; stop and aberration folded in); cached per bundle and Fourier-SLM state."""
-        key = (id(bundle), id(bundle.fourier_masks), self.fourier_slm.version)
+        # identities, with the objects held (an id alone may be reused once they are freed)
+        key = (bundle, bundle.fourier_levels, bundle.fourier_masks, self.fourier_slm.version)
         hit = self._cache.get("masks")
-        if hit is not None and hit[0] == key:
-            return hit[1]
+        if hit is not None and all(a is b for a, b in zip(hit[0][:3], key[:3], strict=True)):
+            if hit[0][3] == key[3]:
+                return hit[1]
         if bundle.fourier_levels is None:
             fields = np.asarray(bundle.fourier_masks, dtype=np.complex128)
         else:

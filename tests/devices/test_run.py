@@ -254,3 +254,18 @@ def test_a_hardware_bench_refuses_simulation_only_options():
         bundle = bundle_for(bench)
         with pytest.raises(ConfigError, match="noise only act on a simulated bench"):
             run(FrameByFrame(bench), bundle, images(1), capture_options={"noise": False})
+
+
+def test_realised_masks_follow_each_bundle_shown_in_turn():
+    """Sweeps show bundles that differ only in their drive levels, one after another; a cache
+    keyed by ``id`` alone handed a freed bundle's masks to the next one at the same address."""
+    from dataclasses import replace
+
+    with load_bench(bench_dict()) as bench:
+        base = bundle_for(bench)
+        for k in range(5):
+            shown = replace(base, fourier_levels=(base.fourier_levels >> k) << k)
+            got = bench.realised_masks(shown)
+            want = bench.fourier_slm.fields(shown.fourier_levels, fill_factor=False)
+            np.testing.assert_allclose(got, want.astype(np.complex64), atol=1e-6)
+            del shown, got
