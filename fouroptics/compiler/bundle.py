@@ -1,5 +1,9 @@
 """MaskBundle: what a bench needs to run a compiled model, in one HDF5 file.
 
+Longer than 500 lines because the bundle is one file format with its twin (``simulate``,
+``camera_frames``) and readout, which share its arrays; the readout could move to a module of
+its own when the readout in optics (issue 18) changes it.
+
 Contents: the realised Fourier masks (F, H_F, W_F) and their drive levels, the ideal complex
 masks, the input layout (blocks of periodically tiled images, a reference block for ``ideal``),
 the tile map and readout recipe (camera crops, trigonometric readout matrices, pairs, reference,

@@ -1,5 +1,9 @@
 """Compile kernels into Fourier-plane masks: :func:`compile_kernels`, :func:`compile_model`.
 
+Longer than 500 lines because :func:`compile_program` is one recipe (layout, per-frame masks,
+encoding, refinement, readout) whose steps share their intermediate arrays; the binary iris
+(``_binary_iris``) is the part that could move to :mod:`fouroptics.compiler.binary`.
+
 The recipe (see :mod:`fouroptics.compiler.geometry` for the derivation): each input channel is
 an input-SLM block of ``T = q + 1`` periodic tiles of the image; each optical output channel
 gets its own camera tile through a phase ramp; each frame's mask is the sum of its channels'

@@ -1,5 +1,9 @@
 """The 4f correlator: input SLM -> lens f1 -> Fourier SLM -> lens f2 -> camera.
 
+Longer than 500 lines because the FourFSystem is one object whose numpy and torch paths, windows
+and mask helpers share its cached operators; its YAML parsing (``from_dict``) and
+``sampling_report`` are the parts that could move to modules of their own.
+
 Fields are complex amplitudes sampled at pixel centres, in sqrt(W)/m: the power carried by a
 plane is ``sum |E|^2 * pitch^2``. Coordinates follow :mod:`fouroptics.optics.grids` (pixel
 ``n // 2`` on the axis) and the sign convention of :mod:`fouroptics.optics.transforms`.
