@@ -174,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.report import prepare_out, write_json
 
     t0 = time.time()
+    for flag, value, low in (("--upsample", args.upsample, 1), ("--max-frames", args.max_frames, 1),
+                             ("--refine", args.refine, 0)):  # fmt: skip
+        if value is not None and value < low:
+            raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
     system = FourFSystem.from_yaml(args.system)
     if args.slm:
         slm = slm_from_profile(args.slm)

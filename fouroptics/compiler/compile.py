@@ -98,13 +98,19 @@ def compile_kernels(
         A :class:`~fouroptics.compiler.bundle.MaskBundle`.
     """
     k = np.asarray(kernels)
-    if k.dtype.kind not in "biufc" or k.ndim not in (2, 3, 4) or min(k.shape) < 1:
+    if k.dtype.kind not in "iufc" or k.ndim not in (2, 3, 4) or min(k.shape) < 1:
         raise ConfigError(
-            f"kernels: shape {k.shape}, dtype {k.dtype}; expected numbers shaped (kh, kw), "
-            "(C_out, kh, kw) or (C_out, C_in, kh, kw)"
+            f"kernels: shape {k.shape}, dtype {k.dtype}; expected numbers (integer, float or "
+            "complex, not bool) shaped (kh, kw), (C_out, kh, kw) or (C_out, C_in, kh, kw)"
         )
     if not np.all(np.isfinite(k)):
         raise ConfigError("kernels: NaN or inf values")
+    top = float(np.abs(k).max())
+    if not 1e-30 <= top <= 1e30:
+        raise ConfigError(
+            f"kernels: the largest |value| is {top:.3g}; expected 1e-30 .. 1e30 (the optics "
+            "realise a kernel up to a gain: rescale it)"
+        )
     k = k.reshape((1,) * (4 - k.ndim) + k.shape)
     if k.ndim == 4 and np.asarray(kernels).ndim == 3:
         k = k.reshape(k.shape[1], 1, *k.shape[2:])
@@ -114,6 +120,13 @@ def compile_kernels(
     h_in, w_in = system.input_shape
     if kh > h_in or kw > w_in:
         raise ConfigError(f"kernel: {kh}x{kw} pixels is larger than the input SLM {h_in}x{w_in}")
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)):
+        raise ConfigError(f"image_size: got {image_size!r}; expected a whole number of pixels")
+    if not 2 <= image_size <= min(h_in, w_in):
+        raise ConfigError(
+            f"image_size: got {image_size}; expected 2 to {min(h_in, w_in)} pixels (the input "
+            "SLM's side)"
+        )
     if detection == "signed":
         if np.iscomplexobj(k) and np.any(k.imag != 0):
             raise ConfigError("detection 'signed' needs real kernels (split into + and - parts)")

@@ -144,3 +144,26 @@ def test_a_bench_slm_out_of_range_is_one_line_naming_the_file(tmp_path, capsys) 
     assert rc == 2 and len(err) == 1, err
     assert str(bad) in err[0] and "fringing: got 0.4" in err[0]
     assert not out.exists()
+
+
+def test_bad_kernels_and_sizes_are_one_line_and_nothing_written(tmp_path, capsys) -> None:
+    good = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    cases = {
+        "bool": (good != 0, ["--image-size", "16"], "not bool"),
+        "tiny": (good * 1e-300, ["--image-size", "16"], "largest |value|"),
+        "size0": (good, ["--image-size", "0"], "image_size: got 0"),
+        "size-5": (good, ["--image-size", "-5"], "image_size: got -5"),
+        "size1": (good, ["--image-size", "1"], "image_size: got 1"),
+        "huge": (good, ["--image-size", "100000"], "image_size: got 100000"),
+        "upsample": (good, ["--image-size", "16", "--upsample", "0"], "--upsample: got 0"),
+        "frames": (good, ["--image-size", "16", "--max-frames", "0"], "--max-frames: got 0"),
+    }
+    for name, (kernel, extra, says) in cases.items():
+        path = tmp_path / f"{name}.npy"
+        np.save(path, kernel)
+        out = tmp_path / f"out_{name}"
+        rc = main(["compile", "--kernels", str(path), "--system", MATCHED, "--out", str(out),
+                   *extra])  # fmt: skip
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.count("\n") == 0 and says in err, (name, err)
+        assert not out.exists()
