@@ -27,10 +27,15 @@ EXPECTED_FRAMES = {"camera": 115, "lut": 200, "registration": 30, "fourier": 145
 
 
 def parse_only(text: str | None) -> tuple[str, ...]:
-    """``"camera,lut"`` -> ("camera", "lut"); None -> every routine."""
-    if text is None or text.strip() == "":
+    """``"camera,lut"`` -> ("camera", "lut"); None -> every routine; an empty list is refused
+    (it does not mean "all": omit ``--only``)."""
+    if text is None:
         return ROUTINES
     names = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not names:
+        raise CalibrationError(
+            f"--only: got {text!r}; name routines ({', '.join(ROUTINES)}) or omit --only for all"
+        )
     bad = [n for n in names if n not in ROUTINES]
     if bad:
         raise CalibrationError(f"--only: unknown routine(s) {bad}; allowed: {', '.join(ROUTINES)}")

@@ -165,6 +165,10 @@ def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 1:
+        from fouroptics.errors import ConfigError
+
+        raise ConfigError(f"--threads: got {args.threads}; expected an integer >= 1")
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
     from tqdm import tqdm

@@ -67,6 +67,11 @@ def _split(args: argparse.Namespace, bundle: Any) -> dict[str, tuple[np.ndarray,
     n = len(data.train_x)
     if not 0 < args.val < n or args.train < 1:
         raise ConfigError(f"--val {args.val}, --train {args.train}: need 0 < val < {n}, train >= 1")
+    if args.train > n - args.val:
+        raise ConfigError(
+            f"--train {args.train}: the data set has {n} training images, {n - args.val} left "
+            f"after the {args.val} of --val"
+        )
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))
     val, tr = perm[: args.val], perm[args.val :][: args.train]
     te_x, te_y = data.test_x, data.test_y

@@ -91,11 +91,21 @@ def teacher_macs(bundle: Any) -> int | None:
 
 def check_run_args(args: Any) -> float:
     """The run options of ``simulate`` and ``finetune``, checked before anything is loaded:
-    ``--batch`` >= 1, ``--seed`` >= 0, ``--threads`` >= 1 when given; returns ``--target``, the
-    brightest tile's share of the camera range, in (0, 1]."""
-    for flag, value, low in (("--batch", args.batch, 1), ("--seed", args.seed, 0)):
+    ``--batch``, ``--batch-size``, ``--train``, ``--val``, ``--limit`` >= 1, ``--seed`` and every
+    ``--seeds`` >= 0, ``--epochs`` >= 0, ``--lr`` finite and > 0, ``--threads`` >= 1 when given;
+    returns ``--target``, the brightest tile's share of the camera range, in (0, 1]."""
+    checks = [("--batch", args.batch, 1), ("--seed", args.seed, 0)]
+    checks += [("--seeds", s, 0) for s in getattr(args, "seeds", None) or ()]
+    for flag in ("--epochs", "--batch-size", "--train", "--val", "--limit"):
+        value = getattr(args, flag[2:].replace("-", "_"), None)
+        if value is not None:
+            checks.append((flag, value, 0 if flag == "--epochs" else 1))
+    for flag, value, low in checks:
         if value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
+    lr = getattr(args, "lr", None)
+    if lr is not None and not (np.isfinite(lr) and lr > 0):
+        raise ConfigError(f"--lr: got {lr}; expected a finite learning rate > 0")
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads: got {args.threads}; expected an integer >= 1")
     target = args.target

@@ -128,3 +128,14 @@ def test_calibration_file_round_trips_and_is_refused_on_another_bench(small_benc
     os.utime(small_bench_yaml, (later, later))
     with pytest.warns(CalibrationWarning, match="older than the bench YAML"):
         CalibrationSet.load(path, bench=small_bench_yaml)
+
+
+def test_empty_only_and_negative_threads_are_refused(small_bench_yaml, tmp_path, capsys):
+    from fouroptics.cli import main
+
+    for extra, says in ((["--only", ""], "--only"), (["--threads", "-2"], "--threads")):
+        out = tmp_path / f"out{len(extra[1])}"
+        assert main(["calibrate", "--bench", str(small_bench_yaml), "--out", str(out), *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], err
+        assert not (out / "calibration.h5").exists()

@@ -173,3 +173,17 @@ def test_target_sets_the_brightest_tile_and_bad_run_options_are_one_line(setup, 
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and flag in err[0], err
         assert not dest.exists()
+
+
+def test_bad_finetune_options_are_one_line_before_anything_is_written(setup, capsys):
+    argv = ["finetune", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--no-progress", "--train", "60", "--val", "20"]
+    bad = [("--lr", "-1"), ("--lr", "nan"), ("--lr", "inf"), ("--batch-size", "0")]
+    bad += [("--batch-size", "-4"), ("--limit", "0"), ("--limit", "-1"), ("--epochs", "-1")]
+    bad += [("--train", "100000")]
+    for flag, value in bad:
+        dest = setup["tmp"] / f"ftbad{flag}{value}"
+        assert main([*argv, "--out", str(dest), flag, value]) == 2, flag
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and flag in err[0], err
+        assert not dest.exists() or not any(dest.iterdir())
