@@ -376,6 +376,12 @@ class MaskBundle:
 
         from fouroptics.nn.models import build_model
 
+        bad = [k for k, v in self.head_state.items() if not np.all(np.isfinite(v))]
+        if bad:
+            raise ConfigError(
+                f"bundle head: weights {', '.join(sorted(bad))} hold NaN or inf (a diverged "
+                "training or a damaged file); fine-tune or compile it again"
+            )
         config = self.meta["source"]["model_config"]
         model = build_model(config)
         state = {k: torch.as_tensor(v) for k, v in self.head_state.items()}

@@ -7,7 +7,8 @@ Safe by construction for files a user (or an attacker) hands us:
   bytes give one line naming the file, the byte offset and line;
 * safe tags only (``yaml.SafeLoader``) and no anchors or aliases at all: an alias bomb
   ("billion laughs") is refused at its first ``&anchor``, before anything is expanded;
-* syntax errors, too-deep nesting and oversized numbers give one line ``file:line:column: ...``.
+* syntax errors, repeated keys, too-deep nesting and oversized numbers give one line
+  ``file:line:column: ...``.
 
 Every failure raises :class:`fouroptics.errors.ConfigError`.
 """
@@ -48,6 +49,26 @@ class _NoAliasLoader(yaml.SafeLoader):
                 problem_mark=event.start_mark,
             )
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A mapping whose keys are unique: a repeated key (``wavelength:`` twice) is refused
+        rather than the last one silently winning."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # the base class reports an unhashable key
+                if key in seen:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"duplicate key {key!r} (first at line {seen[key].line + 1}); "
+                        "give each field once",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(path: str | Path, what: str = "YAML file", max_bytes: int = MAX_BYTES) -> Any:

@@ -77,3 +77,22 @@ def test_bundle_round_trip_keeps_the_readout(tmp_path) -> None:
     np.testing.assert_allclose(
         again.readout(dn, gain=1e13, offset=100.0), bundle.readout(frames), rtol=1e-6, atol=1e-9
     )
+
+
+def test_a_head_holding_nan_is_refused_not_scored(tmp_path) -> None:
+    from dataclasses import replace
+
+    import pytest
+
+    from fouroptics.errors import ConfigError
+
+    system = FourFSystem.from_yaml(ROOT / "examples" / "systems" / "matched.yaml")
+    (tmp_path / "run").mkdir()
+    _, run = saved_sclc(tmp_path / "run", "ideal", (4, 4))
+    bundle = compile_model(run, system)
+    state = {k: v.copy() for k, v in bundle.head_state.items()}
+    name = sorted(state)[0]
+    state[name].flat[0] = np.nan
+    with pytest.raises(ConfigError, match=f"weights {name} hold NaN"):
+        replace(bundle, head_state=state, _cache={}).head()
+    assert bundle.head() is not None

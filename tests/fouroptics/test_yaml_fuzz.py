@@ -287,3 +287,17 @@ def test_every_yaml_read_goes_through_the_one_loader() -> None:
         if pattern.search(line)
     ]
     assert not offenders, f"use fouroptics.io.yaml_load.load_yaml / parse_yaml: {offenders}"
+
+
+def test_a_repeated_key_is_refused_with_both_lines(tmp_path: Path) -> None:
+    from fouroptics.io.yaml_load import load_yaml
+
+    path = tmp_path / "dup.yaml"
+    path.write_text("wavelength: 532 nm\nf1: 100 mm\ncamera:\n  pitch: 8 um\nwavelength: 633 nm\n")
+    with pytest.raises(
+        ConfigError, match=r"dup.yaml:5:1: .*duplicate key 'wavelength' \(first at line 1\)"
+    ):
+        load_yaml(path, "system file")
+    path.write_text("camera:\n  pitch: 8 um\n  pitch: 6 um\n")
+    with pytest.raises(ConfigError, match="duplicate key 'pitch'"):
+        load_yaml(path, "system file")
