@@ -285,8 +285,11 @@ class TrueOptics:
         sys_ = self.camera_system
         shape = self.camera_shape
         n_f = len(masks)
-        # bounded memory: about 400 MB of complex64 camera fields per forward call
-        n_px = int(np.prod(sys_.camera_shape))
+        # bounded memory: about 400 MB of complex64 fields per forward call, in the Fourier
+        # plane (every mask on every image) or on the camera grid (full frames)
+        n_px = int(np.prod(sys_.fourier_shape))
+        if pixels is None:
+            n_px = max(n_px, int(np.prod(sys_.camera_shape)))
         chunk = max(1, min(chunk, int(4e8 // (n_f * n_px * 8))))
         if pixels is not None:
             out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
