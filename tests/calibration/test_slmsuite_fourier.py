@@ -19,6 +19,8 @@ def test_fourier_calibrate_recovers_the_simulated_cameras_affine():
     th = 0.05
     m = 1500 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     b = np.array([[130.0], [120.0]])
+    state = np.random.get_state()  # noqa: NPY002 - slmsuite draws from the legacy global
+    np.random.seed(0)  # noqa: NPY002
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         slm = make_slm("SimulatedSLM", resolution=(256, 256), pitch_um=(8, 8), bitdepth=8)
@@ -32,9 +34,13 @@ def test_fourier_calibrate_recovers_the_simulated_cameras_affine():
             gain=40.0,
             pitch_um=(5, 5),
         )
-    got = slmsuite_fourier_calibrate(slm, cam, maxiter=30)
-    # slmsuite's fit is not seeded; over 56 runs: |dM| <= 0.53 % of 1500, |db| <= 0.05 px
-    # (one run failed outright, |dM| ~ 2 x 1500). Tolerances were 2 % and 0.5 px.
+    # slmsuite's simulated camera draws from numpy's global generator: seeded here (and put
+    # back), the fit is the same every run (unseeded, 1 run in 56 failed outright, |dM| ~ 2 x
+    # 1500); over 56 unseeded runs |dM| <= 0.53 % of 1500, |db| <= 0.05 px.
+    try:
+        got = slmsuite_fourier_calibrate(slm, cam, maxiter=30)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
     assert np.abs(got["M"] - m).max() < 0.01 * 1500
     np.testing.assert_allclose(got["b"], b.ravel(), atol=0.15)
 
