@@ -70,7 +70,7 @@ class Sizes:
 
 
 FULL = Sizes(None, None, None, None, 1000, 100, (0, 1), 1000, 250, 8)
-QUICK = Sizes(1500, 500, 2, 3, 100, 16, (0,), 200, 50, 4)
+QUICK = Sizes(1500, 500, 2, 3, 100, 8, (0,), 200, 50, 4)
 
 
 @dataclass
