@@ -10,6 +10,7 @@ the resampling that takes a measured frame onto the nominal grid (Lanczos-4, pow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,16 +20,31 @@ from fouroptics.optics.resample import Resampling, resampling_matrix
 
 def registration_resampler(system: Any, registration: np.ndarray) -> Resampling:
     """The map taking a measured camera frame onto the nominal camera grid, given the
-    measured registration (2, 3); scaled by |det| so that power is conserved."""
-    m0 = system.imaging_affine()
+    measured registration (2, 3); scaled by |det| so that power is conserved.
+
+    Cached on what it depends on (the believed imaging affine, the grids, the registration):
+    a sweep's points and a fine-tuning's recompiled bundles share one map."""
+    m0 = np.ascontiguousarray(system.imaging_affine(), dtype=np.float64)
+    reg = np.ascontiguousarray(registration, dtype=np.float64)
+    return _resampler(
+        m0.tobytes(), tuple(system.input_shape), tuple(system.camera_shape), reg.tobytes()
+    )
+
+
+@lru_cache(maxsize=4)
+def _resampler(
+    m0_bytes: bytes, input_shape: tuple, camera_shape: tuple, reg_bytes: bytes
+) -> Resampling:
+    m0 = np.frombuffer(m0_bytes).reshape(2, 3)
+    registration = np.frombuffer(reg_bytes).reshape(2, 3)
     k = m0[0, 0]
     lin, off = registration[:, :2], registration[:, 2]
-    c_in = np.array([s // 2 for s in system.input_shape], dtype=np.float64)
+    c_in = np.array([s // 2 for s in input_shape], dtype=np.float64)
     c_cam = m0[:, 2] + k * c_in  # == (H // 2, W // 2)
     a = lin / k
     b = off + lin @ (c_in - c_cam / k)
-    shape = system.camera_shape
-    return Resampling(resampling_matrix(shape, shape, a, b) * abs(np.linalg.det(a)))
+    m = resampling_matrix(camera_shape, camera_shape, a, b) * abs(np.linalg.det(a))
+    return Resampling(m)
 
 
 def measured_windows(resample: Resampling | None, windows: np.ndarray) -> np.ndarray:

@@ -86,6 +86,7 @@ def run_bundle(
     progress: Callable[[int], None] | None = None,
     capture_options: dict[str, Any] | None = None,
     buffer: ReadoutBuffer | None = None,
+    example_frame: bool = True,
 ) -> np.ndarray:
     """Features (B, C, n_out, n_out) of ``images`` (B, C_in, n, n) measured on ``bench``.
 
@@ -104,6 +105,9 @@ def run_bundle(
         capture_options: passed to ``bench.capture_bundle`` (a simulated bench's noise
             stream, power scale, ADC bits).
         buffer: a :class:`ReadoutBuffer` reused across runs (default: a fresh one).
+        example_frame: keep the first image's full frames in ``stats.example_frame`` (a
+            report's figure; a sweep's points skip them: on a misaligned simulated bench they
+            cost as much as dozens of windowed images).
     """
     check_compatible(bench, bundle)
     if reference is None or len(reference) == 0:
@@ -155,7 +159,7 @@ def run_bundle(
     top = saturation_dn(bench.camera)
     for i in range(0, n, batch):
         levels = input_levels(bench, bundle.input_transmission(images[i : i + batch]), cal, support)
-        vals, first = grab(levels, first=stats.example_frame is None)
+        vals, first = grab(levels, first=example_frame and stats.example_frame is None)
         b = vals.shape[0]
         if progress is not None:
             progress(b * vals.shape[1])

@@ -90,6 +90,7 @@ class OpticalModel:
         capture_options: further options of a simulated bench's capture (``power_scale``,
             ``adc_bits``, ``rng``).
         hold_scale: keep the first measurement's exposure and photometry for the next ones.
+        example_frame: keep the first image's full frames in ``stats.example_frame``.
 
     Raises:
         ConfigError: the bundle was not compiled for the bench, no reference images, or a
@@ -112,6 +113,7 @@ class OpticalModel:
         seed: int = 0,
         capture_options: dict[str, Any] | None = None,
         hold_scale: bool = True,
+        example_frame: bool = True,
     ) -> None:
         check_compatible(bench, bundle)
         if reference is None or len(reference) == 0:
@@ -153,6 +155,7 @@ class OpticalModel:
         self.seed = int(seed)
         self.capture_options = dict(capture_options or {})
         self.hold_scale = hold_scale
+        self.example_frame = bool(example_frame)
         self.stats: RunStats | None = None
         self._streams = _Streams()
         self._buffer = ReadoutBuffer()
@@ -181,6 +184,7 @@ class OpticalModel:
             seed=self.seed,
             capture_options=self.capture_options,
             hold_scale=self.hold_scale,
+            example_frame=self.example_frame,
         )
         unknown = set(changes) - set(args)
         if unknown:
@@ -236,6 +240,7 @@ class OpticalModel:
             progress=progress,
             capture_options=opts,
             buffer=self._buffer,
+            example_frame=self.example_frame,
         )
         self.stats = stats
         if self.hold_scale:

@@ -11,6 +11,7 @@ pair.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -94,6 +95,7 @@ class TrueOptics:
             self.camera_system = self.true_system.with_options(camera=fine)
         self._plans: dict[bytes, tuple] = {}
         self._maps: dict[str, sparse.csr_matrix] = {}
+        self._memo = _PowerMemo()
 
     # -- the light on the input SLM ------------------------------------------------------------
     def _beam_field(self) -> np.ndarray:
@@ -222,10 +224,13 @@ class TrueOptics:
         wx = _kaiser_sinc(j[1][:, None] - ix) * ((ix >= 0) & (ix < wf))
         weights = (wy[:, :, None] * wx[:, None, :]) / (1.0 + imp.camera_scale)
         cols = np.clip(iy, 0, hf - 1)[:, :, None] * wf + np.clip(ix, 0, wf - 1)[:, None, :]
-        rows = np.broadcast_to(np.arange(h * w)[:, None, None], weights.shape)
-        keep = weights != 0
-        m = sparse.csr_matrix((weights[keep], (rows[keep], cols[keep])), shape=(h * w, hf * wf))
-        m.sum_duplicates()
+        # one row per camera pixel, its taps in ascending columns; taps clipped onto the edge
+        # weigh 0 and are dropped, so the CSR arrays are the tap arrays themselves
+        indptr = np.arange(h * w + 1, dtype=np.int64) * weights[0].size
+        m = sparse.csr_matrix(
+            (weights.reshape(-1), cols.reshape(-1), indptr), shape=(h * w, hf * wf)
+        )
+        m.eliminate_zeros()
         return m
 
     def _displace(self, e: np.ndarray) -> np.ndarray:
@@ -282,6 +287,16 @@ class TrueOptics:
         ``pixels``: flat camera pixel indices: returns the power there only, (B, F, P), and
         the first image's full frames (F, H, W) (None unless ``first``): the intensity and the
         misalignment are evaluated where they are read."""
+        if not exact:  # a sweep's points measure the same images at other powers
+            key = (*_PowerMemo.key(levels, masks, pixels, first), self.laser_power, self.beam_waist)
+            hit = self._memo.get(key, masks)
+            if hit is None:
+                hit = self._camera_powers(levels, masks, 1.0, chunk, False, pixels, first)
+                self._memo.put(key, masks, hit)
+            return _scaled(hit, power_scale)
+        return self._camera_powers(levels, masks, power_scale, chunk, exact, pixels, first)
+
+    def _camera_powers(self, levels, masks, power_scale, chunk, exact, pixels, first):
         sys_ = self.camera_system
         shape = self.camera_shape
         n_f = len(masks)
@@ -355,6 +370,54 @@ class TrueOptics:
         a, b = self.imperfections.camera_affine(self.camera_shape)
         m0 = self.true_system.imaging_affine()
         return np.column_stack([a @ m0[:, :2], a @ m0[:, 2] + b])
+
+
+class _PowerMemo:
+    """The last noiseless powers of :meth:`TrueOptics.camera_powers` (unit power scale), up to
+    :attr:`BUDGET` bytes: keyed on a digest of the input levels, the masks' identity (held,
+    compared by ``is``), the pixels and ``first``. The optics hold no other state that
+    changes the light (a bench's drift would have to enter the key)."""
+
+    BUDGET = 256 * 2**20
+
+    def __init__(self) -> None:
+        self._held: list[tuple[tuple, np.ndarray, Any]] = []
+
+    @staticmethod
+    def key(levels: np.ndarray, masks: np.ndarray, pixels: np.ndarray | None, first: bool):
+        lv = np.ascontiguousarray(levels)
+        digest = hashlib.blake2b(lv.view(np.uint8), digest_size=16).digest()
+        px = None
+        if pixels is not None:
+            flat = np.ascontiguousarray(pixels, dtype=np.int64).view(np.uint8)
+            px = hashlib.blake2b(flat, digest_size=16).digest()
+        return (lv.shape, str(lv.dtype), digest, px, bool(first), masks.shape)
+
+    def get(self, key: tuple, masks: np.ndarray) -> Any:
+        for k, m, value in self._held:
+            if k == key and m is masks:
+                return value
+        return None
+
+    def put(self, key: tuple, masks: np.ndarray, value: Any) -> None:
+        if _nbytes(value) > self.BUDGET:
+            return
+        self._held.append((key, masks, value))
+        while sum(_nbytes(v) for _, _, v in self._held) > self.BUDGET:
+            self._held.pop(0)
+
+
+def _nbytes(value: Any) -> int:
+    arrays = value if isinstance(value, tuple) else (value,)
+    return sum(a.nbytes for a in arrays if a is not None)
+
+
+def _scaled(value: Any, scale: float) -> Any:
+    """Memoised powers times ``scale`` (new arrays: the memo's stay as they are)."""
+    s = np.float32(scale)
+    if isinstance(value, tuple):
+        return tuple(None if a is None else a * s for a in value)
+    return value * s
 
 
 def _box(lv: np.ndarray) -> tuple[slice, slice] | None:

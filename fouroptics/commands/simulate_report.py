@@ -21,18 +21,29 @@ def _plt():
     return plt
 
 
+#: frames shown by :func:`camera_frame` (a bundle may have dozens)
+MAX_FRAMES_SHOWN = 8
+
+
 def camera_frame(frames: np.ndarray, bundle: Any, path: Path) -> Path:
-    """The first image's camera frames (F, H, W) in DN, each readout window outlined and
-    labelled with its optical channel (and role)."""
+    """The first image's camera frames (F, H, W) in DN (the first :data:`MAX_FRAMES_SHOWN`, four
+    to a row), each readout window outlined and labelled with its optical channel (and role):
+    the outlined light is the convolution output the readout uses; the rest (zero order, the
+    encoding's ghosts, light of other tiles) is never read."""
     plt = _plt()
     from matplotlib.patches import Rectangle
 
-    n = len(frames)
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 5), squeeze=False)
-    for f, ax in enumerate(axes[0]):
+    n = min(len(frames), MAX_FRAMES_SHOWN)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4 * rows + 0.6), squeeze=False)
+    for f, ax in enumerate(axes.ravel()):
+        if f >= n:
+            ax.axis("off")
+            continue
         im = ax.imshow(frames[f], cmap="gray")
         fig.colorbar(im, ax=ax, fraction=0.046, label="DN")
-        ax.set_title(f"camera, bundle frame {f}")
+        ax.set_title(f"bundle frame {f}", fontsize=9)
         for t in bundle.tile_map:
             frames_of = {t["frame"], t.get("minus_frame", t["frame"])}
             if f not in frames_of:
@@ -41,8 +52,15 @@ def camera_frame(frames: np.ndarray, bundle: Any, path: Path) -> Path:
             ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, ec="C1", lw=0.8))
             role = "" if t["role"] == "intensity" else t["role"]
             ax.text(c, r - 2, f"{t['channel']}{role}", color="C1", fontsize=6)
+    shown = f"frames 0-{n - 1} of {len(frames)}" if n < len(frames) else f"{n} frame(s)"
+    fig.suptitle(
+        f"First test image on the camera ({shown}). Orange boxes: readout windows, labelled "
+        "with their optical channel: the convolution outputs.\nLight outside them (zero order, "
+        "encoding ghosts) is not read.",
+        fontsize=9,
+    )
     fig.tight_layout()
-    return save_figure(fig, path, dpi=100)
+    return save_figure(fig, path, dpi=80)
 
 
 def features(digital: np.ndarray, optical: np.ndarray, path: Path) -> Path:

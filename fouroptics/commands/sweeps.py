@@ -64,7 +64,7 @@ def run_sweep(
             m = model.derived(
                 bundle=bun, bench=b, calibration=c, exposure=exposure,
                 photometry=run.get("photometry"), n_average=n_avg, capture_options=cap,
-                hold_scale=False,
+                hold_scale=False, example_frame=False,
             )  # fmt: skip
             feats = m.features(x, rng=np.random.default_rng(seed))
             accs.append(metrics(task, y, predict(bun, feats), k)[metric])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -45,9 +46,7 @@ def load_classification(
         n_train, n_test: sizes of the synthetic glyph splits (ignored for file datasets).
     """
     if name == "glyphs":
-        g = torch.Generator().manual_seed(int(seed))
-        trx, try_ = render_glyphs(n_train, g)
-        tex, tey = render_glyphs(n_test, g)
+        trx, try_, tex, tey = (t.clone() for t in _glyph_splits(int(seed), n_train, n_test))
         data = ClassificationData("glyphs", trx, try_, tex, tey, 10)
     elif name == "mnist":
         root = data_root()
@@ -69,6 +68,16 @@ def load_classification(
         data.train_x = resize(data.train_x, resolution)
         data.test_x = resize(data.test_x, resolution)
     return data
+
+
+@functools.lru_cache(maxsize=2)
+def _glyph_splits(seed: int, n_train: int, n_test: int) -> tuple[torch.Tensor, ...]:
+    """The glyph splits of one seed, rendered once per process (the demo's verbs run in one
+    process and load them a few times each); callers get copies."""
+    g = torch.Generator().manual_seed(seed)
+    trx, try_ = render_glyphs(n_train, g)
+    tex, tey = render_glyphs(n_test, g)
+    return trx, try_, tex, tey
 
 
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:

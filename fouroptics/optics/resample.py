@@ -60,10 +60,13 @@ def resampling_matrix(
     total = w.sum(axis=(1, 2), keepdims=True)
     w /= np.where(total != 0, total, 1)
     cols = np.clip(yy, 0, ny - 1)[:, :, None] * nx + np.clip(xx, 0, nx - 1)[:, None, :]
-    rows = np.broadcast_to(idx[:, None, None], w.shape)
-    keep = w != 0
-    m = sparse.csr_matrix((w[keep], (rows[keep], cols[keep])), shape=(hy * wx, ny * nx))
-    m.sum_duplicates()
+    # CSR directly: each row's taps are in ascending column order, and a tap clipped onto
+    # the edge carries weight 0 (dropped below), so no duplicates need summing
+    counts = np.zeros(hy * wx, dtype=np.int64)
+    counts[idx] = w[0].size
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    m = sparse.csr_matrix((w.reshape(-1), cols.reshape(-1), indptr), shape=(hy * wx, ny * nx))
+    m.eliminate_zeros()
     return m
 
 

@@ -228,6 +228,31 @@ def test_power_cache_follows_the_displays():
     assert bench.ideal_power().sum() < first.sum()
 
 
+def test_memoised_batch_powers_scale_with_power_and_follow_the_levels():
+    """The batched forward model remembers its last noiseless powers (a sweep's points): they
+    must scale linearly with the laser power and never be served for other levels or masks."""
+    imp = Imperfections(camera_shift=(0.6, -0.4), camera_rotation=0.01)
+    bench = small_bench(imp)
+    fresh = small_bench(imp)  # the same bench, nothing remembered
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (2, N, N))
+    b = a.copy()
+    b[1, 5, 7] = (b[1, 5, 7] + 100) % 256  # one pixel of one image differs
+    masks = np.exp(1j * rng.uniform(0, 6, (2, N, N))).astype(np.complex64)
+    other = masks.copy()
+    kw = dict(exact=False, pixels=np.arange(0, N * N, 7), first=False)
+    pa, _ = bench.camera_powers(a, masks, power_scale=1.0, **kw)
+    pa3, _ = bench.camera_powers(a, masks, power_scale=3.0, **kw)
+    np.testing.assert_allclose(pa3, 3 * pa, rtol=1e-6)
+    ref3, _ = fresh.camera_powers(a, masks, power_scale=3.0, **kw)
+    np.testing.assert_allclose(pa3, ref3, rtol=1e-4, atol=1e-6 * ref3.max())
+    pb, _ = bench.camera_powers(b, masks, **kw)
+    np.testing.assert_array_equal(pb, fresh.camera_powers(b, masks, **kw)[0])
+    assert not np.array_equal(pb[1], pa[1])
+    po, _ = bench.camera_powers(a, other, **kw)  # equal values, another array: recomputed
+    np.testing.assert_array_equal(po, fresh.camera_powers(a, other, **kw)[0])
+
+
 def test_example_benches_load_and_hide_their_imperfections():
     ideal = load_bench(BENCHES / "ideal.yaml")
     noisy = load_bench(BENCHES / "misaligned_noisy.yaml")
