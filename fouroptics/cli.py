@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from fouroptics.errors import FouropticsError, one_line
 from fouroptics.io.run_folder import run_folder_lock
@@ -56,6 +57,12 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning (a :class:`calibration.errors.CalibrationWarning`, a library's) as one
+    line ``warning: ...`` on stderr, without the source line Python would print."""
+    print(f"warning: {one_line(message)}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one verb. Known errors (:class:`fouroptics.errors.FouropticsError`) print one line
     ``fouroptics <verb>: error: ...`` on stderr and return 2; ``--debug`` re-raises them with
@@ -70,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mod = importlib.import_module(args._module)
         runner = getattr(mod, f"run_{args.verb}", None) or mod.run
-        with run_folder_lock(args):
+        with run_folder_lock(args), warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # restored when the verb returns
             return int(runner(args) or 0)
     except FouropticsError as exc:
         if debug:

@@ -44,6 +44,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "replaces the profile's LUT (levels are chosen on the measured curve)",
     )
     p.add_argument(
+        "--allow-other-bench",
+        action="store_true",
+        help="use a --calibration measured on another bench (or the same bench changed) with a "
+        "warning instead of refusing it",
+    )
+    p.add_argument(
         "--detection",
         default="ideal",
         choices=("ideal", "intensity", "signed"),
@@ -117,7 +123,9 @@ def slm_from_bench(path: Path) -> Any:
         raise ConfigError(f"{path}: fourier_slm: {exc}") from None
 
 
-def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
+def slm_from_calibration(
+    path: Path, base: Any, system_yaml: Path, allow_other_bench: bool = False
+) -> Any:
     """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet.
 
     Args:
@@ -126,7 +134,8 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
         base: the profile's SLMModel (bit depth, modulation), or None for an 8-bit phase SLM.
         system_yaml: the --system file; when it is a bench YAML, a calibration measured on
             another bench (name, seed, grids, drivers, profiles, the Fourier SLM's bit depth
-            or modulation) is refused; one older than the YAML warns.
+            or modulation) is refused (warns with ``allow_other_bench``); one older than the
+            YAML warns.
 
     Raises:
         FileFormatError: not a CalibrationSet, or it holds no Fourier-SLM LUT.
@@ -139,7 +148,7 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
 
     cfg = load_yaml(system_yaml, "system file")
     bench = system_yaml if isinstance(cfg, dict) and "system" in cfg else None
-    cal = CalibrationSet.load(path, bench=bench)
+    cal = CalibrationSet.load(path, bench=bench, allow_other_bench=allow_other_bench)
     curve = np.asarray(cal.lut("fourier_slm"), dtype=np.float64)
     base = base or SLMModel()
     if curve.shape != (base.levels,):
@@ -186,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         if slm is not None and slm.modulation != modulation_of(args.encoding):
             slm = None
     if args.calibration is not None:
-        slm = slm_from_calibration(args.calibration, slm, args.system)
+        slm = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
     if args.model is not None:
         bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
