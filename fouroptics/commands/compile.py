@@ -19,6 +19,9 @@ import numpy as np
 
 from fouroptics.errors import ConfigError, FileFormatError
 
+#: what compile writes into --out (a folder holding one of them holds a compiled bundle)
+OUTPUTS = ("bundle.h5", "compile.json", "masks.png")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
@@ -67,7 +70,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="optimisation steps of the phase encodings through the SLM's fringing and LUT "
         "(default 100 when the --slm profile has fringing, else 0)",
     )
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a bundle an earlier compile left in --out"
+    )
 
 
 def slm_from_profile(name: str) -> Any:
@@ -187,23 +193,54 @@ def run(args: argparse.Namespace) -> int:
                              ("--refine", args.refine, 0)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
+    if str(args.out).strip() == "":
+        raise ConfigError("--out: empty; expected a folder to write bundle.h5 and compile.json")
+    out_files = [p for p in (Path(args.out) / n for n in OUTPUTS) if p.exists()]
+    if out_files and not args.force:
+        raise ConfigError(
+            f"--out {args.out}: holds a compiled bundle ({out_files[0].name}); pass --force to "
+            "overwrite it, or another --out"
+        )
     system = FourFSystem.from_yaml(args.system)
+    notes: list[str] = []
     if args.slm:
         slm = slm_from_profile(args.slm)
     else:  # a bench YAML declares its Fourier SLM: used when the encoding fits it
         slm = slm_from_bench(args.system)
-        if slm is not None and slm.modulation != modulation_of(args.encoding):
+        needs = modulation_of(args.encoding)
+        if slm is not None and slm.modulation != needs:
+            if needs != "complex":
+                raise ConfigError(
+                    f"--encoding {args.encoding}: needs a Fourier SLM that modulates {needs}; "
+                    f"bench {args.system}'s modulates {slm.modulation}; use an encoding for it "
+                    f"({', '.join(_encodings_for(slm.modulation))}) or --slm for another SLM"
+                )
+            notes.append(
+                f"--encoding complex: bench {args.system}'s Fourier SLM modulates "
+                f"{slm.modulation} only and cannot display complex masks; only a simulated "
+                "bench runs this bundle, as if on an ideal complex modulator (hardware "
+                f"refuses it; for this SLM use {', '.join(_encodings_for(slm.modulation))})"
+            )
             slm = None
     if args.calibration is not None:
         slm = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
+    kernels = None
+    if args.kernels is not None:
+        kernels = _load_kernels(args.kernels)
+        if args.image_size is None:
+            raise ConfigError("--image-size: required with --kernels (side of the images)")
+        side = max(kernels.shape[-2:]) if kernels.ndim >= 2 else 0
+        fits = side <= min(system.input_shape)  # else the compiler names the kernel's size
+        if not args.fourier and fits and 2 <= args.image_size < side:
+            raise ConfigError(
+                f"--image-size {args.image_size}: smaller than the {kernels.shape[-2]}x"
+                f"{kernels.shape[-1]} kernels; expected an image side >= {side}"
+            )
     if args.model is not None:
         bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
         samples = _digits(bundle.image_shape)
     else:
-        kernels = _load_kernels(args.kernels)
-        if args.image_size is None:
-            raise ConfigError("--image-size: required with --kernels (side of the images)")
         bundle = compile_kernels(
             kernels,
             system,
@@ -215,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             **opts,
         )
         samples = np.random.default_rng(0).random((2, *bundle.image_shape))
+    bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
     quality = bundle.quality(samples)
     path = bundle.save(out / "bundle.h5")
@@ -230,6 +268,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"compile: warning: {w}")
     print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")
     return 0
+
+
+def _encodings_for(modulation: str) -> list[str]:
+    """The encodings an SLM of ``modulation`` displays."""
+    from fouroptics.compiler.encodings import ENCODINGS, modulation_of
+
+    return [e for e in ENCODINGS if modulation_of(e) == modulation]
 
 
 def _load_kernels(path: Path) -> np.ndarray:

@@ -248,7 +248,19 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume and args.force:
+        raise ConfigError(
+            "--resume and --force: mutually exclusive (--resume reuses the finished stages, "
+            "--force removes them); pass one"
+        )
     if args.system is not None:
+        given = [f for f, on in (("--quick", args.quick), ("--resume", args.resume),
+                                 ("--force", args.force)) if on]  # fmt: skip
+        if given:
+            raise ConfigError(
+                f"{given[0]} with --system: the system check is one convolution "
+                f"(--kernel, --size), {given[0]} applies to the whole demo; drop one"
+            )
         from fouroptics.commands import demo_convolution
 
         return demo_convolution.run(args)

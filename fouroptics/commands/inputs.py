@@ -160,6 +160,38 @@ def teacher_macs(bundle: Any, bundle_path: str | Path) -> int | None:
     return None
 
 
+#: below this many photons per pixel in the brightest tile, shot noise alone exceeds 30 % of
+#: the signal: the dark regime, where a given --exposure earns a warning
+DARK_PHOTONS = 10.0
+
+
+def run_warnings(
+    bundle: Any, bench: Any, stats: Any = None, exposure: float | None = None
+) -> list[str]:
+    """What a run verb warns about beyond the run's own diagnostics: a ``complex`` bundle on a
+    simulated bench whose Fourier SLM cannot display it (it runs as if on an ideal complex
+    modulator; hardware refuses it), and, once ``stats`` are measured, an ``--exposure``
+    (``exposure``, seconds) in the dark regime (fewer than :data:`DARK_PHOTONS` expected
+    photons per pixel in the brightest tile)."""
+    notes = []
+    slm = getattr(bench, "fourier_slm", None)
+    if bundle.fourier_levels is None and slm is not None:
+        notes.append(
+            f"bundle encoding {bundle.encoding!r}: bench {bench.name!r}'s Fourier SLM modulates "
+            f"{slm.modulation} only and cannot display complex masks; the simulation shows them "
+            "on an ideal complex modulator (compile with --encoding double-phase for this SLM)"
+        )
+    photons = None if stats is None else stats.mean_photons_per_pixel
+    if exposure is not None and photons is not None and photons < DARK_PHOTONS:
+        notes.append(
+            f"--exposure {exposure:g} s: {photons:.3g} photons per pixel expected in the "
+            f"brightest tile (the camera's gain and QE), under {DARK_PHOTONS:g}: the dark "
+            "regime, where shot and read noise dominate; lengthen it or leave --exposure out "
+            "(automatic)"
+        )
+    return notes
+
+
 def check_run_args(args: Any) -> float:
     """The run options of ``simulate`` and ``finetune``, checked before anything is loaded:
     ``--batch``, ``--batch-size``, ``--train``, ``--val``, ``--limit`` >= 1, ``--seed`` and every

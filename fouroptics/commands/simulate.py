@@ -118,7 +118,12 @@ def run(args: argparse.Namespace) -> int:
     from devices.run.estimate import hardware_estimate
     from devices.run.tasks import confusion, metrics, n_classes, predict
     from fouroptics.commands import simulate_report as report
-    from fouroptics.commands.inputs import digital_features, reference_model, teacher_macs
+    from fouroptics.commands.inputs import (
+        digital_features,
+        reference_model,
+        run_warnings,
+        teacher_macs,
+    )
     from fouroptics.units import parse_quantity
 
     exposure = (
@@ -136,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         dig_pred = predict(bundle, dig)
         opt, wall = measure(model, x, progress=not args.no_progress)
         stats = model.stats
+        stats.warnings.extend(run_warnings(bundle, bench, stats, exposure))
         pred = predict(bundle, opt)
         for w in stats.warnings:
             print(f"fouroptics simulate: warning: {w}")
