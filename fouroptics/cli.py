@@ -45,6 +45,9 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of known errors (any position)"
     )
+    from fouroptics import __version__
+
+    parser.add_argument("--version", action="version", version=f"fouroptics {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for verb, (module, help_text) in VERBS.items():

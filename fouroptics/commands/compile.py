@@ -241,16 +241,25 @@ def run(args: argparse.Namespace) -> int:
         bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
         samples = _digits(bundle.image_shape)
     else:
-        bundle = compile_kernels(
-            kernels,
-            system,
-            image_size=args.image_size,
-            detection=args.detection,
-            fourier=args.fourier,
-            encoding=args.encoding,
-            slm=slm,
-            **opts,
-        )
+
+        def compile_as(detection: str) -> Any:
+            return compile_kernels(
+                kernels,
+                system,
+                image_size=args.image_size,
+                detection=detection,
+                fourier=args.fourier,
+                encoding=args.encoding,
+                slm=slm,
+                **opts,
+            )
+
+        try:
+            bundle = compile_as(args.detection)
+        except ConfigError as exc:
+            if args.detection != "ideal":
+                raise
+            raise ConfigError(f"{exc}{_other_detections(compile_as)}") from None
         samples = np.random.default_rng(0).random((2, *bundle.image_shape))
     bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
@@ -268,6 +277,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"compile: warning: {w}")
     print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")
     return 0
+
+
+def _other_detections(compile_as: Any) -> str:
+    """For kernels that do not fit with ``--detection ideal`` (two exposures, +R and -R, per
+    frame of tiles): which other detections would fit, and in how many frames ("" if none)."""
+    fits = []
+    for detection in ("intensity", "signed"):
+        try:
+            fits.append(f"--detection {detection} fits ({compile_as(detection).n_frames} frames)")
+        except ConfigError:
+            continue
+    if not fits:
+        return ""
+    return f"; detection 'ideal' takes two exposures (+R, -R) per frame: {', '.join(fits)}"
 
 
 def _encodings_for(modulation: str) -> list[str]:

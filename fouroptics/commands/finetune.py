@@ -53,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val", type=int, default=500, help="validation images (from train)")
     parser.add_argument("--limit", type=int, default=None, help="first N test images only")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--exposure", default=None, help="camera exposure (default: automatic)")
+    parser.add_argument(
+        "--exposure", default=None, help="camera exposure: '2 ms', or seconds (default: automatic)"
+    )
     parser.add_argument("--target", type=float, default=0.5, help="brightest tile, of the range")
     parser.add_argument("--no-noise", action="store_true", help="simulated camera without noise")
     parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
@@ -149,11 +151,9 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.simulate import measure
     from fouroptics.compiler import MaskBundle
     from fouroptics.nn.models import build_model
-    from fouroptics.units import parse_quantity
+    from fouroptics.units import parse_option
 
-    exposure = (
-        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
-    )
+    exposure = None if args.exposure is None else parse_option(args.exposure, "time", "--exposure")
     if args.kernels and args.twin_reference:
         raise ConfigError(
             "--kernels with --twin-reference: training the kernels needs the trained model (the "

@@ -43,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0, 1, 2], help="noise seeds per sweep point"
     )
-    parser.add_argument("--exposure", default=None, help="camera exposure (default: automatic)")
+    parser.add_argument(
+        "--exposure", default=None, help="camera exposure: '2 ms', or seconds (default: automatic)"
+    )
     parser.add_argument(
         "--target", type=float, default=0.5, help="brightest tile, fraction of the camera range"
     )
@@ -124,11 +126,9 @@ def run(args: argparse.Namespace) -> int:
         run_warnings,
         teacher_macs,
     )
-    from fouroptics.units import parse_quantity
+    from fouroptics.units import parse_option
 
-    exposure = (
-        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
-    )
+    exposure = None if args.exposure is None else parse_option(args.exposure, "time", "--exposure")
     with load_bench(args.bench) as bench:
         bundle, cal, (x, y), ref = load_inputs(args, bench)
         digital_model, _, dig_src = reference_model(bundle, args.bundle, args.twin_reference)

@@ -177,3 +177,12 @@ def test_demo_flags_that_contradict_are_refused(flags, words, tmp_path: Path, ca
     assert main(["demo", "--out", str(out), "--size", "16", *flags]) == 2
     assert words in one_error_line(capsys, "demo")
     assert not out.exists()
+
+
+def test_version_prints_one_line_and_exits_0(capsys) -> None:
+    from fouroptics import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"fouroptics {__version__}\n"

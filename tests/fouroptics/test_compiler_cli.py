@@ -206,3 +206,17 @@ def test_a_rerun_into_a_compiled_folder_is_refused_unless_forced(tmp_path, capsy
     assert (out / "bundle.h5").stat().st_mtime_ns == before
     assert main([*argv, "--out", str(out), "--detection", "intensity", "--force"]) == 0
     assert MaskBundle.load(out / "bundle.h5").detection == "intensity"
+
+
+def test_ideal_detection_that_does_not_fit_hints_the_detections_that_would(
+    tmp_path, capsys
+) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.random.default_rng(0).standard_normal((8, 4, 5, 5)))
+    out = tmp_path / "out"
+    argv = ["compile", "--kernels", str(kernels), "--image-size", "32", "--system", MATCHED]
+    assert main([*argv, "--max-frames", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fouroptics compile: error: frames: ")
+    assert err[0].endswith("(+R, -R) per frame: --detection intensity fits (2 frames)")
+    assert not out.exists()
