@@ -177,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     from calibration.run import EXPECTED_FRAMES, calibrate, parse_only
     from devices.config import load_bench
     from devices.simulated.bench import SimulatedBench
+    from fouroptics.progress import show_bars
 
     only = parse_only(args.only)
     bench_path = Path(args.bench)
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         for bar in bars:
             bar.close()
         bars.clear()
-        if args.no_progress:
+        if not show_bars(not args.no_progress):
             return None
         bar = tqdm(total=EXPECTED_FRAMES[name], desc=f"calibrate {name}", unit="frame")
         bars.append(bar)

@@ -72,6 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
+        "--no-progress", action="store_true", help="no stage lines (shown on a terminal only)"
+    )
+    p.add_argument(
         "--force", action="store_true", help="overwrite a bundle an earlier compile left in --out"
     )
 
@@ -186,9 +189,11 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.compiler.encodings import modulation_of
     from fouroptics.optics import FourFSystem
+    from fouroptics.progress import Stages
     from fouroptics.report import prepare_out, write_json
 
     t0 = time.time()
+    stage = Stages("compile", not args.no_progress)
     for flag, value, low in (("--upsample", args.upsample, 1), ("--max-frames", args.max_frames, 1),
                              ("--refine", args.refine, 0)):  # fmt: skip
         if value is not None and value < low:
@@ -237,7 +242,9 @@ def run(args: argparse.Namespace) -> int:
                 f"--image-size {args.image_size}: smaller than the {kernels.shape[-2]}x"
                 f"{kernels.shape[-1]} kernels; expected an image side >= {side}"
             )
+    target = f"{args.encoding} masks for {args.system}"
     if args.model is not None:
+        stage(f"compiling {args.model} into {target}")
         bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
         samples = _digits(bundle.image_shape)
     else:
@@ -254,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
                 **opts,
             )
 
+        stage(f"compiling {args.kernels} {tuple(kernels.shape)} into {target}")
         try:
             bundle = compile_as(args.detection)
         except ConfigError as exc:
@@ -263,7 +271,9 @@ def run(args: argparse.Namespace) -> int:
         samples = np.random.default_rng(0).random((2, *bundle.image_shape))
     bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
+    stage(f"{bundle.n_frames} frame(s) compiled; measuring fidelity and efficiency")
     quality = bundle.quality(samples)
+    stage(f"writing {out}")
     path = bundle.save(out / "bundle.h5")
     summary = _summary(bundle, quality, args, time.time() - t0)
     write_json(out / "compile.json", summary)

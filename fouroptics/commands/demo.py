@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fouroptics.errors import ConfigError, FouropticsError
+from fouroptics.progress import show_bars
 from fouroptics.report import prepare_out, write_json
 
 MANIFEST = "demo.json"
@@ -292,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
     rerun = False
     term = sys.stderr
+    quiet = not show_bars(not args.no_progress, term)  # a log gets "<stage>: done" lines
     for i, stage in enumerate(stages, 1):
         settings = [step.command(out) for step in stage.steps]
         label = f"[{i}/{len(stages) + 1}] {stage.name}"
@@ -312,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         rerun = True
         t0 = time.perf_counter()
-        with _stage_bar(label, len(stage.steps), term, args.no_progress) as advance:
+        with _stage_bar(label, len(stage.steps), term, quiet) as advance:
             for step in stage.steps:
                 _run_step(out, step)
                 advance()
@@ -324,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     manifest["total_seconds_this_run"] = time.perf_counter() - t_start
     write_json(manifest_path, manifest)
     label = f"[{len(stages) + 1}/{len(stages) + 1}] report"
-    with _stage_bar(label, 1, term, args.no_progress) as advance:
+    with _stage_bar(label, 1, term, quiet) as advance:
         report = write_report(out, stages, manifest, sizes)
         advance()
     print(f"fouroptics demo: done in {time.perf_counter() - t_start:.0f} s")

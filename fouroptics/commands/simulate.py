@@ -92,11 +92,13 @@ def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, An
 
 def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarray, float]:
     """Optical features of ``x`` through ``model`` (an OpticalModel) and the wall seconds,
-    with a progress bar in frames unless disabled."""
+    with a progress bar in frames unless disabled or stderr is not a terminal."""
     from tqdm import tqdm
 
+    from fouroptics.progress import show_bars
+
     bar = tqdm(total=len(x) * model.bundle.n_frames, desc="simulate", unit="frame",
-               disable=not progress)  # fmt: skip
+               disable=not show_bars(progress))  # fmt: skip
     t0 = time.perf_counter()
     try:
         feats = model.features(x, progress=bar.update)

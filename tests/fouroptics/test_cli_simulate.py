@@ -208,3 +208,11 @@ def test_a_dark_exposure_and_a_complex_bundle_on_a_phase_slm_are_warned(setup, c
     assert any(f"--exposure 2e-05 s: {photons:.3g} photons per pixel" in w for w in said), said
     assert any("cannot display complex masks" in w for w in said), said
     assert len(said) == 2 and res["optical"]["warnings"] == [w.split("warning: ")[1] for w in said]
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(setup, capsys):
+    """Without --no-progress, a log (here pytest's capture) gets no tqdm redraws."""
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(setup["tmp"] / "log"), "--limit", "2"]
+    assert main(argv) == 0
+    assert "frame" not in capsys.readouterr().err
