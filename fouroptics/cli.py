@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 import warnings
+from typing import NoReturn
 
 from fouroptics.errors import FouropticsError, one_line
 from fouroptics.io.run_folder import run_folder_lock
@@ -36,9 +37,18 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose errors (a bad value, a missing option) are one line
+    ``fouroptics <verb>: error: ...`` with a pointer to ``--help``, exit 2, like every known
+    error (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the ``selected`` verb's module is imported (the others stay lazy)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="fouroptics",
         description="Optical CNNs on a 4f correlator. Known errors print one line and exit 2.",
     )

@@ -165,10 +165,9 @@ def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads is not None and args.threads < 1:
-        from fouroptics.errors import ConfigError
+    from fouroptics.commands.inputs import check_threads
 
-        raise ConfigError(f"--threads: got {args.threads}; expected an integer >= 1")
+    check_threads(args.threads)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
     from tqdm import tqdm

@@ -192,10 +192,20 @@ def run_warnings(
     return notes
 
 
+#: the most ``--threads`` a verb takes (torch and the FFT plans refuse absurd counts deep inside)
+MAX_THREADS = 1024
+
+
+def check_threads(threads: int | None) -> None:
+    """``--threads`` None (automatic) or 1..:data:`MAX_THREADS`, else one line."""
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(f"--threads: got {threads}; expected an integer from 1 to {MAX_THREADS}")
+
+
 def check_run_args(args: Any) -> float:
     """The run options of ``simulate`` and ``finetune``, checked before anything is loaded:
     ``--batch``, ``--batch-size``, ``--train``, ``--val``, ``--limit`` >= 1, ``--seed`` and every
-    ``--seeds`` >= 0, ``--epochs`` >= 0, ``--lr`` finite and > 0, ``--threads`` >= 1 when given;
+    ``--seeds`` >= 0, ``--epochs`` >= 0, ``--lr`` finite and > 0, ``--threads`` 1..1024 when given;
     returns ``--target``, the brightest tile's share of the camera range, in (0, 1]."""
     checks = [("--batch", args.batch, 1), ("--seed", args.seed, 0)]
     checks += [("--seeds", s, 0) for s in getattr(args, "seeds", None) or ()]
@@ -209,8 +219,7 @@ def check_run_args(args: Any) -> float:
     lr = getattr(args, "lr", None)
     if lr is not None and not (np.isfinite(lr) and lr > 0):
         raise ConfigError(f"--lr: got {lr}; expected a finite learning rate > 0")
-    if args.threads is not None and args.threads < 1:
-        raise ConfigError(f"--threads: got {args.threads}; expected an integer >= 1")
+    check_threads(args.threads)
     target = args.target
     if not (np.isfinite(target) and 0 < target <= 1):
         raise ConfigError(
