@@ -63,6 +63,8 @@ class CalibrationSet:
     #: :func:`bench_fingerprint` of the bench measured; empty in files older than it
     fingerprint: dict[str, Any] = field(default_factory=dict)
     _source: str = field(default="", init=False, repr=False, compare=False)
+    #: a mismatch of benches warns instead of refusing (``--allow-other-bench``)
+    allow_other_bench: bool = field(default=False, repr=False, compare=False)
 
     # -- plain-data accessors ---------------------------------------------------------------
     def _section(self, name: str) -> dict[str, Any]:
@@ -139,9 +141,12 @@ class CalibrationSet:
         bench: Any = None,
         bench_path: str | Path | None = None,
         seed: int | None = None,
+        allow_other_bench: bool = False,
     ) -> CalibrationSet:
         """Read a calibration; with ``bench`` (a Bench, or a bench YAML), check that it was
-        measured on that bench (:meth:`check_bench`).
+        measured on that bench (:meth:`check_bench`). ``allow_other_bench``: a lab that moved
+        a device on purpose; a mismatch warns instead of refusing, now and in every later
+        :meth:`check_bench` of this object.
 
         Raises:
             FileFormatError: not a CalibrationSet, newer version, corrupt.
@@ -162,6 +167,7 @@ class CalibrationSet:
             fingerprint=fingerprint if isinstance(fingerprint, dict) else {},
         )
         cal._source = str(path)
+        cal.allow_other_bench = bool(allow_other_bench)
         if bench is not None:
             cal.check_bench(bench, bench_path=bench_path, seed=seed)
         return cal
@@ -186,17 +192,20 @@ class CalibrationSet:
         Raises:
             ConfigError: one line naming the first quantity that differs (bench name, seed,
                 a device's shape, pitch, bit depth, modulation, driver or profile) with both
-                values.
+                values; unless :attr:`allow_other_bench`, then each difference warns.
         """
         refusals, notes = self.differences(bench, bench_path, seed)
         src = f"calibration {self._source}" if self._source else "calibration"
-        if refusals:
+        if refusals and self.allow_other_bench:
+            notes = [f"{r} (used anyway: --allow-other-bench)" for r in refusals] + notes
+        elif refusals:
             where = bench if isinstance(bench, str | Path) else bench_path
             more = len(refusals) - 1
             also = f" (and {more} other difference{'s' * (more > 1)})" if more else ""
             raise ConfigError(
                 f"{src}: {refusals[0]}{also}: recalibrate this bench (fouroptics calibrate "
-                f"--bench {where or '<bench YAML>'} --out DIR)"
+                f"--bench {where or '<bench YAML>'} --out DIR), or pass --allow-other-bench "
+                "if the bench was changed on purpose"
             )
         for note in notes:
             warnings.warn(f"{src}: {note}", CalibrationWarning, stacklevel=3)

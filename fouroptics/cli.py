@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+from typing import NoReturn
 
 from fouroptics.errors import FouropticsError, one_line
 from fouroptics.io.run_folder import run_folder_lock
@@ -35,15 +37,27 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose errors (a bad value, a missing option) are one line
+    ``fouroptics <verb>: error: ...`` with a pointer to ``--help``, exit 2, like every known
+    error (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the ``selected`` verb's module is imported (the others stay lazy)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="fouroptics",
         description="Optical CNNs on a 4f correlator. Known errors print one line and exit 2.",
     )
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of known errors (any position)"
     )
+    from fouroptics import __version__
+
+    parser.add_argument("--version", action="version", version=f"fouroptics {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for verb, (module, help_text) in VERBS.items():
@@ -54,6 +68,12 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
             adder = getattr(mod, f"add_{verb}_arguments", None) or mod.add_arguments
             adder(p)
     return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning (a :class:`calibration.errors.CalibrationWarning`, a library's) as one
+    line ``warning: ...`` on stderr, without the source line Python would print."""
+    print(f"warning: {one_line(message)}", file=file or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mod = importlib.import_module(args._module)
         runner = getattr(mod, f"run_{args.verb}", None) or mod.run
-        with run_folder_lock(args):
+        with run_folder_lock(args), warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # restored when the verb returns
             return int(runner(args) or 0)
     except FouropticsError as exc:
         if debug:

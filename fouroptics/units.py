@@ -96,6 +96,21 @@ def parse_quantity(
     return number
 
 
+def parse_option(text: str, dimension: str, name: str) -> float:
+    """A command-line option's quantity in SI: a number and a unit (``"2 ms"``) or a bare
+    number already in SI (``"0.002"``: seconds). A YAML field keeps needing its unit
+    (:func:`require_unit`); on the command line the option's help states the SI unit.
+
+    Raises:
+        UnitError: as :func:`parse_quantity`, naming the option.
+    """
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return parse_quantity(text, dimension, name)
+    return parse_quantity(number, dimension, name)
+
+
 #: Dimensions whose values need a unit in a YAML file.
 DIMENSIONED = ("length", "time", "power", "frequency")
 #: Plural names for messages.

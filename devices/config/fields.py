@@ -106,6 +106,21 @@ def parse_number(v: Any, name: str, allow_zero: bool = True) -> float:
     return parse_quantity(v, "dimensionless", name, allow_zero=allow_zero)
 
 
+def _fraction(low: float, high: float, low_open: bool = False, high_open: bool = False):
+    """A parser of a dimensionless number in ``low..high`` (an end excluded when open)."""
+
+    def parse(v: Any, name: str) -> float:
+        x = parse_number(v, name)
+        below = x <= low if low_open else x < low
+        above = x >= high if high_open else x > high
+        if below or above or not np.isfinite(x):
+            span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+            raise BenchConfigError(f"{name}: got {v!r}; expected a fraction in {span}")
+        return x
+
+    return parse
+
+
 def _int(v: Any, name: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int | np.integer):
         raise BenchConfigError(f"{name}: got {v!r}; expected an integer")
@@ -150,11 +165,11 @@ SLM_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "pitch": parse_length,
     "bit_depth": _int,
     "modulation": parse_text,
-    "fill_factor": parse_number,
+    "fill_factor": _fraction(0.0, 1.0, low_open=True),
     "fringing": parse_number,
     "phase_range": parse_number,
     "gamma": parse_number,
-    "amplitude_min": parse_number,
+    "amplitude_min": _fraction(0.0, 1.0, high_open=True),
     "dead_space": _complex,
     "name": parse_text,
 }
@@ -162,7 +177,7 @@ CAMERA_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "shape": _shape,
     "pitch": parse_length,
     "bit_depth": _int,
-    "quantum_efficiency": parse_number,
+    "quantum_efficiency": _fraction(0.0, 1.0, low_open=True),
     "gain": parse_number,
     "read_noise": parse_number,
     "dark_current": parse_number,

@@ -165,10 +165,9 @@ def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads is not None and args.threads < 1:
-        from fouroptics.errors import ConfigError
+    from fouroptics.commands.inputs import check_threads
 
-        raise ConfigError(f"--threads: got {args.threads}; expected an integer >= 1")
+    check_threads(args.threads)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
     from tqdm import tqdm
@@ -177,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     from calibration.run import EXPECTED_FRAMES, calibrate, parse_only
     from devices.config import load_bench
     from devices.simulated.bench import SimulatedBench
+    from fouroptics.progress import show_bars
 
     only = parse_only(args.only)
     bench_path = Path(args.bench)
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         for bar in bars:
             bar.close()
         bars.clear()
-        if args.no_progress:
+        if not show_bars(not args.no_progress):
             return None
         bar = tqdm(total=EXPECTED_FRAMES[name], desc=f"calibrate {name}", unit="frame")
         bars.append(bar)

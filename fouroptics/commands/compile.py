@@ -19,6 +19,9 @@ import numpy as np
 
 from fouroptics.errors import ConfigError, FileFormatError
 
+#: what compile writes into --out (a folder holding one of them holds a compiled bundle)
+OUTPUTS = ("bundle.h5", "compile.json", "masks.png")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
@@ -44,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "replaces the profile's LUT (levels are chosen on the measured curve)",
     )
     p.add_argument(
+        "--allow-other-bench",
+        action="store_true",
+        help="use a --calibration measured on another bench (or the same bench changed) with a "
+        "warning instead of refusing it",
+    )
+    p.add_argument(
         "--detection",
         default="ideal",
         choices=("ideal", "intensity", "signed"),
@@ -61,7 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="optimisation steps of the phase encodings through the SLM's fringing and LUT "
         "(default 100 when the --slm profile has fringing, else 0)",
     )
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--no-progress", action="store_true", help="no stage lines (shown on a terminal only)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a bundle an earlier compile left in --out"
+    )
 
 
 def slm_from_profile(name: str) -> Any:
@@ -117,7 +132,9 @@ def slm_from_bench(path: Path) -> Any:
         raise ConfigError(f"{path}: fourier_slm: {exc}") from None
 
 
-def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
+def slm_from_calibration(
+    path: Path, base: Any, system_yaml: Path, allow_other_bench: bool = False
+) -> Any:
     """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet.
 
     Args:
@@ -126,7 +143,8 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
         base: the profile's SLMModel (bit depth, modulation), or None for an 8-bit phase SLM.
         system_yaml: the --system file; when it is a bench YAML, a calibration measured on
             another bench (name, seed, grids, drivers, profiles, the Fourier SLM's bit depth
-            or modulation) is refused; one older than the YAML warns.
+            or modulation) is refused (warns with ``allow_other_bench``); one older than the
+            YAML warns.
 
     Raises:
         FileFormatError: not a CalibrationSet, or it holds no Fourier-SLM LUT.
@@ -139,7 +157,7 @@ def slm_from_calibration(path: Path, base: Any, system_yaml: Path) -> Any:
 
     cfg = load_yaml(system_yaml, "system file")
     bench = system_yaml if isinstance(cfg, dict) and "system" in cfg else None
-    cal = CalibrationSet.load(path, bench=bench)
+    cal = CalibrationSet.load(path, bench=bench, allow_other_bench=allow_other_bench)
     curve = np.asarray(cal.lut("fourier_slm"), dtype=np.float64)
     base = base or SLMModel()
     if curve.shape != (base.levels,):
@@ -171,43 +189,91 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.compiler.encodings import modulation_of
     from fouroptics.optics import FourFSystem
+    from fouroptics.progress import Stages
     from fouroptics.report import prepare_out, write_json
 
     t0 = time.time()
+    stage = Stages("compile", not args.no_progress)
     for flag, value, low in (("--upsample", args.upsample, 1), ("--max-frames", args.max_frames, 1),
                              ("--refine", args.refine, 0)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
+    if str(args.out).strip() == "":
+        raise ConfigError("--out: empty; expected a folder to write bundle.h5 and compile.json")
+    out_files = [p for p in (Path(args.out) / n for n in OUTPUTS) if p.exists()]
+    if out_files and not args.force:
+        raise ConfigError(
+            f"--out {args.out}: holds a compiled bundle ({out_files[0].name}); pass --force to "
+            "overwrite it, or another --out"
+        )
     system = FourFSystem.from_yaml(args.system)
+    notes: list[str] = []
     if args.slm:
         slm = slm_from_profile(args.slm)
     else:  # a bench YAML declares its Fourier SLM: used when the encoding fits it
         slm = slm_from_bench(args.system)
-        if slm is not None and slm.modulation != modulation_of(args.encoding):
+        needs = modulation_of(args.encoding)
+        if slm is not None and slm.modulation != needs:
+            if needs != "complex":
+                raise ConfigError(
+                    f"--encoding {args.encoding}: needs a Fourier SLM that modulates {needs}; "
+                    f"bench {args.system}'s modulates {slm.modulation}; use an encoding for it "
+                    f"({', '.join(_encodings_for(slm.modulation))}) or --slm for another SLM"
+                )
+            notes.append(
+                f"--encoding complex: bench {args.system}'s Fourier SLM modulates "
+                f"{slm.modulation} only and cannot display complex masks; only a simulated "
+                "bench runs this bundle, as if on an ideal complex modulator (hardware "
+                f"refuses it; for this SLM use {', '.join(_encodings_for(slm.modulation))})"
+            )
             slm = None
     if args.calibration is not None:
-        slm = slm_from_calibration(args.calibration, slm, args.system)
+        slm = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
-    if args.model is not None:
-        bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
-        samples = _digits(bundle.image_shape)
-    else:
+    kernels = None
+    if args.kernels is not None:
         kernels = _load_kernels(args.kernels)
         if args.image_size is None:
             raise ConfigError("--image-size: required with --kernels (side of the images)")
-        bundle = compile_kernels(
-            kernels,
-            system,
-            image_size=args.image_size,
-            detection=args.detection,
-            fourier=args.fourier,
-            encoding=args.encoding,
-            slm=slm,
-            **opts,
-        )
+        side = max(kernels.shape[-2:]) if kernels.ndim >= 2 else 0
+        fits = side <= min(system.input_shape)  # else the compiler names the kernel's size
+        if not args.fourier and fits and 2 <= args.image_size < side:
+            raise ConfigError(
+                f"--image-size {args.image_size}: smaller than the {kernels.shape[-2]}x"
+                f"{kernels.shape[-1]} kernels; expected an image side >= {side}"
+            )
+    target = f"{args.encoding} masks for {args.system}"
+    if args.model is not None:
+        stage(f"compiling {args.model} into {target}")
+        bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
+        samples = _digits(bundle.image_shape)
+    else:
+
+        def compile_as(detection: str) -> Any:
+            return compile_kernels(
+                kernels,
+                system,
+                image_size=args.image_size,
+                detection=detection,
+                fourier=args.fourier,
+                encoding=args.encoding,
+                slm=slm,
+                **opts,
+            )
+
+        stage(f"compiling {args.kernels} {tuple(kernels.shape)} into {target}")
+        try:
+            bundle = compile_as(args.detection)
+        except ConfigError as exc:
+            if args.detection != "ideal":
+                raise
+            raise ConfigError(f"{exc}{_other_detections(compile_as)}") from None
         samples = np.random.default_rng(0).random((2, *bundle.image_shape))
+    bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
+    stage(f"{bundle.n_frames} frame(s) compiled; measuring fidelity and efficiency")
     quality = bundle.quality(samples)
+    stage(f"writing {out}")
     path = bundle.save(out / "bundle.h5")
     summary = _summary(bundle, quality, args, time.time() - t0)
     write_json(out / "compile.json", summary)
@@ -221,6 +287,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"compile: warning: {w}")
     print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")
     return 0
+
+
+def _other_detections(compile_as: Any) -> str:
+    """For kernels that do not fit with ``--detection ideal`` (two exposures, +R and -R, per
+    frame of tiles): which other detections would fit, and in how many frames ("" if none)."""
+    fits = []
+    for detection in ("intensity", "signed"):
+        try:
+            fits.append(f"--detection {detection} fits ({compile_as(detection).n_frames} frames)")
+        except ConfigError:
+            continue
+    if not fits:
+        return ""
+    return f"; detection 'ideal' takes two exposures (+R, -R) per frame: {', '.join(fits)}"
+
+
+def _encodings_for(modulation: str) -> list[str]:
+    """The encodings an SLM of ``modulation`` displays."""
+    from fouroptics.compiler.encodings import ENCODINGS, modulation_of
+
+    return [e for e in ENCODINGS if modulation_of(e) == modulation]
 
 
 def _load_kernels(path: Path) -> np.ndarray:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fouroptics.errors import ConfigError, FouropticsError
+from fouroptics.progress import show_bars
 from fouroptics.report import prepare_out, write_json
 
 MANIFEST = "demo.json"
@@ -248,7 +249,19 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume and args.force:
+        raise ConfigError(
+            "--resume and --force: mutually exclusive (--resume reuses the finished stages, "
+            "--force removes them); pass one"
+        )
     if args.system is not None:
+        given = [f for f, on in (("--quick", args.quick), ("--resume", args.resume),
+                                 ("--force", args.force)) if on]  # fmt: skip
+        if given:
+            raise ConfigError(
+                f"{given[0]} with --system: the system check is one convolution "
+                f"(--kernel, --size), {given[0]} applies to the whole demo; drop one"
+            )
         from fouroptics.commands import demo_convolution
 
         return demo_convolution.run(args)
@@ -280,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
     rerun = False
     term = sys.stderr
+    quiet = not show_bars(not args.no_progress, term)  # a log gets "<stage>: done" lines
     for i, stage in enumerate(stages, 1):
         settings = [step.command(out) for step in stage.steps]
         label = f"[{i}/{len(stages) + 1}] {stage.name}"
@@ -300,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         rerun = True
         t0 = time.perf_counter()
-        with _stage_bar(label, len(stage.steps), term, args.no_progress) as advance:
+        with _stage_bar(label, len(stage.steps), term, quiet) as advance:
             for step in stage.steps:
                 _run_step(out, step)
                 advance()
@@ -312,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     manifest["total_seconds_this_run"] = time.perf_counter() - t_start
     write_json(manifest_path, manifest)
     label = f"[{len(stages) + 1}/{len(stages) + 1}] report"
-    with _stage_bar(label, 1, term, args.no_progress) as advance:
+    with _stage_bar(label, 1, term, quiet) as advance:
         report = write_report(out, stages, manifest, sizes)
         advance()
     print(f"fouroptics demo: done in {time.perf_counter() - t_start:.0f} s")

@@ -16,7 +16,9 @@ the training images measured again on the bench, at the same exposure and photom
 
 The validation split is carved from the training images only (best epoch by its measured
 accuracy, or mIoU for a segmentation SCLC, whose head labels every pixel of the canvases);
-accuracy (mIoU and pixel accuracy) before and after is reported on the test split. Writes
+accuracy (mIoU and pixel accuracy) before and after is reported on the test split. The model
+must be the one the bundle was compiled from (its sha256 is checked); with ``--twin-reference``
+(head only) the bundle's noise-free twin is the digital reference instead. Writes
 OUT/bundle.h5 (the fine-tuned bundle), OUT/results.json and OUT/finetune.png.
 """
 
@@ -40,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="mnist", help="mnist | idx:<folder> | glyphs")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--calibration", default=None, help="CalibrationSet .h5, or 'truth'")
+    from fouroptics.commands.simulate import add_identity_arguments
+
+    add_identity_arguments(parser)
     parser.add_argument("--kernels", action="store_true", help="train the optical kernels too")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -48,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val", type=int, default=500, help="validation images (from train)")
     parser.add_argument("--limit", type=int, default=None, help="first N test images only")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--exposure", default=None, help="camera exposure (default: automatic)")
+    parser.add_argument(
+        "--exposure", default=None, help="camera exposure: '2 ms', or seconds (default: automatic)"
+    )
     parser.add_argument("--target", type=float, default=0.5, help="brightest tile, of the range")
     parser.add_argument("--no-noise", action="store_true", help="simulated camera without noise")
     parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
@@ -140,33 +147,38 @@ def run(args: argparse.Namespace) -> int:
     from devices.config import load_bench
     from devices.run import OpticalModel
     from devices.run.tasks import headline, metrics, n_classes, task_of
-    from fouroptics.commands.inputs import load_calibration
+    from fouroptics.commands.inputs import load_calibration, reference_model
     from fouroptics.commands.simulate import measure
     from fouroptics.compiler import MaskBundle
-    from fouroptics.nn.train import load_model
-    from fouroptics.units import parse_quantity
+    from fouroptics.nn.models import build_model
+    from fouroptics.units import parse_option
 
-    out = prepare_out(args.out)
-    exposure = (
-        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
-    )
+    exposure = None if args.exposure is None else parse_option(args.exposure, "time", "--exposure")
+    if args.kernels and args.twin_reference:
+        raise ConfigError(
+            "--kernels with --twin-reference: training the kernels needs the trained model (the "
+            "differentiable twin); fine-tune the head only, or drop --twin-reference"
+        )
     with load_bench(args.bench) as bench:
         bundle = MaskBundle.load(args.bundle, system=bench.system)
         if bundle.head_state is None:
             raise ConfigError(f"{args.bundle}: compiled from kernels, it has no head to fine-tune")
-        src = (bundle.meta.get("source") or {}).get("model")
-        if not src or not Path(src).exists():
-            raise ConfigError(
-                f"{args.bundle}: its model folder {src!r} is not at hand; fine-tuning needs the "
-                "trained model (the differentiable twin)"
-            )
-        model, state = load_model(src, device=torch.device("cpu"))
-        cfg = state["model_config"]
-        cal = load_calibration(args.calibration, bench, args.bench)
+        model, state, dig_src = reference_model(bundle, args.bundle, args.twin_reference)
+        twin = model is None
+        if twin:  # the head trains on measured features; the twin is the digital reference
+            cfg = bundle.meta["source"]["model_config"]
+            model = build_model(cfg).eval()
+        else:
+            cfg = state["model_config"]
+        model.head.load_state_dict(bundle.head().state_dict())  # the bundle's (maybe tuned) head
+        cal = load_calibration(
+            args.calibration, bench, args.bench, allow_other_bench=args.allow_other_bench
+        )
         task = task_of(bundle)
         key = headline(task)  # the validation picks the best epoch by it
         sets = _split(args, bundle)
         k = n_classes(bundle, *(y for _, y in sets.values()))
+        out = prepare_out(args.out)
         ref = sets["train"][0][:16]
         measured: dict[str, np.ndarray] = {}
         # one exposure and photometry for every measurement (fitted on the first)
@@ -184,7 +196,12 @@ def run(args: argparse.Namespace) -> int:
         def score(name: str, head: nn.Module) -> dict[str, float]:
             return metrics(task, sets[name][1], _labels(head, measured[name]), k)
 
-        digital = metrics(task, sets["test"][1], _labels(model, sets["test"][0]), k)
+        test_x = sets["test"][0]
+        if twin:
+            dig_labels = _labels(model.head, bundle.simulate(test_x))
+        else:
+            dig_labels = _labels(model, test_x)
+        digital = metrics(task, sets["test"][1], dig_labels, k)
         before = {s: score(s, model.head) for s in ("val", "test")}
         params = list(model.head.parameters())
         if args.kernels:
@@ -251,6 +268,7 @@ def run(args: argparse.Namespace) -> int:
         "kernels": args.kernels,
         "images": {name: int(len(v[0])) for name, v in sets.items()},
         "digital": digital,
+        "digital_source": dig_src,
         "before": split_metrics(before),
         "after": split_metrics(after),
         "best_epoch": best[2],

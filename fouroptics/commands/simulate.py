@@ -2,8 +2,10 @@
 
 The test split goes through ``devices.OpticalModel`` (input SLM -> optics -> camera -> readout), the
 bundle's electronic head classifies the features (or, for a segmentation SCLC, labels every
-pixel of the test canvases); the same images through the digital model (the trained SCLC when
-its run folder is at hand, else the bundle's noise-free twin) give the reference. Writes
+pixel of the test canvases); the same images through the digital model give the reference: the
+trained SCLC the bundle was compiled from (refused when its model.pt is not the one compiled:
+another sha256), or the bundle's noise-free twin for a bundle compiled from kernels or with
+``--twin-reference`` (``digital.reference`` in results.json says which). Writes
 OUT/results.json (``digital``, ``optical``: accuracy, or mIoU and pixel accuracy for
 segmentation; ``exposure``, ``hardware_estimate`` and, with ``--sweep``, ``sweep``) and
 figures: the camera frame with the tile map, digital vs optical features, the confusion matrix
@@ -35,12 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="mnist", help="mnist | idx:<folder> | glyphs")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--calibration", default=None, help="CalibrationSet .h5, or 'truth'")
+    add_identity_arguments(parser)
     parser.add_argument("--limit", type=int, default=None, help="first N test images only")
     parser.add_argument("--sweep", choices=SWEEPS, default=None, help="accuracy vs a parameter")
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0, 1, 2], help="noise seeds per sweep point"
     )
-    parser.add_argument("--exposure", default=None, help="camera exposure (default: automatic)")
+    parser.add_argument(
+        "--exposure", default=None, help="camera exposure: '2 ms', or seconds (default: automatic)"
+    )
     parser.add_argument(
         "--target", type=float, default=0.5, help="brightest tile, fraction of the camera range"
     )
@@ -51,13 +56,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--allow-other-bench`` and ``--twin-reference`` (simulate and finetune)."""
+    parser.add_argument(
+        "--allow-other-bench",
+        action="store_true",
+        help="use a --calibration measured on another bench (or the same bench changed) with a "
+        "warning instead of refusing it",
+    )
+    parser.add_argument(
+        "--twin-reference",
+        action="store_true",
+        help="the bundle's noise-free twin is the digital reference (when the trained model it "
+        "was compiled from is not at hand)",
+    )
+
+
 def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, Any]:
     """(bundle, calibration, test images+labels, reference training images)."""
     from fouroptics.commands.inputs import load_calibration, load_task_data
     from fouroptics.compiler import MaskBundle
 
     bundle = MaskBundle.load(args.bundle, system=bench.system)
-    cal = load_calibration(args.calibration, bench, args.bench)
+    cal = load_calibration(
+        args.calibration, bench, args.bench, allow_other_bench=args.allow_other_bench
+    )
     data = load_task_data(args.dataset, bundle)
     x, y = data.test_x, data.test_y
     if args.limit is not None:
@@ -69,11 +92,13 @@ def load_inputs(args: argparse.Namespace, bench: Any) -> tuple[Any, Any, Any, An
 
 def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarray, float]:
     """Optical features of ``x`` through ``model`` (an OpticalModel) and the wall seconds,
-    with a progress bar in frames unless disabled."""
+    with a progress bar in frames unless disabled or stderr is not a terminal."""
     from tqdm import tqdm
 
+    from fouroptics.progress import show_bars
+
     bar = tqdm(total=len(x) * model.bundle.n_frames, desc="simulate", unit="frame",
-               disable=not progress)  # fmt: skip
+               disable=not show_bars(progress))  # fmt: skip
     t0 = time.perf_counter()
     try:
         feats = model.features(x, progress=bar.update)
@@ -97,30 +122,35 @@ def run(args: argparse.Namespace) -> int:
     from devices.run.estimate import hardware_estimate
     from devices.run.tasks import confusion, metrics, n_classes, predict
     from fouroptics.commands import simulate_report as report
-    from fouroptics.commands.inputs import digital_features, teacher_macs
-    from fouroptics.units import parse_quantity
-
-    exposure = (
-        None if args.exposure is None else parse_quantity(args.exposure, "time", "--exposure")
+    from fouroptics.commands.inputs import (
+        digital_features,
+        reference_model,
+        run_warnings,
+        teacher_macs,
     )
+    from fouroptics.units import parse_option
+
+    exposure = None if args.exposure is None else parse_option(args.exposure, "time", "--exposure")
     with load_bench(args.bench) as bench:
         bundle, cal, (x, y), ref = load_inputs(args, bench)
+        digital_model, _, dig_src = reference_model(bundle, args.bundle, args.twin_reference)
         model = OpticalModel(
             bundle, bench, cal, ref, exposure=exposure, target=target, batch=args.batch,
             noise=not args.no_noise, seed=args.seed,
         )  # fmt: skip
         task = model.task
-        dig, dig_src = digital_features(bundle, x)
+        dig = digital_features(digital_model, bundle, x)
         dig_pred = predict(bundle, dig)
         opt, wall = measure(model, x, progress=not args.no_progress)
         stats = model.stats
+        stats.warnings.extend(run_warnings(bundle, bench, stats, exposure))
         pred = predict(bundle, opt)
         for w in stats.warnings:
             print(f"fouroptics simulate: warning: {w}")
         k = n_classes(bundle, y, dig_pred, pred)
         nrmse = float(np.linalg.norm(opt - dig) / max(np.linalg.norm(dig), 1e-300))
         estimate = hardware_estimate(
-            bundle, bench, frame_rates(args.bench), teacher_macs=teacher_macs(bundle)
+            bundle, bench, frame_rates(args.bench), teacher_macs=teacher_macs(bundle, args.bundle)
         )
         results: dict[str, Any] = {
             "bundle": str(args.bundle),
@@ -132,7 +162,11 @@ def run(args: argparse.Namespace) -> int:
             "detection": bundle.detection,
             "calibration": stats.calibration,
             "noise": not args.no_noise,
-            "digital": {**metrics(task, y, dig_pred, k), "source": dig_src},
+            "digital": {
+                **metrics(task, y, dig_pred, k),
+                "source": dig_src,
+                "reference": "twin" if digital_model is None else "model",
+            },
             "optical": {
                 **metrics(task, y, pred, k),
                 "feature_nrmse": nrmse,

@@ -222,8 +222,8 @@ def compile_model(
         if k.startswith("head.")
     }
     model_file = Path(run_dir) / "model.pt" if Path(run_dir).is_dir() else Path(run_dir)
-    source = {
-        "model": str(run_dir),
+    source = {  # absolute: simulate and finetune find (and check) it from any folder
+        "model": str(Path(run_dir).resolve()),
         "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
         "model_config": config,
     }

@@ -90,13 +90,17 @@ def read_h5(path: str | Path, fmt: str, max_version: int) -> tuple[dict[str, Any
         attributes (format, format_version, fouroptics_version, created, system, sha256).
 
     Raises:
-        FileFormatError: naming the file and the problem (missing, no fouroptics header, foreign
-            format, newer version, truncated, checksum mismatch, unreadable HDF5).
+        FileFormatError: naming the file and the problem (missing, unreadable (permissions), no
+            fouroptics header, foreign format, newer version, truncated, checksum mismatch,
+            unreadable HDF5).
     """
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
-    verify(path, fmt, max_version)  # plain Python: nothing corrupt reaches the HDF5 library
+    try:
+        verify(path, fmt, max_version)  # plain Python: nothing corrupt reaches the HDF5 library
+    except OSError as exc:  # permission denied, an I/O error
+        raise FileFormatError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
         payload, attrs = _read_verified(path, fmt, max_version)
     except FileFormatError:

@@ -180,6 +180,8 @@ def _setup(args: argparse.Namespace):
                 f"--device {args.device!r}: this machine has {count} CUDA device(s); "
                 "use --device cpu" + (f" or cuda:0..{count - 1}" if count else "")
             )
+    if args.threads is not None and not 1 <= args.threads <= 1024:  # torch overflows far above
+        raise ConfigError(f"--threads: got {args.threads}; expected an integer from 1 to 1024")
     rank, world = init_distributed()
     threads = args.threads or max(1, (os.cpu_count() or 1) // world)
     torch.set_num_threads(threads)

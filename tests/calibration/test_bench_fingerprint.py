@@ -175,3 +175,31 @@ def test_an_old_file_without_a_fingerprint_loads_with_a_warning(small_bench_yaml
         other = _variant(small_bench_yaml, "other", name="other_bench")
         with pytest.raises(ConfigError, match="measured on bench 'small_noisy', not on bench"):
             CalibrationSet.load(path, bench=other)  # the name was always recorded
+
+
+def test_allow_other_bench_turns_the_refusal_into_one_warning_line(
+    small_bench_yaml, tmp_path, capsys
+):
+    """A lab that moved a camera on purpose: compile and simulate use the calibration, with
+    one clean ``warning: ...`` line naming what differs (no Python source line)."""
+    other = _variant(small_bench_yaml, "other", camera_shape=(200, 200))
+    measured = CalibrationSet.load(_measured_on(other, tmp_path / "cal.h5"))
+    levels = np.arange(256)  # a linear LUT for compile (no routine was run)
+    lut = {"modulation": "phase", "curve": 2 * np.pi * levels / 256, "inverse": levels}
+    measured.sections["lut"] = {"fourier_slm": lut}
+    cal = measured.save(tmp_path / "cal.h5")
+    np.save(tmp_path / "k.npy", np.ones((1, 3, 3)))
+    argv = ["compile", "--kernels", str(tmp_path / "k.npy"), "--image-size", "8"]
+    argv += ["--system", str(small_bench_yaml), "--calibration", str(cal), "--upsample", "1"]
+    argv += ["--encoding", "double-phase"]
+    assert main([*argv, "--out", str(tmp_path / "c"), "--allow-other-bench"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"warning: calibration {cal}: camera shape (200, 200) measured, bench has (256, 256) "
+        "(used anyway: --allow-other-bench)"
+    ]
+    with load_bench(small_bench_yaml) as bench:  # simulate's and finetune's loader
+        with pytest.warns(CalibrationWarning, match=r"\(used anyway: --allow-other-bench\)"):
+            loaded = load_calibration(str(cal), bench, small_bench_yaml, allow_other_bench=True)
+        with pytest.warns(CalibrationWarning):  # OpticalModel checks it again: a warning still
+            loaded.check_bench(bench)

@@ -118,6 +118,9 @@ def test_the_good_bench_loads(tmp_path: Path) -> None:
         (("input_slm", "dead_space"), ["a", 1], ["bench.input_slm.dead_space", "'a'"]),
         (("fourier_slm", "profile"), 5, ["profile", "5", "holoeye_pluto2"]),
         (("name",), [1], ["bench.name", "[1]"]),
+        (("camera", "quantum_efficiency"), 2, ["camera.quantum_efficiency: got 2", "(0, 1]"]),
+        (("input_slm", "amplitude_min"), 1.5, ["input_slm.amplitude_min: got 1.5", "[0, 1)"]),
+        (("fourier_slm", "fill_factor"), 1.2, ["fourier_slm.fill_factor: got 1.2", "(0, 1]"]),
     ],
 )
 def test_bad_bench_yaml_names_the_field(tmp_path: Path, path, value, words) -> None:

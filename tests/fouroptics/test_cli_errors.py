@@ -155,3 +155,34 @@ def test_amplitudes_that_overflow_the_dtype_are_refused() -> None:
     wide = system.with_options(dtype="complex128")
     ok = np.ones((16, 16)) * 1e30  # complex128 holds it
     assert np.isfinite(wide.intensity(wide.forward(ok))).all()
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        # a dataset that fails fast: without the check the whole demo would start
+        (["--resume", "--force", "--dataset", "idx:/nonexistent"], "--resume and --force: mu"),
+        (["--quick", "--system", "SYSTEM"], "--quick with --system: the system check is one"),
+        (["--force", "--system", "SYSTEM"], "--force with --system"),
+    ],
+    ids=["resume-force", "quick-system", "force-system"],
+)
+def test_demo_flags_that_contradict_are_refused(flags, words, tmp_path: Path, capsys) -> None:
+    """--force used to win over --resume (and delete the stages); --quick was ignored by the
+    system check."""
+    path = tmp_path / "system.yaml"
+    path.write_text(system_text())
+    out = tmp_path / "o"
+    flags = [str(path) if f == "SYSTEM" else f for f in flags]
+    assert main(["demo", "--out", str(out), "--size", "16", *flags]) == 2
+    assert words in one_error_line(capsys, "demo")
+    assert not out.exists()
+
+
+def test_version_prints_one_line_and_exits_0(capsys) -> None:
+    from fouroptics import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"fouroptics {__version__}\n"

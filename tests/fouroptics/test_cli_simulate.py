@@ -187,3 +187,32 @@ def test_bad_finetune_options_are_one_line_before_anything_is_written(setup, cap
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and flag in err[0], err
         assert not dest.exists() or not any(dest.iterdir())
+
+
+def test_a_dark_exposure_and_a_complex_bundle_on_a_phase_slm_are_warned(setup, capsys):
+    """``--exposure`` far in the dark regime (a 50x dimmer laser): one warning with the
+    expected photons per pixel; the complex bundle on the bench's phase-only Fourier SLM: one
+    warning that the simulation shows it on an ideal complex modulator."""
+    cfg = yaml.safe_load(setup["bench"].read_text())
+    cfg["laser"]["power"] = "20 nW"
+    dim = setup["tmp"] / "dim.yaml"
+    dim.write_text(yaml.safe_dump(cfg))
+    out = setup["tmp"] / "dark"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(dim), "--limit", "4"]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--no-progress"]
+    assert main([*argv, "--exposure", "20 us"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "warning" in line]
+    res = json.loads((out / "results.json").read_text())
+    photons = res["optical"]["mean_photons_per_pixel"]
+    assert photons < 10
+    assert any(f"--exposure 2e-05 s: {photons:.3g} photons per pixel" in w for w in said), said
+    assert any("cannot display complex masks" in w for w in said), said
+    assert len(said) == 2 and res["optical"]["warnings"] == [w.split("warning: ")[1] for w in said]
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(setup, capsys):
+    """Without --no-progress, a log (here pytest's capture) gets no tqdm redraws."""
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(setup["tmp"] / "log"), "--limit", "2"]
+    assert main(argv) == 0
+    assert "frame" not in capsys.readouterr().err

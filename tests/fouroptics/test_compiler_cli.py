@@ -155,6 +155,8 @@ def test_bad_kernels_and_sizes_are_one_line_and_nothing_written(tmp_path, capsys
         "size-5": (good, ["--image-size", "-5"], "image_size: got -5"),
         "size1": (good, ["--image-size", "1"], "image_size: got 1"),
         "huge": (good, ["--image-size", "100000"], "image_size: got 100000"),
+        "below-kernel": (good, ["--image-size", "2"], "--image-size 2: smaller than the 3x3"),
+        "out-empty": (good, ["--image-size", "16", "--out", ""], "--out: empty"),
         "upsample": (good, ["--image-size", "16", "--upsample", "0"], "--upsample: got 0"),
         "frames": (good, ["--image-size", "16", "--max-frames", "0"], "--max-frames: got 0"),
     }
@@ -167,3 +169,54 @@ def test_bad_kernels_and_sizes_are_one_line_and_nothing_written(tmp_path, capsys
         err = capsys.readouterr().err.strip()
         assert rc == 2 and err.count("\n") == 0 and says in err, (name, err)
         assert not out.exists()
+
+
+def test_an_encoding_the_benchs_fourier_slm_cannot_show_is_refused_or_warned(
+    tmp_path, capsys
+) -> None:
+    """amplitude on the ideal bench's phase-only SLM: refused (simulate would refuse it);
+    complex: compiled with a warning (a simulated bench shows it on an ideal modulator)."""
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.ones((1, 3, 3)))
+    ideal = str(ROOT / "examples" / "benches" / "ideal.yaml")
+    argv = ["compile", "--kernels", str(kernels), "--image-size", "8", "--system", ideal]
+    assert main([*argv, "--encoding", "amplitude", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--encoding amplitude: needs a Fourier SLM that modulates " in err[0]
+    assert "modulates phase; use an encoding for it (phase, double-phase" in err[0]
+    assert not (tmp_path / "a").exists()
+    assert main([*argv, "--encoding", "complex", "--out", str(tmp_path / "c")]) == 0
+    said = [w for w in capsys.readouterr().out.splitlines() if "warning" in w]
+    assert len(said) == 1 and "cannot display complex masks" in said[0]
+    report = json.loads((tmp_path / "c" / "compile.json").read_text())
+    assert any("cannot display complex masks" in w for w in report["warnings"])
+
+
+def test_a_rerun_into_a_compiled_folder_is_refused_unless_forced(tmp_path, capsys) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.ones((1, 3, 3)))
+    out = tmp_path / "out"
+    argv = ["compile", "--kernels", str(kernels), "--image-size", "8", "--system", MATCHED]
+    assert main([*argv, "--out", str(out)]) == 0
+    before = (out / "bundle.h5").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out), "--detection", "intensity"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a compiled bundle (bundle.h5); pass --force" in err[0]
+    assert (out / "bundle.h5").stat().st_mtime_ns == before
+    assert main([*argv, "--out", str(out), "--detection", "intensity", "--force"]) == 0
+    assert MaskBundle.load(out / "bundle.h5").detection == "intensity"
+
+
+def test_ideal_detection_that_does_not_fit_hints_the_detections_that_would(
+    tmp_path, capsys
+) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.random.default_rng(0).standard_normal((8, 4, 5, 5)))
+    out = tmp_path / "out"
+    argv = ["compile", "--kernels", str(kernels), "--image-size", "32", "--system", MATCHED]
+    assert main([*argv, "--max-frames", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fouroptics compile: error: frames: ")
+    assert err[0].endswith("(+R, -R) per frame: --detection intensity fits (2 frames)")
+    assert not out.exists()

@@ -33,3 +33,14 @@ def test_zero_allowed_only_on_request() -> None:
     assert parse_quantity(0, "time", "t", allow_zero=True) == 0.0
     with pytest.raises(UnitError, match="> 0"):
         parse_quantity(0, "time", "t")
+
+
+def test_an_option_takes_a_bare_number_in_si_or_a_unit() -> None:
+    """``--exposure 0.002`` was refused as "unknown unit ''" while the message allowed SI."""
+    from fouroptics.units import parse_option
+
+    assert parse_option("0.002", "time", "--exposure") == pytest.approx(2e-3)
+    assert parse_option("2 ms", "time", "--exposure") == pytest.approx(2e-3)
+    for bad, says in (("nan", "finite"), ("-1", "> 0"), ("2 mm", "length"), ("", "cannot read")):
+        with pytest.raises(UnitError, match=says):
+            parse_option(bad, "time", "--exposure")
