@@ -118,6 +118,12 @@ class CalibrationSet:
         """Black level (mean dark signal at the shortest exposure), DN."""
         return float(self._section("camera")["black_level"])
 
+    def camera_response(self) -> dict[str, float]:
+        """The measured camera as the run uses it: ``gain`` (DN/e-), ``black_level`` (DN),
+        ``full_well`` (e-)."""
+        cam = self._section("camera")
+        return {k: float(np.asarray(cam[k])) for k in ("gain", "black_level", "full_well")}
+
     # -- files -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write atomically (a crash never leaves half a file)."""

@@ -201,3 +201,24 @@ def test_modules_stay_short_or_say_why() -> None:
             if text.count("\n") > 500 and "Longer than 500 lines because" not in text[:3000]:
                 long.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
     assert long == []
+
+
+#: a simulated device's hidden truth: the run path, calibration and the compiler never read it
+HIDDEN = {"params", "truth", "truth_calibration", "imperfections"}
+
+
+def hidden_reads(folder: Path) -> list[str]:
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in HIDDEN:
+                found.append(f"{path.relative_to(folder)}:{node.lineno} .{node.attr}")
+    return found
+
+
+def test_the_run_path_and_calibration_never_read_the_hidden_truth(tmp_path) -> None:
+    assert hidden_reads(ROOT / "devices" / "run") == []
+    assert hidden_reads(ROOT / "calibration") == []
+    assert hidden_reads(ROOT / "fouroptics" / "compiler") == []
+    (tmp_path / "bad.py").write_text("def f(cam):\n    return cam.params.gain\n")
+    assert hidden_reads(tmp_path) != []

@@ -32,6 +32,7 @@ from devices.config.fields import (
 )
 from devices.config.profile import section_over_profile
 from devices.interface import SLM, Camera, DeviceError, InvalidSetting
+from devices.interface.camera import DATASHEET_KEYS
 from devices.simulated.camera import SimulatedCamera
 from devices.simulated.slm import SimulatedSLM
 from devices.simulated.slm_response import draw_curve
@@ -155,6 +156,8 @@ def _simulated_camera(
         )
     draw_seq, noise_seq = ctx.seed.spawn(2)
     rng = np.random.default_rng(draw_seq)
+    # the spec sheet (profile and YAML): what the lab believes; the truth deviates below
+    kw["datasheet"] = {k: kw[k] for k in DATASHEET_KEYS if k in kw}
     for key in _CAMERA_SPREADS:  # fractional rms spread around the profile value
         try:
             spread = parse_number(spreads.get(key, 0.0), f"bench.imperfections.camera.{key}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,9 @@ import numpy as np
 from devices.interface.checks import check_seconds, is_real_number, uint_dtype
 from devices.interface.device import PixelDevice
 from devices.interface.errors import DeviceError, InvalidSetting
+
+#: the spec-sheet values a camera may state (:attr:`Camera.datasheet`)
+DATASHEET_KEYS = ("quantum_efficiency", "gain", "full_well", "black_level")
 
 
 class Camera(PixelDevice, ABC):
@@ -38,8 +41,23 @@ class Camera(PixelDevice, ABC):
         timeout: float = 5.0,
         msb_aligned: bool = False,
         name: str | None = None,
+        datasheet: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__(shape, pitch, bit_depth, name)
+        sheet = {}
+        for key, value in dict(datasheet or {}).items():
+            ok = is_real_number(value) and math.isfinite(float(value))
+            if key not in DATASHEET_KEYS or not ok or float(value) < 0:
+                raise InvalidSetting(
+                    self.label,
+                    f"datasheet {key}={value!r}",
+                    f"expected finite numbers >= 0 for {', '.join(DATASHEET_KEYS)}",
+                )
+            sheet[key] = float(value)
+        #: the spec sheet's values (what a lab believes before calibrating): any of
+        #: ``quantum_efficiency`` (e-/photon), ``gain`` (DN/e-), ``full_well`` (e-),
+        #: ``black_level`` (DN). The run prefers a calibration's measured ones.
+        self.datasheet: dict[str, float] = sheet
         try:
             lo, hi = (float(v) if is_real_number(v) else math.nan for v in exposure_limits)
         except (TypeError, ValueError):

@@ -16,12 +16,14 @@ from fouroptics.errors import ConfigError
 
 @dataclass
 class RunCalibration:
-    """What a run uses from a calibration: the registration affine and the input SLM's inverse
-    LUT (levels that linearise it: ``inverse[k]`` shows relative amplitude ``k / (L - 1)``)."""
+    """What a run uses from a calibration: the registration affine, the input SLM's inverse
+    LUT (levels that linearise it: ``inverse[k]`` shows relative amplitude ``k / (L - 1)``) and
+    the measured camera (``gain`` DN/e-, ``black_level`` DN, ``full_well`` e-)."""
 
     registration: np.ndarray | None = None
     input_inverse_lut: np.ndarray | None = None
     source: str = "none"
+    camera: dict[str, float] | None = None
 
     @classmethod
     def from_any(cls, cal: Any) -> RunCalibration:
@@ -39,6 +41,9 @@ class RunCalibration:
                 if name == "input_inverse_lut":
                     inv = getattr(cal, "inverse_lut", None)
                     return inv("input_slm") if callable(inv) else None
+                if name == "camera":
+                    response = getattr(cal, "camera_response", None)
+                    return response() if callable(response) else None
                 return getattr(cal, name, None)
             except Exception:  # a section the calibration does not hold
                 return None
@@ -55,4 +60,13 @@ class RunCalibration:
         src = str(getattr(cal, "path", None) or getattr(cal, "bench_name", None) or "given")
         if isinstance(cal, dict):
             src = str(cal.get("source", "given"))
-        return cls(registration=reg, input_inverse_lut=inv, source=src)
+        cam = get("camera")
+        if cam is not None:
+            cam = {k: float(v) for k, v in dict(cam).items()}
+            bad = [k for k, v in cam.items() if not np.isfinite(v) or v < 0]
+            if bad or cam.get("gain", 1.0) <= 0:
+                raise ConfigError(
+                    f"calibration.camera: {cam}; expected a finite gain > 0 (DN/e-) and "
+                    "black_level, full_well >= 0"
+                )
+        return cls(registration=reg, input_inverse_lut=inv, source=src, camera=cam)

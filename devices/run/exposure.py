@@ -30,6 +30,7 @@ def auto_exposure(
     target: float = 0.5,
     offset: float | None = None,
     max_steps: int = 12,
+    measured: dict[str, float] | None = None,
 ) -> ExposureReport:
     """Set ``bench.camera.exposure`` so the brightest readout-window pixel of a few probe
     frames sits at ``target`` x the camera's range (ADC top minus black level).
@@ -38,13 +39,15 @@ def auto_exposure(
         grab: returns DN frames (B, F, H, W) at the current exposure.
         windows: (F, H, W) readout windows (``bundle.window_mask()``).
         offset: black level in DN (default: the frames' 1st percentile outside the windows).
+        measured: the calibrated camera (gain, black level, full well) for the saturation
+            level; default the camera's spec sheet.
 
     Raises:
         DeviceError: still saturated at the shortest exposure.
     """
     cam = bench.camera
     lo, hi = cam.exposure_limits
-    top = saturation_dn(cam)
+    top = saturation_dn(cam, measured)
     rep = ExposureReport(exposure=cam.exposure, fraction=0.0, target=target)
     for _ in range(max_steps):
         dn = grab()
@@ -85,11 +88,24 @@ def auto_exposure(
     return rep
 
 
-def saturation_dn(camera: Any) -> float:
-    """DN at which a pixel is saturated: the ADC top, or the full well when the camera states
-    its EMVA parameters and the full well comes first."""
+def camera_value(camera: Any, measured: dict[str, float] | None, key: str) -> float | None:
+    """A camera quantity as the lab knows it: the calibration's measured value (``measured``,
+    :attr:`devices.run.calibration.RunCalibration.camera`), else the camera's spec sheet
+    (:attr:`devices.interface.camera.Camera.datasheet`), else None. Never a simulated
+    camera's hidden truth."""
+    if measured and key in measured:
+        return float(measured[key])
+    sheet = getattr(camera, "datasheet", None) or {}
+    return float(sheet[key]) if key in sheet else None
+
+
+def saturation_dn(camera: Any, measured: dict[str, float] | None = None) -> float:
+    """DN at which a pixel is saturated: the ADC top, or the full well (measured, else the spec
+    sheet's) when it comes first."""
     top = float(camera.max_value)
-    p = getattr(camera, "params", None)
-    if p is not None:
-        top = min(top, float(np.floor(p.gain * p.full_well + p.black_level)))
+    gain = camera_value(camera, measured, "gain")
+    well = camera_value(camera, measured, "full_well")
+    if gain is not None and well is not None:
+        black = camera_value(camera, measured, "black_level") or 0.0
+        top = min(top, float(np.floor(gain * well + black)))
     return top

@@ -137,7 +137,11 @@ def run_bundle(
     if exposure is None:
         probe = ref_levels[: min(4, len(ref_levels))]
         stats.exposure = auto_exposure(
-            bench, lambda: bench.capture_bundle(bundle, probe, **kw), plan.measured, target=target
+            bench,
+            lambda: bench.capture_bundle(bundle, probe, **kw),
+            plan.measured,
+            target=target,
+            measured=cal.camera,
         )
         stats.warnings += stats.exposure.warnings
     else:
@@ -156,7 +160,7 @@ def run_bundle(
     buffer = buffer if buffer is not None else ReadoutBuffer()
     power = buffer.get((batch, bundle.n_frames, windows[0].size), plan.read)
     feats, sat, n_px, photons = [], 0, 0, []
-    top = saturation_dn(bench.camera)
+    top = saturation_dn(bench.camera, cal.camera)
     for i in range(0, n, batch):
         levels = input_levels(bench, bundle.input_transmission(images[i : i + batch]), cal, support)
         vals, first = grab(levels, first=example_frame and stats.example_frame is None)
@@ -167,7 +171,7 @@ def run_bundle(
             stats.example_frame = first
         sat += int(np.count_nonzero((vals >= top) & in_window))
         n_px += b * int(np.count_nonzero(in_window))
-        photons.append(photons_per_pixel(bench, vals, tiles, starts, stats.photometry))
+        photons.append(photons_per_pixel(bench, vals, tiles, starts, stats.photometry, cal.camera))
         power[:b, :, plan.read] = stats.photometry.power(plan.at_readout(vals))
         feats.append(bundle.readout(power[:b].reshape(b, *windows.shape)))
         stats.frames += b * vals.shape[1]

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from devices.run.exposure import camera_value
 from fouroptics.errors import ConfigError
 
 
@@ -48,18 +49,26 @@ def fit_photometry(dn: np.ndarray, twin: np.ndarray, windows: np.ndarray) -> Pho
 
 
 def photons_per_pixel(
-    bench: Any, vals: np.ndarray, tiles: np.ndarray, starts: np.ndarray, phot: Photometry
+    bench: Any,
+    vals: np.ndarray,
+    tiles: np.ndarray,
+    starts: np.ndarray,
+    phot: Photometry,
+    measured: dict[str, float] | None = None,
 ) -> float | None:
-    """Mean photons per pixel in the brightest tile (mean over images), from the camera's gain
-    and QE when the camera states them (simulated cameras), else None. ``vals`` (B, F, G):
-    DN at the gathered pixels; ``tiles``, ``starts``: :func:`tile_pixels`."""
-    params = getattr(bench.camera, "params", None)
-    if params is None:
+    """Mean photons per pixel in the brightest tile (mean over images), as the lab knows the
+    camera: the calibration's measured gain (``measured``), else the spec sheet's, and the spec
+    sheet's quantum efficiency (a bench calibration has no absolute light standard); None when
+    either is unknown. ``vals`` (B, F, G): DN at the gathered pixels; ``tiles``, ``starts``:
+    :func:`tile_pixels`."""
+    gain = camera_value(bench.camera, measured, "gain")
+    qe = camera_value(bench.camera, None, "quantum_efficiency")
+    if gain is None or qe is None:
         return None
     sel = vals.reshape(len(vals), -1)[:, tiles]  # (B, window pixels), tile after tile
     sums = np.add.reduceat(sel, starts, axis=1)
     counts = np.diff(np.append(starts, len(tiles)))
-    e = (sums / counts - phot.offset) / (params.gain * params.quantum_efficiency)
+    e = (sums / counts - phot.offset) / (gain * qe)
     return float(e.max(axis=1).mean())
 
 

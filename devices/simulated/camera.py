@@ -4,7 +4,7 @@ Camera API."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,15 @@ class SimulatedCamera(Camera):
         readout_time: float = 0.0,
         timeout: float = 5.0,
         name: str | None = None,
+        datasheet: Mapping[str, float] | None = None,
     ) -> None:
+        if datasheet is None:  # built by hand: the lab believes what the camera is
+            datasheet = {
+                "quantum_efficiency": quantum_efficiency,
+                "gain": gain,
+                "full_well": full_well,
+                "black_level": black_level,
+            }
         super().__init__(
             shape,
             pitch,
@@ -80,6 +88,7 @@ class SimulatedCamera(Camera):
             exposure_limits=exposure_limits,
             timeout=timeout,
             name=name,
+            datasheet=datasheet,
         )
         try:
             self.params = EmvaParameters(

@@ -300,3 +300,40 @@ def test_realised_masks_follow_each_bundle_shown_in_turn():
             want = bench.fourier_slm.fields(shown.fourier_levels, fill_factor=False)
             np.testing.assert_allclose(got, want.astype(np.complex64), atol=1e-6)
             del shown, got
+
+
+def test_photons_and_saturation_come_from_the_measured_camera_never_the_hidden_one():
+    """The bench's camera deviates from its spec sheet (gain and QE drawn with a 30 % spread):
+    the run's photon count follows the spec sheet without a calibration (and is off by the
+    hidden deviation), the EMVA-measured gain with one; it never reads the hidden values."""
+    from calibration.camera import calibrate_camera
+    from devices.run.exposure import saturation_dn
+
+    d = bench_dict()
+    d["imperfections"] = {"camera": {"gain": 0.3, "quantum_efficiency": 0.3}}
+    x = images(3, seed=8)
+    with load_bench(d) as bench:
+        bundle = bundle_for(bench, "complex")
+        cam = bench.camera
+        true_gain = cam.params.gain  # the hidden truth: for grading only
+        sheet_gain = cam.datasheet["gain"]
+        assert abs(true_gain / sheet_gain - 1) > 0.05  # the seed draws a real deviation
+        measured = calibrate_camera(Session(bench))
+        gain = float(measured.gain)
+        assert abs(gain / true_gain - 1) < 0.03
+        counts = {}
+        for name, cal in (("sheet", None), ("measured", {"camera": measured_camera(measured)})):
+            stats = RunStats()
+            run(bench, bundle, x, cal, exposure=1e-3, stats=stats, capture_options={"noise": False})
+            counts[name] = stats.mean_photons_per_pixel
+        # the same frames: photons scale as 1 / (gain x QE), the QE from the spec sheet in both
+        assert counts["sheet"] * sheet_gain == pytest.approx(counts["measured"] * gain, rel=1e-9)
+        truth = counts["measured"] * gain / true_gain  # what the true gain says (same QE)
+        assert abs(counts["measured"] / truth - 1) < 0.03
+        assert abs(counts["sheet"] / truth - 1) > 0.05
+        top = saturation_dn(cam, measured_camera(measured))
+        assert top == min(cam.max_value, np.floor(gain * measured.full_well + measured.black_level))
+
+
+def measured_camera(m) -> dict:
+    return {"gain": m.gain, "black_level": m.black_level, "full_well": m.full_well}
