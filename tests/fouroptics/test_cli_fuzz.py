@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from bench_yaml import simulated_bench
 from glyph_idx import write_glyph_idx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -71,15 +72,7 @@ REPEATS |= {(option, "1e12") for option in ("--target", "--exposure", "--lr")}
 def made(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("fuzz")
     data = write_glyph_idx(tmp / "idx", 40, 6)
-    bench = {
-        "name": "tiny",
-        "seed": 1,
-        "system": SYSTEM,
-        "laser": {"power": "1 uW", "beam_waist": None},
-        "input_slm": {"driver": "simulated", "modulation": "amplitude"},
-        "fourier_slm": {"driver": "simulated", "modulation": "phase"},
-        "camera": {"driver": "simulated", "profile": "sony_imx174_cmos", "exposure": "1 ms"},
-    }
+    bench = simulated_bench(SYSTEM, name="tiny")
     (tmp / "bench.yaml").write_text(yaml.safe_dump(bench))
     cfg = sclc_config(resolution=8, channels=(2,), detection="intensity", pool=2, hidden=4)
     (tmp / "model").mkdir()

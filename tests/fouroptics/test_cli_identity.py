@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bench_yaml import simulated_bench
 from glyph_idx import write_glyph_idx
 
 from fouroptics.cli import main
@@ -44,15 +45,7 @@ def made(tmp_path_factory):
     _save(tmp / "model", cfg, 0)
     _save(tmp / "other", cfg, 1)
     _save(tmp / "teacher", teacher_config(), 0)
-    bench = {
-        "name": "small",
-        "seed": 1,
-        "system": SYSTEM,
-        "laser": {"power": "1 uW", "beam_waist": None},
-        "input_slm": {"driver": "simulated", "modulation": "amplitude"},
-        "fourier_slm": {"driver": "simulated", "modulation": "phase"},
-        "camera": {"driver": "simulated", "profile": "sony_imx174_cmos", "exposure": "1 ms"},
-    }
+    bench = simulated_bench(SYSTEM, name="small")
     (tmp / "bench.yaml").write_text(yaml.safe_dump(bench))
     bundle = compile_model(tmp / "model", FourFSystem.from_dict(SYSTEM), encoding="complex")
     return {"tmp": tmp, "data": f"idx:{data}", "bundle": bundle}
