@@ -36,10 +36,10 @@ from calibration.fingerprint import (
     bench_fingerprint,
     bench_yaml,
     compare_fingerprints,
-    file_sha256,
     yaml_fingerprint,
 )
 from fouroptics.errors import ConfigError, FileFormatError
+from fouroptics.io.digest import file_sha256
 from fouroptics.io.h5 import read_h5, write_h5
 
 FORMAT = "fouroptics.CalibrationSet"

@@ -8,19 +8,12 @@ quantity that differs) and warnings (one the file does not record).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fouroptics.errors import ConfigError
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (the bench YAML)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 
 #: the devices a fingerprint describes, and how messages name them
 DEVICES = {"input_slm": "input SLM", "fourier_slm": "Fourier SLM", "camera": "camera"}

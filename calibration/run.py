@@ -15,11 +15,12 @@ from typing import Any
 from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
 from calibration.errors import CalibrationError
-from calibration.fingerprint import bench_fingerprint, file_sha256
+from calibration.fingerprint import bench_fingerprint
 from calibration.fourier import fourier_mapping
 from calibration.lut import amplitude_lut, fourier_phase_lut
 from calibration.registration import register
 from calibration.session import Session
+from fouroptics.io.digest import file_sha256
 
 ROUTINES = ("camera", "lut", "registration", "fourier")
 #: rough frames per routine (captures), for progress bars

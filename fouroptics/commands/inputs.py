@@ -88,10 +88,9 @@ def reference_model(
         ConfigError: the model is not at hand (unless ``twin_reference``), its file holds
             another model (hash mismatch), or a model that is not an SCLC.
     """
-    import hashlib
-
     import torch
 
+    from fouroptics.io.digest import file_sha256
     from fouroptics.nn.train import load_model
 
     source = bundle.meta.get("source") or {}
@@ -109,7 +108,7 @@ def reference_model(
         )
     expected = source.get("model_sha256")
     try:
-        found = hashlib.sha256(path.read_bytes()).hexdigest()
+        found = file_sha256(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if expected and found != expected:
@@ -185,9 +184,9 @@ def run_warnings(
     if exposure is not None and photons is not None and photons < DARK_PHOTONS:
         notes.append(
             f"--exposure {exposure:g} s: {photons:.3g} photons per pixel expected in the "
-            f"brightest tile (the camera's gain and QE), under {DARK_PHOTONS:g}: the dark "
-            "regime, where shot and read noise dominate; lengthen it or leave --exposure out "
-            "(automatic)"
+            f"brightest tile (measured or spec-sheet gain, spec-sheet QE), under "
+            f"{DARK_PHOTONS:g}: the dark regime, where shot and read noise dominate; lengthen "
+            "it or leave --exposure out (automatic)"
         )
     return notes
 

@@ -123,7 +123,8 @@ def run_sweep(
     else:
         from devices.simulated.imperfections import Imperfections
 
-        drawn = Imperfections(**bench.truth()["imperfections"])  # a report of the truth
+        drawn = Imperfections(**bench.truth()["imperfections"])  # simulation control: the
+        # sweep scales the bench's own drawn misalignment; nothing measured or undone reads it
         base = drawn
         if base.camera_shift == (0.0, 0.0) and base.fourier_decentre == (0.0, 0.0):
             base = replace(

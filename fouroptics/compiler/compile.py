@@ -37,6 +37,7 @@ from fouroptics.compiler.refine import readout_region, refine_phase_levels
 from fouroptics.compiler.slm import SLMModel
 from fouroptics.compiler.synthesis import synthesise
 from fouroptics.errors import ConfigError
+from fouroptics.io.digest import file_sha256
 from fouroptics.optics import FourFSystem, pixels
 
 DETECTIONS = ("ideal", "intensity", "signed")
@@ -224,7 +225,7 @@ def compile_model(
     model_file = Path(run_dir) / "model.pt" if Path(run_dir).is_dir() else Path(run_dir)
     source = {  # absolute: simulate and finetune find (and check) it from any folder
         "model": str(Path(run_dir).resolve()),
-        "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
+        "model_sha256": file_sha256(model_file),
         "model_config": config,
     }
     if calibration is not None and getattr(calibration, "slm_response", None) is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 _HOMES = {
     "FileFormatError": "fouroptics.errors",
+    "file_sha256": "fouroptics.io.digest",
     "read_h5": "fouroptics.io.h5",
     "write_h5": "fouroptics.io.h5",
     "lock_run_folder": "fouroptics.io.run_folder",

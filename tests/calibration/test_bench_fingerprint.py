@@ -16,13 +16,13 @@ import yaml
 
 from calibration.calset import FORMAT, VERSION, CalibrationSet
 from calibration.errors import CalibrationWarning
-from calibration.fingerprint import file_sha256
 from calibration.run import calibrate
 from devices.config import load_bench
 from fouroptics.cli import main
 from fouroptics.commands.inputs import load_calibration
 from fouroptics.compiler import compile_kernels
 from fouroptics.errors import ConfigError
+from fouroptics.io.digest import file_sha256
 from fouroptics.io.h5 import write_h5
 from fouroptics.optics import FourFSystem
 

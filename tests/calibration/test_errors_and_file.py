@@ -13,11 +13,12 @@ import yaml
 
 from calibration.calset import CalibrationSet
 from calibration.errors import CalibrationError, CalibrationWarning
-from calibration.fingerprint import file_sha256, yaml_fingerprint
+from calibration.fingerprint import yaml_fingerprint
 from calibration.session import Session
 from devices.config import load_bench
 from fouroptics.cli import main
 from fouroptics.errors import ConfigError, FileFormatError, FouropticsError
+from fouroptics.io.digest import file_sha256
 
 
 @pytest.fixture
