@@ -61,14 +61,16 @@ def load_calibration(
 def model_file(bundle: Any, bundle_path: str | Path) -> Path | None:
     """The ``model.pt`` a bundle was compiled from, or None (compiled from kernels, or not
     found). The path is recorded absolute since compile resolves it; an older bundle's
-    relative path is looked up beside the bundle, then in the current folder."""
+    relative path (relative to where compile ran) is looked up from the bundle's folder and
+    each folder above it, then from the current folder."""
     src = (bundle.meta.get("source") or {}).get("model")
     if not src:
         return None
     recorded = Path(src)
-    candidates = [recorded] if recorded.is_absolute() else []
+    candidates = [recorded]
     if not recorded.is_absolute():
-        candidates = [Path(bundle_path).resolve().parent / recorded, Path.cwd() / recorded]
+        here = Path(bundle_path).resolve().parent
+        candidates = [d / recorded for d in (here, *here.parents, Path.cwd())]
     for cand in candidates:
         path = cand / "model.pt" if cand.is_dir() else cand
         if path.is_file():
@@ -103,8 +105,8 @@ def reference_model(
     if path is None:
         raise ConfigError(
             f"--bundle {bundle_path}: the model it was compiled from, {recorded}, is not at hand "
-            "(looked there, beside the bundle and in the current folder); pass --twin-reference "
-            "to use the bundle's noise-free twin as the digital reference"
+            "(looked from the bundle's folder, the folders above it and the current folder); "
+            "pass --twin-reference to use the bundle's noise-free twin as the digital reference"
         )
     expected = source.get("model_sha256")
     try:

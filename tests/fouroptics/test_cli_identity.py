@@ -1,8 +1,8 @@
 """A bundle is tied to the model it was compiled from: compile records the model's path absolute,
 simulate and finetune check its sha256 and refuse another model (or a teacher) in one line, a
 missing model is refused unless ``--twin-reference`` asks for the bundle's twin (and
-results.json says so); an older bundle's relative path is found beside the bundle. An
-unreadable ``--bundle`` or ``--calibration`` is one line too."""
+results.json says so); an older bundle's relative path is found from the bundle's folder or
+one above it. An unreadable ``--bundle`` or ``--calibration`` is one line too."""
 
 from __future__ import annotations
 
@@ -143,6 +143,23 @@ def test_an_old_bundles_relative_model_path_is_found_beside_the_bundle(case, mon
     digital = json.loads((out / "results.json").read_text())["digital"]
     assert digital["reference"] == "model"
     assert digital["source"] == f"model {case['dir'] / 'model' / 'model.pt'}"
+
+
+def test_an_old_bundles_path_relative_to_where_compile_ran_is_found_from_above(case, monkeypatch):
+    """``make demo`` wrote ``demo_out/train/...`` relative to the repository: a bundle in
+    ``demo_out/compile/`` finds it from a folder above its own, wherever simulate runs."""
+    bundle = case["bundle"]
+    top = case["dir"]
+    src = {**bundle.meta["source"], "model": f"{top.name}/model"}
+    bundle.meta = {**bundle.meta, "source": src}
+    bundle.save(case["path"])
+    elsewhere = top / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    rc, out = _run("simulate", case)
+    assert rc == 0
+    digital = json.loads((out / "results.json").read_text())["digital"]
+    assert digital["source"] == f"model {top / 'model' / 'model.pt'}"
 
 
 @pytest.mark.parametrize("which", ["--bundle", "--calibration"])
