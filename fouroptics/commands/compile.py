@@ -133,9 +133,16 @@ def slm_from_bench(path: Path) -> Any:
 
 
 def slm_from_calibration(
-    path: Path, base: Any, system_yaml: Path, allow_other_bench: bool = False
-) -> Any:
-    """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet.
+    path: Path,
+    base: Any,
+    system_yaml: Path,
+    allow_other_bench: bool = False,
+    fourier_shape: tuple[int, int] | None = None,
+) -> tuple[Any, Any]:
+    """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet,
+    and the Fourier SLM's measured frame (centre, scale, rotation and, when measured, the
+    Fourier path's wavefront: :class:`~fouroptics.compiler.fourier_frame.FourierFrame`; nominal
+    when the file has no ``fourier`` section).
 
     Args:
         path: calibration.h5 (``fouroptics calibrate``), with a ``lut`` section for
@@ -175,7 +182,7 @@ def slm_from_calibration(
             f"{base.modulation!r}"
         )
     name = f"{base.name} (calibrated: {Path(path).name})"
-    return SLMModel(
+    slm = SLMModel(
         base.bit_depth,
         base.modulation,
         response=table,
@@ -183,6 +190,22 @@ def slm_from_calibration(
         source="calibration",
         fringing=base.fringing,
     )
+    if fourier_shape is None:
+        return slm, None
+    return slm, fourier_frame(cal, path, fourier_shape)
+
+
+def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
+    """The Fourier SLM's frame (of ``shape`` pixels) from a loaded CalibrationSet: its
+    ``fourier`` section (centre, scale, rotation) and, when measured, the ``aberration``
+    section's wavefront."""
+    from fouroptics.compiler.fourier_frame import FourierFrame
+
+    fourier = cal.fourier if "fourier" in cal.sections else None
+    wavefront = None
+    if "aberration" in cal.sections and hasattr(cal, "aberration_phase"):
+        wavefront = np.asarray(cal.aberration_phase(shape), dtype=np.float64)
+    return FourierFrame.from_calibration(fourier, shape, wavefront, source=Path(path).name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -227,9 +250,14 @@ def run(args: argparse.Namespace) -> int:
                 f"refuses it; for this SLM use {', '.join(_encodings_for(slm.modulation))})"
             )
             slm = None
+    frame = None
     if args.calibration is not None:
-        slm = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
+        slm, frame = slm_from_calibration(
+            args.calibration, slm, args.system, args.allow_other_bench, system.fourier_shape
+        )
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
+    if frame is not None and not frame.is_nominal:
+        opts["frame"] = frame
     kernels = None
     if args.kernels is not None:
         kernels = _load_kernels(args.kernels)
@@ -367,6 +395,7 @@ def _summary(bundle: Any, quality: dict, args: argparse.Namespace, seconds: floa
         "channels": channels,
         "warnings": bundle.warnings,
         "iris": m.get("iris"),  # binary encodings: where the wanted light is read
+        "fourier_frame": m.get("fourier_frame", {"source": "nominal"}),
         "seconds": round(seconds, 2),
     }
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fouroptics.compiler import geometry as geo
+from fouroptics.compiler.fourier_frame import FourierFrame
 from fouroptics.compiler.slm import SLMModel
 from fouroptics.errors import ConfigError, DataError, FileFormatError
 from fouroptics.io.h5 import read_h5, write_h5
@@ -135,6 +136,9 @@ class MaskBundle:
         }
         if kw.get("iris") is not None:
             meta["iris"] = kw["iris"]
+        frame = kw.get("frame")
+        if frame is not None and not frame.is_nominal:
+            meta["fourier_frame"] = frame.describe()
         arrays = {
             "block_start": placement.block_start.astype(np.int64),
             "tiles": placement.tiles.astype(np.int64),
@@ -147,6 +151,8 @@ class MaskBundle:
             "t_out": program.t_out.astype(np.float64),
             "frame_gain": frame_gain.astype(np.float64),
         }
+        if frame is not None and frame.wavefront is not None:
+            arrays["wavefront"] = np.asarray(frame.wavefront, dtype=np.float64)
         bundle = cls(
             system=system,
             encoding=kw["encoding"],
@@ -349,14 +355,48 @@ class MaskBundle:
         window, at = None, None
         if pixels is not None:
             window, at = pixel_window(pixels, self.system.camera_shape[1])
-        masks = self.fourier_masks
         out = []
         for i in range(0, len(fields), chunk):
-            e = self.system.forward(fields[i : i + chunk], masks=masks, window=window)
+            e = self._twin_forward(fields[i : i + chunk], self.fourier_masks, window)
             if at is not None:
                 e = e.reshape(*e.shape[:2], -1)[..., at]
             out.append(self.system.intensity(e))
         return np.concatenate(out)
+
+    @property
+    def frame(self) -> FourierFrame:
+        """The Fourier SLM's frame the masks were designed in (measured centre, scale and
+        wavefront; :mod:`fouroptics.compiler.fourier_frame`), nominal when none was given."""
+        if "frame" not in self._cache:
+            d = self.meta.get("fourier_frame")
+            if d is None:
+                self._cache["frame"] = FourierFrame()
+            else:
+                wave = self.arrays.get("wavefront")
+                self._cache["frame"] = FourierFrame(
+                    offset_px=tuple(float(v) for v in d["offset_px"]),
+                    scale=float(d["scale"]),
+                    rotation=float(d["rotation_rad"]),
+                    wavefront=None if wave is None else np.asarray(wave, dtype=np.float64),
+                    source=str(d["source"]),
+                )
+        return self._cache["frame"]
+
+    def _twin_forward(self, fields: np.ndarray, masks: np.ndarray, window: Any = None) -> Any:
+        """Camera fields of the noise-free twin: the believed system in the bundle's Fourier
+        frame (:meth:`frame`), for input fields (B, H_in, W_in) and masks (F, H_F, W_F)."""
+        frame = self.frame
+        if frame.is_nominal:
+            return self.system.forward(fields, masks=masks, window=window)
+        key = ("twin", id(masks))
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not masks:  # the object is held: its id is not reused
+            hit = self._cache[key] = (masks, frame.twin_masks(masks))
+        tilt = frame.input_tilt(self.system)
+        if tilt is not None:
+            fields = (fields * np.outer(*tilt)).astype(np.complex64)
+        system = frame.twin_system(self.system)
+        return system.forward(fields, masks=hit[1], window=window)
 
     # ------------------------------------------------------------------ head
 
@@ -456,8 +496,8 @@ class MaskBundle:
         the ideal-mask field over the readout window) and efficiency (power in the window /
         input power), for ``images`` (B, C_in, n, n)."""
         t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
-        real = self.system.forward(t, masks=self.fourier_masks)
-        ideal = self.system.forward(t, masks=self.ideal_masks)
+        real = self._twin_forward(t, self.fourier_masks)
+        ideal = self._twin_forward(t, self.ideal_masks)
         a = self.arrays
         offs = a["window_offsets"]
         p_in = float((np.abs(t) ** 2).sum() * self.system.input_pitch**2)

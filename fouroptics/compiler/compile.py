@@ -32,6 +32,7 @@ import numpy as np
 from fouroptics.compiler import binary, encodings
 from fouroptics.compiler import geometry as geo
 from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for, refine_steps
+from fouroptics.compiler.fourier_frame import FourierFrame
 from fouroptics.compiler.layout import place
 from fouroptics.compiler.refine import readout_region, refine_phase_levels
 from fouroptics.compiler.slm import SLMModel
@@ -347,6 +348,7 @@ def compile_program(
     refine: int | None = None,
     source: dict[str, Any] | None = None,
     head: dict[str, np.ndarray] | None = None,
+    frame: FourierFrame | None = None,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -367,6 +369,9 @@ def compile_program(
             (:mod:`fouroptics.compiler.refine`); default 100 on an SLM with fringing, else 0.
         source: provenance stored in the bundle.
         head: the electronic head's weights (models only).
+        frame: where calibration found the Fourier SLM (centre, scale, wavefront,
+            :class:`~fouroptics.compiler.fourier_frame.FourierFrame`): the masks are designed
+            for the real pixels and the bundle's twin sees them there. None: nominal.
     """
     from fouroptics.compiler.bundle import MaskBundle
 
@@ -378,7 +383,7 @@ def compile_program(
         args = dict(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
-            refine=refine, source=source, head=head,
+            refine=refine, source=source, head=head, frame=frame,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -475,12 +480,23 @@ def compile_program(
             f"{n_frames} exposures per image"
         )
 
-    frames = synthesise(program, system, placement, s, order, groups, per_frame)
+    frame = frame if frame is not None and not frame.is_nominal else None
+    frames = synthesise(program, system, placement, s, order, groups, per_frame, frame)
     targets = frames.targets
     grid = system.fourier_slm
 
-    # --- device compensation: input pixel envelope, Fourier pixel fill factor and gap light
+    # --- device compensation: the measured wavefront, the input pixel envelope, the Fourier
+    # pixel fill factor and gap light
+    if frame is not None and frame.wavefront is not None:
+        targets *= frame.conjugate()
     envelope = system.input_envelope()
+    if envelope is not None and frame is not None:  # at the frequencies the pixels see
+        uy, ux = frame.coords(system)
+        lam_f = system.wavelength * system.f1
+        grid_in = system.input_slm
+        envelope = pixels.input_envelope(
+            grid_in.aperture, grid_in.fill_factor, uy / lam_f, ux / lam_f
+        )
     if envelope is not None:
         targets /= envelope
     if system.pixel_quadrature > 1:
@@ -528,6 +544,7 @@ def compile_program(
         source=source or {},
         head=head,
         iris=iris_note,
+        frame=frame,
     )
     bundle = MaskBundle.build(**build)
     if steps:
@@ -569,7 +586,12 @@ def _refine(
     )
     region = readout_region(displayed, half)
     images = np.random.default_rng(0).random((4, *bundle.image_shape))
-    field = system.fourier_plane(bundle.input_transmission(images).astype(np.complex64))
+    t = bundle.input_transmission(images).astype(np.complex64)
+    frame = bundle.frame  # the input's Fourier-plane power on the real pixels
+    tilt = frame.input_tilt(system)
+    if tilt is not None:
+        t = (t * np.outer(*tilt)).astype(np.complex64)
+    field = frame.twin_system(system).fourier_plane(t)
     weight = np.mean(np.abs(field) ** 2, axis=0)
     return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps)
 

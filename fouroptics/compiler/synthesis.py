@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fouroptics.compiler import geometry as geo
+from fouroptics.compiler.fourier_frame import FourierFrame
 from fouroptics.compiler.layout import Placement
 from fouroptics.optics import FourFSystem, band_window, pixels
 
@@ -41,7 +42,7 @@ class Frames:
 
 def synthesise(
     program, system: FourFSystem, placement: Placement, s: int, order: int, groups: int,
-    per_frame: int,
+    per_frame: int, frame: FourierFrame | None = None,
 ) -> Frames:  # fmt: skip
     """The frames' wanted multipliers for ``program`` laid out by ``placement``.
 
@@ -53,6 +54,9 @@ def synthesise(
         order: B-spline order q (blocks of q + 1 periods).
         groups: groups of channels (frames, or frame pairs for ``ideal``).
         per_frame: channels per group.
+        frame: where the Fourier SLM really sits (measured centre and scale): the multipliers
+            are evaluated at the spatial frequency each real pixel sees; None: the nominal
+            frame.
     """
     n_per = program.period
     c_opt, c_in = program.kernels.shape[:2]
@@ -61,14 +65,16 @@ def synthesise(
     block_px = (order + 1) * n_per * s
     ideal = program.detection == "ideal"
     n_frames = groups * (2 if ideal else 1)
-    ny, nx = system.spatial_frequencies()
+    uy, ux = system.fourier_coords() if frame is None else frame.coords(system)
+    lam_f1 = system.wavelength * system.f1
+    ny, nx = uy / lam_f1, ux / lam_f1
     band = program.band
     env = geo.block_envelope(band, n_per, s)
     zone = system.wavelength * system.f1 / p_in
     sy, sx = (
         geo.synthesis_matrix(nu, period_m, band, order, env, n_per * s)
         * band_window(u, system.fourier_pitch, zone)[:, None]
-        for nu, u in zip((ny, nx), system.fourier_coords(), strict=True)
+        for nu, u in zip((ny, nx), (uy, ux), strict=True)
     )  # (H_F, J), (W_F, J)
     # ramps aim at a pixel centre of each block (on a matched grid the camera then samples
     # the output on the input pixels), at image position t_anchor
@@ -113,7 +119,7 @@ def synthesise(
                     sources.append((sign * ref_value * dc, anchor[c_in]))
                 for kern, centre in sources:
                     shift = yo + mag * centre
-                    ry, rx = system.shift_ramp_factors(*shift)
+                    ry, rx = system.shift_ramp_factors(*shift, coords=(uy, ux))
                     env = pixel_env(shift)
                     ay_cols.append(ry[:, None] * sy / env)
                     zx_rows.append(kern @ (rx[:, None] * sx).T)

@@ -351,9 +351,16 @@ class FourFSystem:
         ry, rx = self.shift_ramp_factors(shift_y, shift_x)
         return np.outer(ry, rx)
 
-    def shift_ramp_factors(self, shift_y: float, shift_x: float) -> tuple[np.ndarray, np.ndarray]:
-        """The separable factors (H_F,), (W_F,) of :meth:`shift_ramp`."""
-        uy, ux = self.fourier_coords()
+    def shift_ramp_factors(
+        self,
+        shift_y: float,
+        shift_x: float,
+        coords: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The separable factors (H_F,), (W_F,) of :meth:`shift_ramp`; ``coords`` (u_y, u_x)
+        metres replace the Fourier pixel centres (a measured frame, see
+        :mod:`fouroptics.compiler.fourier_frame`)."""
+        uy, ux = self.fourier_coords() if coords is None else coords
         scale = self.wavelength * self.f2
         return np.exp(2j * np.pi * uy * shift_y / scale), np.exp(2j * np.pi * ux * shift_x / scale)
 
