@@ -98,6 +98,15 @@ class CalibrationSet:
         """(H_in, W_in) relative beam intensity on the input SLM."""
         return np.asarray(self._section("registration")["beam_profile"])
 
+    def beam(self) -> dict[str, Any]:
+        """The Gaussian fit of the beam on the input SLM: ``{"centre_px": (row, col),
+        "waist_px": 1/e^2 intensity radius}`` in input pixels (inf: flat)."""
+        r = self._section("registration")
+        return {
+            "centre_px": tuple(float(v) for v in r["beam_centre_px"]),
+            "waist_px": float(r["beam_waist_px"]),
+        }
+
     @property
     def fourier(self) -> dict[str, Any]:
         """``{"centre_px": (row, col), "scale": float, "rotation_rad": float}``."""

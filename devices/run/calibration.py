@@ -17,13 +17,27 @@ from fouroptics.errors import ConfigError
 @dataclass
 class RunCalibration:
     """What a run uses from a calibration: the registration affine, the input SLM's inverse
-    LUT (levels that linearise it: ``inverse[k]`` shows relative amplitude ``k / (L - 1)``) and
-    the measured camera (``gain`` DN/e-, ``black_level`` DN, ``full_well`` e-)."""
+    LUT (levels that linearise it: ``inverse[k]`` shows relative amplitude ``k / (L - 1)``),
+    the measured camera (``gain`` DN/e-, ``black_level`` DN, ``full_well`` e-) and the beam on
+    the input SLM (``centre_px`` (row, col) input pixels, ``waist_px`` its 1/e^2 intensity
+    radius: :meth:`beam_amplitude` divides it out of the displayed images)."""
 
     registration: np.ndarray | None = None
     input_inverse_lut: np.ndarray | None = None
     source: str = "none"
     camera: dict[str, float] | None = None
+    beam: dict[str, Any] | None = None
+
+    def beam_amplitude(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """Relative field amplitude of the measured Gaussian beam on an input SLM of ``shape``
+        (H_in, W_in), ``exp(-r^2 / w^2)`` (1 at its centre), or None (flat or not measured)."""
+        if self.beam is None or not np.isfinite(self.beam["waist_px"]):
+            return None
+        cy, cx = self.beam["centre_px"]
+        w = float(self.beam["waist_px"])
+        gy = np.exp(-((np.arange(shape[0]) - cy) ** 2) / w**2)
+        gx = np.exp(-((np.arange(shape[1]) - cx) ** 2) / w**2)
+        return np.outer(gy, gx)
 
     @classmethod
     def from_any(cls, cal: Any) -> RunCalibration:
@@ -44,6 +58,9 @@ class RunCalibration:
                 if name == "camera":
                     response = getattr(cal, "camera_response", None)
                     return response() if callable(response) else None
+                if name == "beam":
+                    fit = getattr(cal, "beam", None)
+                    return fit() if callable(fit) else fit
                 return getattr(cal, name, None)
             except Exception:  # a section the calibration does not hold
                 return None
@@ -69,4 +86,13 @@ class RunCalibration:
                     f"calibration.camera: {cam}; expected a finite gain > 0 (DN/e-) and "
                     "black_level, full_well >= 0"
                 )
-        return cls(registration=reg, input_inverse_lut=inv, source=src, camera=cam)
+        beam = get("beam")
+        if beam is not None:
+            beam = {"centre_px": tuple(float(v) for v in beam["centre_px"]),
+                    "waist_px": float(beam["waist_px"])}  # fmt: skip
+            if not all(np.isfinite(beam["centre_px"])) or not beam["waist_px"] > 0:
+                raise ConfigError(
+                    f"calibration.beam: {beam}; expected a finite centre (input px) and a "
+                    "waist > 0 (inf: flat)"
+                )
+        return cls(registration=reg, input_inverse_lut=inv, source=src, camera=cam, beam=beam)

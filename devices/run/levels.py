@@ -16,12 +16,26 @@ def input_levels(
     transmission: np.ndarray,
     cal: RunCalibration,
     support: tuple[slice, slice] | None = None,
+    floor: float = 0.0,
 ) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
     inverse LUT when given, else the SLM's believed LUT (``levels_for``).
 
     ``support``: a box outside which every transmission is 0 (:func:`support_box`); the levels
-    are looked up there only, the rest takes the level of 0 (the lookup is per pixel)."""
+    are looked up there only, the rest takes the level of 0 (the lookup is per pixel).
+
+    A measured beam (:meth:`RunCalibration.beam_amplitude`) is divided out over the support:
+    the transmission is multiplied by ``a_min / a(x)`` (``a_min`` the beam's weakest amplitude
+    there), so the input field is flat as the compiled kernels assume, at the cost of the light
+    above ``a_min`` (the photometry absorbs the common factor). Not for a bundle that cancels
+    its input SLM's floor (``floor`` > 0, its ``input_leak``): the floor's light follows the
+    beam, and its cancellation assumes the image's light does too."""
+    beam = cal.beam_amplitude(bench.input_slm.shape)
+    if beam is not None and not floor:
+        box = support if support is not None else (slice(None), slice(None))
+        flat = np.zeros_like(beam)
+        flat[box] = beam[box].min() / beam[box]
+        transmission = np.asarray(transmission) * flat.astype(np.float32)
     if support is not None:
         t = np.asarray(transmission)
         dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())
@@ -51,7 +65,8 @@ def support_box(bundle: Any) -> tuple[slice, slice]:
     """The box of input-SLM pixels where the bundle's transmission can be non-zero (its
     blocks: a full-scale image shows there, and only there)."""
     full = np.full((1, *bundle.image_shape), bundle.meta["image_scale"], dtype=np.float32)
-    rows, cols = np.nonzero(bundle.input_transmission(full)[0])
+    t = bundle.input_transmission(full)[0]
+    rows, cols = np.nonzero(t > bundle.meta.get("input_leak", 0.0))  # above the SLM's floor
     if not len(rows):
         return slice(0, 0), slice(0, 0)
     return slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)

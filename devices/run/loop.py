@@ -121,9 +121,10 @@ def run_bundle(
     opts = dict(capture_options or {})
     ref = reference
     support = support_box(bundle)
+    floor = bundle.meta.get("input_leak", 0.0)
     ref_levels = None
     if exposure is None or photometry is None:
-        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support)
+        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, floor)
     windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
@@ -162,7 +163,9 @@ def run_bundle(
     feats, sat, n_px, photons = [], 0, 0, []
     top = saturation_dn(bench.camera, cal.camera)
     for i in range(0, n, batch):
-        levels = input_levels(bench, bundle.input_transmission(images[i : i + batch]), cal, support)
+        levels = input_levels(
+            bench, bundle.input_transmission(images[i : i + batch]), cal, support, floor
+        )
         vals, first = grab(levels, first=example_frame and stats.example_frame is None)
         b = vals.shape[0]
         if progress is not None:

@@ -286,14 +286,21 @@ class SimulatedBench(Bench):
 def truth_calibration(bench: SimulatedBench) -> dict[str, Any]:
     """A calibration "by hand" from ``bench.truth()`` (tests and reports only, a stand-in until
     a measured CalibrationSet is at hand): the registration affine and the input SLM's inverse
-    LUT (level whose true relative amplitude is nearest ``k / (L - 1)``)."""
+    LUT (level whose true relative amplitude is nearest ``k / (L - 1)``) and the beam's centre
+    and waist."""
     t = bench.truth()
     resp = np.asarray(t["input_slm"]["response"], dtype=np.float64)
     rel = resp / resp.max()
     want = np.arange(len(resp)) / (len(resp) - 1)
     inverse = np.abs(rel[None, :] - want[:, None]).argmin(axis=1)
+    pitch = bench.system.input_pitch
+    centre = [
+        n // 2 + b / pitch for n, b in zip(bench.system.input_shape, t["beam_centre"], strict=True)
+    ]
+    waist = t["beam_waist"]
     return {
         "registration": np.asarray(t["registration"]),
         "input_inverse_lut": inverse,
+        "beam": {"centre_px": centre, "waist_px": np.inf if waist is None else waist / pitch},
         "source": "truth (by hand)",
     }

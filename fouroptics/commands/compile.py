@@ -53,6 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "warning instead of refusing it",
     )
     p.add_argument(
+        "--leak-block",
+        action="store_true",
+        help="with --calibration: cancel the input SLM's measured contrast floor (its darkest "
+        "level's light, which reaches every tile) with an extra input block shown fully on; "
+        "needs room for a second block on the input SLM",
+    )
+    p.add_argument(
         "--detection",
         default="ideal",
         choices=("ideal", "intensity", "signed"),
@@ -137,12 +144,10 @@ def slm_from_calibration(
     base: Any,
     system_yaml: Path,
     allow_other_bench: bool = False,
-    fourier_shape: tuple[int, int] | None = None,
 ) -> tuple[Any, Any]:
     """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet,
-    and the Fourier SLM's measured frame (centre, scale, rotation and, when measured, the
-    Fourier path's wavefront: :class:`~fouroptics.compiler.fourier_frame.FourierFrame`; nominal
-    when the file has no ``fourier`` section).
+    and the CalibrationSet (checked against the bench; see :func:`fourier_frame` and
+    :func:`input_leak` for what else compile takes from it).
 
     Args:
         path: calibration.h5 (``fouroptics calibrate``), with a ``lut`` section for
@@ -190,9 +195,17 @@ def slm_from_calibration(
         source="calibration",
         fringing=base.fringing,
     )
-    if fourier_shape is None:
-        return slm, None
-    return slm, fourier_frame(cal, path, fourier_shape)
+    return slm, cal
+
+
+def input_leak(cal: Any) -> float:
+    """The input SLM's floor from a CalibrationSet: its measured amplitude LUT's darkest level
+    relative to its brightest (0 for a phase-only input SLM or no input LUT)."""
+    lut = cal.sections.get("lut", {}).get("input_slm")
+    if lut is None or str(lut.get("modulation", "amplitude")) == "phase":
+        return 0.0
+    curve = np.asarray(lut["curve"], dtype=np.float64)
+    return float(np.clip(curve.min() / max(float(curve.max()), 1e-12), 0.0, 0.5))
 
 
 def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
@@ -252,12 +265,15 @@ def run(args: argparse.Namespace) -> int:
             slm = None
     frame = None
     if args.calibration is not None:
-        slm, frame = slm_from_calibration(
-            args.calibration, slm, args.system, args.allow_other_bench, system.fourier_shape
-        )
+        slm, cal = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
+        frame = fourier_frame(cal, args.calibration, system.fourier_shape)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
     if frame is not None and not frame.is_nominal:
         opts["frame"] = frame
+    if args.leak_block and args.calibration is None:
+        raise ConfigError("--leak-block: needs --calibration (the measured input LUT's floor)")
+    if args.calibration is not None and args.leak_block:
+        opts["input_leak"] = input_leak(cal)
     kernels = None
     if args.kernels is not None:
         kernels = _load_kernels(args.kernels)
@@ -396,6 +412,7 @@ def _summary(bundle: Any, quality: dict, args: argparse.Namespace, seconds: floa
         "warnings": bundle.warnings,
         "iris": m.get("iris"),  # binary encodings: where the wanted light is read
         "fourier_frame": m.get("fourier_frame", {"source": "nominal"}),
+        "input_leak": m.get("input_leak", 0.0),
         "seconds": round(seconds, 2),
     }
 

@@ -103,7 +103,14 @@ class MaskBundle:
             gain = 1.0
             if kw["encoding"] != "complex" or kw["fourier_levels"] is not None:
                 gain = _projected_gain(kw["fourier_masks"], kw["ideal_masks"], system)
-        amp = system.f1 / system.f2 * kw["input_amplitude"] * sigma
+        # the image's light is (1 - a) of the SLM's range when a leak block cancels its floor a
+        amp = (
+            system.f1
+            / system.f2
+            * kw["input_amplitude"]
+            * sigma
+            * (1.0 - kw.get("input_leak", 0.0))
+        )
         scale = (amp * abs(gain)) ** 2 * gcam.pitch**2 * gcam.fill_factor
         c_opt, c_in = program.kernels.shape[:2]
         frame_gain = np.ones(kw["fourier_masks"].shape[0])
@@ -139,6 +146,8 @@ class MaskBundle:
         frame = kw.get("frame")
         if frame is not None and not frame.is_nominal:
             meta["fourier_frame"] = frame.describe()
+        if kw.get("input_leak"):
+            meta["input_leak"] = float(kw["input_leak"])
         arrays = {
             "block_start": placement.block_start.astype(np.int64),
             "tiles": placement.tiles.astype(np.int64),
@@ -227,7 +236,10 @@ class MaskBundle:
     # ------------------------------------------------------------------ input side
 
     def input_transmission(self, images: Any) -> np.ndarray:
-        """Input-SLM transmission in [0, 1] (B, H_in, W_in), the same for every frame.
+        """Input-SLM transmission in [0, 1] (B, H_in, W_in), the same for every frame: the
+        images in their blocks, the reference or leak block at 1, and, for a bundle compiled
+        with an input leak ``a`` (``meta["input_leak"]``), ``a + (1 - a) t`` everywhere (the
+        SLM's floor, which the leak block cancels).
 
         Args:
             images: (B, C_in, n, n) (or (C_in, n, n)) in the model's units, normalised as the
@@ -258,9 +270,13 @@ class MaskBundle:
         size = block.shape[-1]
         for i, (r, c) in enumerate(self.arrays["block_start"][: shape[0]]):
             out[:, r : r + size, c : c + size] = block[:, i]
-        if self.detection == "ideal":
+        leak = self.meta.get("input_leak", 0.0)
+        if self.detection == "ideal" or leak:
             r, c = self.arrays["block_start"][shape[0]]
             out[:, r : r + size, c : c + size] = 1.0
+        if leak:  # the SLM's floor everywhere: a + (1 - a) t (the leak block's coefficient
+            out *= np.float32(1.0 - leak)  # cancels the floor's light on every tile)
+            out += np.float32(leak)
         return out
 
     def input_fields(self, images: Any) -> np.ndarray:

@@ -349,6 +349,7 @@ def compile_program(
     source: dict[str, Any] | None = None,
     head: dict[str, np.ndarray] | None = None,
     frame: FourierFrame | None = None,
+    input_leak: float = 0.0,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -372,6 +373,12 @@ def compile_program(
         frame: where calibration found the Fourier SLM (centre, scale, wavefront,
             :class:`~fouroptics.compiler.fourier_frame.FourierFrame`): the masks are designed
             for the real pixels and the bundle's twin sees them there. None: nominal.
+        input_leak: the input SLM's darkest field relative to its brightest (its measured
+            LUT's floor). Above 0, a leak block is laid out (fully on) and routed to every tile
+            with the coefficient that cancels the floor's light
+            (:func:`~fouroptics.compiler.synthesis.leak_coefficient`); the bundle's input
+            becomes ``a + (1 - a) t``. When the block does not fit, the bundle is compiled
+            without it and says so.
     """
     from fouroptics.compiler.bundle import MaskBundle
 
@@ -383,7 +390,7 @@ def compile_program(
         args = dict(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
-            refine=refine, source=source, head=head, frame=frame,
+            refine=refine, source=source, head=head, frame=frame, input_leak=input_leak,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -432,7 +439,10 @@ def compile_program(
             f"lens aperture radius is {system.lens_aperture / 2e3 * 1e3:.3f} mm"
         )
 
-    n_blocks = c_in + (1 if ideal else 0)
+    leak = float(input_leak)
+    if not 0.0 <= leak < 1.0:
+        raise ConfigError(f"input_leak: got {input_leak!r}; expected 0 <= a < 1")
+    n_blocks = c_in + (1 if ideal or leak else 0)
     iris, iris_note = _binary_iris(encoding, system, program, s, order, guard_px * p_in, u_max)
     if max_tiles is None and encoding == "superpixel":
         max_tiles = 1
@@ -442,18 +452,32 @@ def compile_program(
             "distance from it; on examples/systems/dmd.yaml fidelity 0.975-0.9997, median "
             "0.995, at the centre, 0.84-0.97 with 4 windows in the iris)"
         )
-    placement = place(
-        system,
-        n_blocks,
-        block_px,
-        period_m,
-        order,
-        guard_px * p_in,
-        ghosts=ghosts_for(encoding, system),
-        zero_order=_has_zero_order(encoding, system),
-        iris=iris,
-        max_tiles=max_tiles,
-    )
+
+    def layout(blocks: int) -> Any:
+        return place(
+            system,
+            blocks,
+            block_px,
+            period_m,
+            order,
+            guard_px * p_in,
+            ghosts=ghosts_for(encoding, system),
+            zero_order=_has_zero_order(encoding, system),
+            iris=iris,
+            max_tiles=max_tiles,
+        )
+
+    try:
+        placement = layout(n_blocks)
+    except ConfigError as exc:
+        if not leak or ideal:
+            raise
+        warnings.append(
+            f"input leak {leak:.3g}: no room for the leak block on the input SLM ({exc}); "
+            "compiled without it: the contrast floor's light reaches every tile"
+        )
+        leak, n_blocks = 0.0, c_in
+        placement = layout(n_blocks)
     if max_tiles is None and encoding.startswith("double-phase"):
         max_tiles = 1
         warnings.append(
@@ -481,7 +505,12 @@ def compile_program(
         )
 
     frame = frame if frame is not None and not frame.is_nominal else None
-    frames = synthesise(program, system, placement, s, order, groups, per_frame, frame)
+    frames = synthesise(program, system, placement, s, order, groups, per_frame, frame, leak)
+    if leak:
+        warnings.append(
+            f"input leak {leak:.3g} (the input SLM's contrast floor): cancelled on every tile by "
+            "a leak block shown fully on; the run shows a + (1 - a) t"
+        )
     targets = frames.targets
     grid = system.fourier_slm
 
@@ -545,6 +574,7 @@ def compile_program(
         head=head,
         iris=iris_note,
         frame=frame,
+        input_leak=leak,
     )
     bundle = MaskBundle.build(**build)
     if steps:

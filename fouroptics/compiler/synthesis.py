@@ -42,7 +42,7 @@ class Frames:
 
 def synthesise(
     program, system: FourFSystem, placement: Placement, s: int, order: int, groups: int,
-    per_frame: int, frame: FourierFrame | None = None,
+    per_frame: int, frame: FourierFrame | None = None, leak: float = 0.0,
 ) -> Frames:  # fmt: skip
     """The frames' wanted multipliers for ``program`` laid out by ``placement``.
 
@@ -57,6 +57,10 @@ def synthesise(
         frame: where the Fourier SLM really sits (measured centre and scale): the multipliers
             are evaluated at the spatial frequency each real pixel sees; None: the nominal
             frame.
+        leak: the input SLM's darkest field amplitude relative to its brightest (its contrast
+            floor, from the measured LUT), with an extra block (the last of ``placement``)
+            shown fully on: each frame's tiles get that block's light with the coefficient
+            that cancels the leak (:func:`leak_coefficient`). 0: no leak block.
     """
     n_per = program.period
     c_opt, c_in = program.kernels.shape[:2]
@@ -83,10 +87,11 @@ def synthesise(
     kidx = band % n_per
     kernels = program.kernels[:, :, kidx[:, None], kidx[None, :]]  # (C_opt, C_in, J, J)
     ref_value = 0.0
+    dc = np.zeros((len(band), len(band)), dtype=np.complex128)
+    dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
     if ideal:
         ref_value = reference_level(program)
-        dc = np.zeros((len(band), len(band)), dtype=np.complex128)
-        dc[np.searchsorted(band, 0), np.searchsorted(band, 0)] = 1.0
+    dc_gain = program.kernels[:, :, 0, 0]  # (C_opt, C_in): each kernel's response to 1
     mag = system.magnification
     grid = system.fourier_slm
 
@@ -115,8 +120,13 @@ def synthesise(
                     minus_frame[o] = f
                 yo = placement.tile_centre[t]
                 sources = [(program_k, anchor[i]) for i, program_k in enumerate(kernels[o])]
-                if ideal:
-                    sources.append((sign * ref_value * dc, anchor[c_in]))
+                coef = sign * ref_value if ideal else 0.0
+                if leak:
+                    coef += leak_coefficient(
+                        leak, complex(dc_gain[list(members)].sum()), len(members), sign * ref_value
+                    )
+                if ideal or leak:
+                    sources.append((coef * dc, anchor[c_in]))
                 for kern, centre in sources:
                     shift = yo + mag * centre
                     ry, rx = system.shift_ramp_factors(*shift, coords=(uy, ux))
@@ -133,6 +143,27 @@ def synthesise(
         reference=float(ref_value),
         t_anchor=float(t_anchor),
     )
+
+
+def leak_coefficient(leak: float, dc_sum: complex, tiles: int, reference: float) -> complex:
+    """The leak block's coefficient that cancels an input SLM's contrast floor on every tile.
+
+    An amplitude SLM cannot show less than ``a`` (the darkest level's field relative to the
+    brightest); the run shows ``a + (1 - a) t`` in the image blocks, ``a`` everywhere else and 1
+    in the leak block. The uniform ``a`` reaches every camera tile through the DC response of
+    every term of the frame (``S``, the frame's image kernels' responses to a uniform input,
+    ``dc_sum``, plus the reference terms ``c``), and the leak block adds ``(1 - a) c`` to its own
+    tile. With every tile's coefficient ``c = R + k`` (``R`` the ``ideal`` detection's +-R, else
+    0): ``(1 - a) k + a (S + n (R + k)) = 0``, so ``k = -a (S + n R) / (1 - a + a n)``. Exact for a
+    flat beam (the leak light follows the beam; the run does not flatten it).
+
+    Args:
+        leak: ``a`` in [0, 1).
+        dc_sum: ``S``, model units (the sum of the frame's kernels at zero frequency).
+        tiles: ``n``, channels sharing the frame.
+        reference: ``R`` of this frame (signed), model units.
+    """
+    return -leak * (dc_sum + tiles * reference) / (1.0 - leak + leak * tiles)
 
 
 def reference_level(program) -> float:
