@@ -4,7 +4,10 @@ Writes DIR/calibration.h5 (the CalibrationSet), DIR/calibration.json (every quan
 frames each routine displayed and captured; on a simulated bench each quantity as
 ``{"measured", "true", "error"}``) and figures. The routines see only display, capture and
 exposure; the truth of a simulated bench is read here, after they ran, for the report.
-Nothing is written until every routine has succeeded.
+Nothing is written until every routine has succeeded. Quantities out of their limits
+(:mod:`calibration.limits`, judged without the truth) print one ``warning:`` line each, are
+listed under ``out_of_limits`` in calibration.json and in the file, and make the verb exit
+:data:`EXIT_OUT_OF_LIMITS` (3: completed, but recalibrate after fixing the bench).
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from calibration.limits import linearised_rms as _linearised_rms
 from fouroptics.report import prepare_out, save_figure, write_json
+
+#: exit status of a calibration that completed (files written) with quantities out of limits
+EXIT_OUT_OF_LIMITS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _rel(measured: float, true: float) -> dict[str, float]:
     return {"measured": measured, "true": true, "error": measured / true - 1.0 if true else None}
-
-
-def _linearised_rms(curve: np.ndarray, inverse: np.ndarray, target: np.ndarray) -> float:
-    """RMS (rad) of the phase ``curve`` realised by the ``inverse`` LUT's levels minus the
-    targets, wrapped to (-pi, pi]."""
-    e = np.angle(np.exp(1j * (curve[inverse] - target)))
-    return float(np.sqrt(np.mean(e**2)))
 
 
 def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
@@ -244,9 +244,29 @@ def run(args: argparse.Namespace) -> int:
     if "fourier" in results:
         figures.append(save_figure(plots.fourier_centre(results["fourier"]), out / "fourier.png"))
     summary["files"] = [h5.name, *(f.name for f in figures)]
+    summary["out_of_limits"] = cal.out_of_limits
     js = write_json(out / "calibration.json", summary)
     total = summary["frames"]["total_captured"]
     print(
         f"fouroptics calibrate: {total} frames captured; wrote {h5}, {js}, {len(figures)} figures"
     )
-    return 0
+    return _report_limits(cal.out_of_limits)
+
+
+def _report_limits(items: list[dict[str, Any]]) -> int:
+    """One ``warning:`` line per quantity out of its limit on stderr; the exit status."""
+    import sys
+
+    from calibration.limits import describe
+
+    for item in items:
+        print(f"warning: calibrate: {describe(item)}", file=sys.stderr)
+    if not items:
+        return 0
+    print(
+        f"fouroptics calibrate: {len(items)} quantit{'ies' if len(items) > 1 else 'y'} out of "
+        f"limits: the calibration is written but may be wrong; fix the bench and recalibrate "
+        f"(exit {EXIT_OUT_OF_LIMITS})",
+        file=sys.stderr,
+    )
+    return EXIT_OUT_OF_LIMITS
