@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 
 from calibration.limits import linearised_rms as _linearised_rms
-from fouroptics.report import prepare_out, save_figure, write_json
+from fouroptics.report import prepare_out, refuse_existing, save_figure, write_json
 
+#: the files a calibration writes into --out (a folder holding one is refused unless --force)
+OUTPUTS = ("calibration.h5", "calibration.json", "ptc.png", "luts.png", "registration.png",
+           "fourier.png")  # fmt: skip
 #: exit status of a calibration that completed (files written) with quantities out of limits
 EXIT_OUT_OF_LIMITS = 3
 
@@ -35,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the bench's seed")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite a calibration an earlier run left in --out"
+    )
 
 
 def _rel(measured: float, true: float) -> dict[str, float]:
@@ -168,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.inputs import check_threads
 
     check_threads(args.threads)
+    refuse_existing(args.out, OUTPUTS, "a calibration", args.force)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
     from tqdm import tqdm
