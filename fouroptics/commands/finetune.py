@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_identity_arguments(parser)
     parser.add_argument("--kernels", action="store_true", help="train the optical kernels too")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=8, help="0 to 10,000 (default 8)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--train", type=int, default=2000, help="training images measured")
