@@ -190,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
     bars: list[Any] = []
 
     def on_routine(name: str):
-        for bar in bars:
-            bar.close()
+        for bar in bars:  # the previous routine completed: its bar ends at its total
+            finish_bar(bar)
         bars.clear()
         if not show_bars(not args.no_progress):
             return None
@@ -204,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
             cal, results = calibrate(
                 bench, only, bench_path=bench_path, on_routine=on_routine, seed=args.seed
             )
+            for bar in bars:
+                finish_bar(bar)
         finally:
             for bar in bars:
                 bar.close()
@@ -258,6 +260,15 @@ def run(args: argparse.Namespace) -> int:
         f"fouroptics calibrate: {total} frames captured; wrote {h5}, {js}, {len(figures)} figures"
     )
     return _report_limits(cal.out_of_limits)
+
+
+def finish_bar(bar: Any) -> None:
+    """Close a routine's bar at the frames it counted: its total was an estimate
+    (:data:`calibration.run.EXPECTED_FRAMES`), so a bar would otherwise stop short of it
+    (144/145) or run past it."""
+    bar.total = bar.n
+    bar.refresh()
+    bar.close()
 
 
 def _report_limits(items: list[dict[str, Any]]) -> int:
