@@ -6,7 +6,9 @@ Payload layout (plain data: the compiler and simulate may read it with
 
 * ``meta``: ``bench_name``, ``bench_path``, ``bench_sha256`` (of the bench YAML text),
   ``created`` (ISO 8601 UTC), ``bench`` (the fingerprint of the bench measured, see
-  :func:`bench_fingerprint`; absent from files written before it existed);
+  :func:`bench_fingerprint`; absent from files written before it existed),
+  ``out_of_limits`` (the quantities outside their limits when measured,
+  :func:`calibration.limits.out_of_limits`; absent: none, or a file older than the check);
 * ``frames``: ``{routine: {"displayed": n, "captured": n}}``;
 * ``camera``: ``gain`` (DN/e-), ``read_noise`` (e-), ``full_well`` (e-), ``dark_current``
   (e-/s), ``dsnu`` (e-), ``prnu`` (fraction), ``black_level`` (DN), ``hot_pixels`` (n, 2),
@@ -62,6 +64,8 @@ class CalibrationSet:
     system_yaml: str = ""
     #: :func:`bench_fingerprint` of the bench measured; empty in files older than it
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    #: :func:`calibration.limits.out_of_limits` when measured: using the file warns
+    out_of_limits: list[dict[str, Any]] = field(default_factory=list)
     _source: str = field(default="", init=False, repr=False, compare=False)
     #: a mismatch of benches warns instead of refusing (``--allow-other-bench``)
     allow_other_bench: bool = field(default=False, repr=False, compare=False)
@@ -133,6 +137,17 @@ class CalibrationSet:
         cam = self._section("camera")
         return {k: float(np.asarray(cam[k])) for k in ("gain", "black_level", "full_well")}
 
+    def limits_note(self) -> str:
+        """One line naming the quantities that were out of their limits when measured."""
+        from calibration.limits import describe
+
+        src = f"calibration {self._source}" if self._source else "calibration"
+        items = "; ".join(describe(i) for i in self.out_of_limits)
+        return (
+            f"{src}: measured out of its limits ({items}); its results may be wrong: fix the "
+            "bench and recalibrate"
+        )
+
     # -- files -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write atomically (a crash never leaves half a file)."""
@@ -143,6 +158,7 @@ class CalibrationSet:
                 "bench_sha256": self.bench_sha256,
                 "created": self.created,
                 **({"bench": self.fingerprint} if self.fingerprint else {}),
+                **({"out_of_limits": self.out_of_limits} if self.out_of_limits else {}),
             },
             "frames": {k: dict(v) for k, v in self.frames.items()},
             **self.sections,
@@ -180,9 +196,12 @@ class CalibrationSet:
             frames=frames,
             system_yaml=str(attrs.get("system", "")),
             fingerprint=fingerprint if isinstance(fingerprint, dict) else {},
+            out_of_limits=list(meta.get("out_of_limits") or []),
         )
         cal._source = str(path)
         cal.allow_other_bench = bool(allow_other_bench)
+        if cal.out_of_limits:
+            warnings.warn(cal.limits_note(), CalibrationWarning, stacklevel=2)
         if bench is not None:
             cal.check_bench(bench, bench_path=bench_path, seed=seed)
         return cal

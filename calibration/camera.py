@@ -43,9 +43,10 @@ def pair_stats(a: np.ndarray, b: np.ndarray, roi: np.ndarray | None = None) -> t
     return float(0.5 * (ma + mb)), float(var)
 
 
-def fit_gain(signal: np.ndarray, noise: np.ndarray, saturation: float) -> float:
-    """System gain K (DN/e-): slope through the origin of ``noise`` (sigma_y^2 - dark, DN^2)
-    over ``signal`` (mu_y - dark, DN) for points within 0-70 % of ``saturation`` (DN)."""
+def _ptc_points(
+    signal: np.ndarray, noise: np.ndarray, saturation: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The photon-transfer points the gain is fitted on: 0-70 % of ``saturation`` (DN)."""
     signal, noise = np.asarray(signal, float), np.asarray(noise, float)
     use = (signal > 0) & (signal <= 0.7 * saturation)
     if use.sum() < 3:
@@ -53,8 +54,27 @@ def fit_gain(signal: np.ndarray, noise: np.ndarray, saturation: float) -> float:
             f"camera: only {int(use.sum())} photon-transfer points below 70 % of saturation "
             "(need >= 3): the light is too uneven or the exposure steps too coarse"
         )
-    s, n = signal[use], noise[use]
+    return signal[use], noise[use]
+
+
+def fit_gain(signal: np.ndarray, noise: np.ndarray, saturation: float) -> float:
+    """System gain K (DN/e-): slope through the origin of ``noise`` (sigma_y^2 - dark, DN^2)
+    over ``signal`` (mu_y - dark, DN) for points within 0-70 % of ``saturation`` (DN)."""
+    s, n = _ptc_points(signal, noise, saturation)
     return float((s @ n) / (s @ s))
+
+
+def gain_relative_error(signal: np.ndarray, noise: np.ndarray, saturation: float) -> float:
+    """Relative standard error of :func:`fit_gain`'s K (dimensionless), from the scatter of
+    the photon-transfer points about the fitted line: ``sqrt(sum r^2 / (m - 1) / s.s) / K``
+    (m points, residuals r in DN^2); inf when K <= 0. What a lab can judge of the camera fit
+    without a reference camera."""
+    s, n = _ptc_points(signal, noise, saturation)
+    k = float((s @ n) / (s @ s))
+    if not k > 0:
+        return float("inf")
+    r = n - k * s
+    return float(np.sqrt((r @ r) / (len(s) - 1) / (s @ s)) / k)
 
 
 @dataclass

@@ -11,4 +11,5 @@ class CalibrationError(FouropticsError, RuntimeError):
 
 
 class CalibrationWarning(UserWarning):
-    """A calibration is used with another bench, or one whose YAML changed after it."""
+    """A calibration is used with another bench, or one whose YAML changed after it, or one
+    measured out of its limits (:mod:`calibration.limits`)."""

@@ -68,7 +68,10 @@ def registration_residuals(reg: Any):
 
 
 def fourier_centre(fm: Any):
-    """Split-power differences vs boundary position and the peaks found."""
+    """Left: for each spectral peak and axis, the camera power through a flat region of the
+    Fourier SLM just before a boundary minus that through the region just after it (the rest
+    deflected away), against the boundary's position; it changes sign where the boundary
+    crosses the peak's centre. Right: the peaks found and the optical axis."""
     raw = fm.raw
     fig, (ax, bx) = _figure(2)
     steps = raw["boundary_steps_px"] - 0.5
@@ -76,8 +79,12 @@ def fourier_centre(fm: Any):
         ax.plot(steps, d / max(np.abs(d).max(), 1e-30), "-o", ms=3)
     ax.axhline(0, c="gray", lw=0.5)
     ax.set_xlabel("boundary - nominal peak (Fourier pixels)")
-    ax.set_ylabel("W_A - W_B (normalised)")
-    ax.set_title("split regions across each spectral peak")
+    ax.set_ylabel(
+        "camera power: flat region before the boundary\nminus the one after it (normalised)"
+    )
+    ax.set_title(
+        "a boundary moved across each spectral peak\n(zero where it crosses the peak's centre)"
+    )
     p = fm.peaks_px
     bx.plot(p[:, 1], p[:, 0], "o", label="peaks")
     bx.plot(fm.centre_px[1], fm.centre_px[0], "r+", ms=12, label="axis")

@@ -17,6 +17,7 @@ from calibration.camera import calibrate_camera
 from calibration.errors import CalibrationError
 from calibration.fingerprint import bench_fingerprint
 from calibration.fourier import fourier_mapping
+from calibration.limits import out_of_limits
 from calibration.lut import amplitude_lut, fourier_phase_lut
 from calibration.registration import register
 from calibration.session import Session
@@ -109,4 +110,5 @@ def calibrate(
         system_yaml=bench.system.to_yaml(),
         fingerprint=bench_fingerprint(bench, bench_path, seed),
     )
+    cal.out_of_limits = out_of_limits(cal.sections)
     return cal, results

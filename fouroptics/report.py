@@ -21,6 +21,25 @@ def prepare_out(path: str | Path) -> Path:
     return out
 
 
+def refuse_existing(out: str | Path, outputs: tuple[str, ...], what: str, force: bool) -> None:
+    """Refuse an ``--out`` folder that already holds one of a verb's ``outputs`` (file names)
+    unless ``force``: one line naming the file; call it before any work or writing.
+
+    Raises:
+        ConfigError: ``--out DIR: holds <what> (<file>); pass --force ...``.
+    """
+    from fouroptics.errors import ConfigError
+
+    if force:
+        return
+    found = [Path(out) / name for name in outputs if (Path(out) / name).exists()]
+    if found:
+        raise ConfigError(
+            f"--out {out}: holds {what} ({found[0].name}); pass --force to overwrite it, or "
+            "another --out"
+        )
+
+
 def write_json(path: str | Path, payload: dict[str, Any]) -> Path:
     """Atomically write ``payload`` as indented, strict JSON (numpy scalars/arrays converted).
 

@@ -4,7 +4,10 @@ Writes DIR/calibration.h5 (the CalibrationSet), DIR/calibration.json (every quan
 frames each routine displayed and captured; on a simulated bench each quantity as
 ``{"measured", "true", "error"}``) and figures. The routines see only display, capture and
 exposure; the truth of a simulated bench is read here, after they ran, for the report.
-Nothing is written until every routine has succeeded.
+Nothing is written until every routine has succeeded. Quantities out of their limits
+(:mod:`calibration.limits`, judged without the truth) print one ``warning:`` line each, are
+listed under ``out_of_limits`` in calibration.json and in the file, and make the verb exit
+:data:`EXIT_OUT_OF_LIMITS` (3: completed, but recalibrate after fixing the bench).
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from fouroptics.report import prepare_out, save_figure, write_json
+from calibration.limits import linearised_rms as _linearised_rms
+from fouroptics.report import prepare_out, refuse_existing, save_figure, write_json
+
+#: the files a calibration writes into --out (a folder holding one is refused unless --force)
+OUTPUTS = ("calibration.h5", "calibration.json", "ptc.png", "luts.png", "registration.png",
+           "fourier.png")  # fmt: skip
+#: exit status of a calibration that completed (files written) with quantities out of limits
+EXIT_OUT_OF_LIMITS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,17 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the bench's seed")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite a calibration an earlier run left in --out"
+    )
 
 
 def _rel(measured: float, true: float) -> dict[str, float]:
     return {"measured": measured, "true": true, "error": measured / true - 1.0 if true else None}
-
-
-def _linearised_rms(curve: np.ndarray, inverse: np.ndarray, target: np.ndarray) -> float:
-    """RMS (rad) of the phase ``curve`` realised by the ``inverse`` LUT's levels minus the
-    targets, wrapped to (-pi, pi]."""
-    e = np.angle(np.exp(1j * (curve[inverse] - target)))
-    return float(np.sqrt(np.mean(e**2)))
 
 
 def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.inputs import check_threads
 
     check_threads(args.threads)
+    refuse_existing(args.out, OUTPUTS, "a calibration", args.force)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
     from tqdm import tqdm
@@ -183,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
     bars: list[Any] = []
 
     def on_routine(name: str):
-        for bar in bars:
-            bar.close()
+        for bar in bars:  # the previous routine completed: its bar ends at its total
+            finish_bar(bar)
         bars.clear()
         if not show_bars(not args.no_progress):
             return None
@@ -197,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
             cal, results = calibrate(
                 bench, only, bench_path=bench_path, on_routine=on_routine, seed=args.seed
             )
+            for bar in bars:
+                finish_bar(bar)
         finally:
             for bar in bars:
                 bar.close()
@@ -244,9 +253,38 @@ def run(args: argparse.Namespace) -> int:
     if "fourier" in results:
         figures.append(save_figure(plots.fourier_centre(results["fourier"]), out / "fourier.png"))
     summary["files"] = [h5.name, *(f.name for f in figures)]
+    summary["out_of_limits"] = cal.out_of_limits
     js = write_json(out / "calibration.json", summary)
     total = summary["frames"]["total_captured"]
     print(
         f"fouroptics calibrate: {total} frames captured; wrote {h5}, {js}, {len(figures)} figures"
     )
-    return 0
+    return _report_limits(cal.out_of_limits)
+
+
+def finish_bar(bar: Any) -> None:
+    """Close a routine's bar at the frames it counted: its total was an estimate
+    (:data:`calibration.run.EXPECTED_FRAMES`), so a bar would otherwise stop short of it
+    (144/145) or run past it."""
+    bar.total = bar.n
+    bar.refresh()
+    bar.close()
+
+
+def _report_limits(items: list[dict[str, Any]]) -> int:
+    """One ``warning:`` line per quantity out of its limit on stderr; the exit status."""
+    import sys
+
+    from calibration.limits import describe
+
+    for item in items:
+        print(f"warning: calibrate: {describe(item)}", file=sys.stderr)
+    if not items:
+        return 0
+    print(
+        f"fouroptics calibrate: {len(items)} quantit{'ies' if len(items) > 1 else 'y'} out of "
+        f"limits: the calibration is written but may be wrong; fix the bench and recalibrate "
+        f"(exit {EXIT_OUT_OF_LIMITS})",
+        file=sys.stderr,
+    )
+    return EXIT_OUT_OF_LIMITS

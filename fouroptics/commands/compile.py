@@ -75,7 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="optimisation steps of the phase encodings through the SLM's fringing and LUT "
-        "(default 100 when the --slm profile has fringing, else 0)",
+        "(default 100 when the --slm profile has fringing, else 0; at most 100,000)",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
@@ -223,7 +223,7 @@ def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
-    from fouroptics.compiler.encodings import modulation_of
+    from fouroptics.compiler.encodings import MAX_REFINE_STEPS, modulation_of
     from fouroptics.optics import FourFSystem
     from fouroptics.progress import Stages
     from fouroptics.report import prepare_out, write_json
@@ -234,6 +234,11 @@ def run(args: argparse.Namespace) -> int:
                              ("--refine", args.refine, 0)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
+    if args.refine is not None and args.refine > MAX_REFINE_STEPS:
+        raise ConfigError(
+            f"--refine: got {args.refine}; expected an integer from 0 to {MAX_REFINE_STEPS:,} "
+            "(a bound on the work)"
+        )
     if str(args.out).strip() == "":
         raise ConfigError("--out: empty; expected a folder to write bundle.h5 and compile.json")
     out_files = [p for p in (Path(args.out) / n for n in OUTPUTS) if p.exists()]

@@ -15,26 +15,37 @@ from typing import Any
 from fouroptics.io.atomic import atomic_write_bytes
 from fouroptics.report import save_figure, write_json
 
-#: Issue 10's acceptance limits: (JSON path in calibration.json, limit, how the error compares).
-CALIBRATION_LIMITS: tuple[tuple[str, str, float, str], ...] = (
-    ("camera gain K", "camera.gain", 0.03, "relative"),
-    ("camera read noise", "camera.read_noise", 0.10, "relative"),
-    ("camera full well", "camera.full_well", 0.05, "relative"),
+#: Issue 10's acceptance limits, as the report grades them against a simulated bench's truth:
+#: (label, JSON path in calibration.json, :data:`calibration.limits.LIMITS` key, how the error
+#: compares); the numbers live in calibration/limits.py
+CALIBRATION_LIMITS: tuple[tuple[str, str, str, str], ...] = (
+    ("camera gain K", "camera.gain", "camera_gain", "relative"),
+    ("camera read noise", "camera.read_noise", "camera_read_noise", "relative"),
+    ("camera full well", "camera.full_well", "camera_full_well", "relative"),
     (
         "Fourier-SLM phase LUT, rms after linearisation",
         "lut.fourier_slm.phase_rms_error_rad",
-        0.05,
+        "lut_rms",
         "measured rad",
     ),
     (
         "registration, rms distance to the true map",
         "registration.residual_px",
-        0.1,
+        "registration",
         "error camera px",
     ),
-    ("Fourier-SLM centre", "fourier.centre_error_px", 0.25, "error Fourier px"),
-    ("Fourier scale", "fourier.scale_error", 0.005, "relative"),
+    ("Fourier-SLM centre", "fourier.centre_error_px", "fourier_centre", "error Fourier px"),
+    ("Fourier scale", "fourier.scale_error", "fourier_scale", "relative"),
 )
+
+
+#: words beside the hardware estimate's MAC counts, so none reads as another's
+ESTIMATE_LABELS = {
+    "optical_macs_per_inference": " (done by light: a direct convolution's MACs)",
+    "electronic_macs_per_inference": " (the optical rows' MACs: readout + head)",
+    "digital_sclc_macs": " (the whole SCLC on a computer, by FFT: not the table's SCLC MACs)",
+    "digital_teacher_macs": " (the teacher CNN, as in the table)",
+}
 
 
 def _load(out: Path, folder: str, name: str) -> dict[str, Any] | None:
@@ -50,8 +61,11 @@ def _get(d: Any, dotted: str) -> Any:
 
 def calibration_checks(cal: dict[str, Any]) -> list[dict[str, Any]]:
     """Each quantity of issue 10's acceptance: measured, true, error, limit, within."""
+    from calibration.limits import LIMITS
+
     rows = []
-    for label, key, limit, kind in CALIBRATION_LIMITS:
+    for label, key, name, kind in CALIBRATION_LIMITS:
+        limit = LIMITS[name].value
         entry = _get(cal, key)
         if kind == "measured rad":
             value = float(entry["measured"])  # a residual: the measured value itself is the error
@@ -139,6 +153,66 @@ def results_rows(out: Path, cmd: dict[str, int]) -> list[dict[str, Any]]:
     return rows
 
 
+def macs_note(rows: list[dict[str, Any]], sim: dict[str, Any] | None) -> str:
+    """What the MAC counts count, one definition per row kind: the electronic work per
+    inference as the model is deployed (the teacher: all of it; the SCLC rows: its detection and
+    head, its spectral layer being light; the optical rows: the camera windows' resampling and
+    the head); and the hardware estimate's ``digital_sclc_macs``, a different quantity."""
+    by = {r["row"]: r["electronic_macs"] for r in rows}
+    text = (
+        "MACs (multiply-accumulates per inference) count the electronic work as each model is "
+        f"deployed: the teacher CNN all of it ({_int(by.get('teacher CNN'))}); the SCLC rows "
+        f"their detection and head only ({_int(by.get('SCLC+KD'))}), the spectral layer being "
+        "light; the optical rows the resampling of the camera windows plus the same head"
+    )
+    he = (sim or {}).get("hardware_estimate") or {}
+    if he.get("digital_sclc_macs") is not None:
+        text += (
+            f" ({_int(he.get('electronic_readout_macs'))} + "
+            f"{_int(he.get('electronic_head_macs'))}). The hardware estimate's "
+            f"digital_sclc_macs ({_int(he['digital_sclc_macs'])}) is another quantity: the "
+            "SCLC run wholly on a computer, its spectral layer by FFT, for comparison with the "
+            "optical run"
+        )
+    return text + "."
+
+
+def run_note(
+    rows: list[dict[str, Any]], sizes: Any, manifest: dict[str, Any], detection: str | None
+) -> str:
+    """What the accuracies can and cannot say: a quick run's are a smoke test; a full run's
+    digital rows come from one training seed, and where SCLC+KD is below SCLC it says why."""
+    acc = {r["row"]: r["accuracy"] for r in rows}
+    if manifest.get("quick"):
+        return (
+            f"**A quick run (`--quick`) checks that every stage runs; its numbers are not "
+            f"results.** The models train for {sizes.teacher_epochs} (teacher) and "
+            f"{sizes.student_epochs} (students) epochs on {sizes.limit_train:,} images and are "
+            f"tested on {sizes.limit_test:,}, the optical rows on {sizes.simulate} images (one "
+            "image is 1 point); so undertrained, the models need not be ordered as a full run "
+            "orders them, and an optical row can land above its digital reference by chance. "
+            "For results run the full demo (`make demo`)."
+        )
+    text = (
+        "The digital rows are one training seed each, on one test split; differences of a few "
+        "tenths of a point are a handful of images."
+    )
+    sclc, kd = acc.get("SCLC"), acc.get("SCLC+KD")
+    if sclc is not None and kd is not None and kd < sclc:
+        why = (
+            "with intensity detection the camera's square law gives the student a "
+            "nonlinearity of its own, so the teacher's soft targets have less to add, and "
+            if detection == "intensity"
+            else ""
+        )
+        text += (
+            f" SCLC+KD is below SCLC here ({_pct(kd)} against {_pct(sclc)}): {why}on this "
+            "task both are near the ceiling; the README's MNIST table (3 seeds) measures KD's "
+            "effect."
+        )
+    return text
+
+
 def _table_md(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| model | accuracy | digital SCLC+KD, same images | electronic MACs / inference "
@@ -204,6 +278,7 @@ def write_report(out: Path, stages: list[Any], manifest: dict[str, Any], sizes: 
             cmd[step.folder] = len(commands)
     skipped = {s.name: s.note for s in stages if s.skipped}
     rows = results_rows(out, cmd)
+    detection = (_load(out, "train", "results.json") or {}).get("detection")
     cal = _load(out, "calibrate", "calibration.json")
     checks = calibration_checks(cal) if cal is not None else []
     comp = _load(out, "compile", "compile.json")
@@ -230,15 +305,17 @@ def write_report(out: Path, stages: list[Any], manifest: dict[str, Any], sizes: 
         "",
         _table_md(rows),
         "",
-        "Digital rows: test accuracy of the trained models, electronic MACs of the whole "
-        "digital network [1]. Optical rows: the SCLC+KD student compiled to double-phase "
-        "masks on an 8-bit phase LCoS (holoeye_pluto2), run frame by frame on the simulated "
-        "bench, its camera features read out and passed to the electronic head; "
-        "the electronic MACs are those left to electronics per inference (readout and head). "
+        "Digital rows: test accuracy of the trained models [1]. Optical rows: the SCLC+KD "
+        "student compiled to double-phase masks on an 8-bit phase LCoS (holoeye_pluto2), run "
+        "frame by frame on the simulated bench, its camera features read out and passed to "
+        "the electronic head. "
         "'digital, same images' is the SCLC+KD student on the same test images. "
         f"After calibration the student is compiled again on the Fourier SLM's measured LUT "
         f"[{cmd.get('compile_calibrated', '?')}] and run with the calibration's registration.",
         "",
+        macs_note(rows, sim_cal),
+        "",
+        *([run_note(rows, sizes, manifest, detection), ""] if rows else []),
     ]
     for name, note in skipped.items():
         md += [f"Not run: stage `{name}`: {note}.", ""]
@@ -290,7 +367,7 @@ def write_report(out: Path, stages: list[Any], manifest: dict[str, Any], sizes: 
             "|---|---|",
         ]
         for key, value in he.items():
-            md.append(f"| {key} | {_fmt(value)} |")
+            md.append(f"| {key}{ESTIMATE_LABELS.get(key, '')} | {_fmt(value)} |")
         md += [
             "",
             f"Exposure {sim_cal['exposure']['seconds'] * 1e3:.3f} ms (brightest tile at "
@@ -310,7 +387,12 @@ def write_report(out: Path, stages: list[Any], manifest: dict[str, Any], sizes: 
             f"[{cmd['sweep_photons']}] accuracy against the mean photons per pixel in the "
             f"brightest tile ({sweep['images']} images per point); accuracy falls 1 point "
             f"below the brightest point at "
-            f"{'n/a' if fall is None else f'{fall:.3g}'} photons per pixel.",
+            f"{'n/a' if fall is None else f'{fall:.3g}'} photons per pixel"
+            + (
+                f"; {sweep['sweep']['photons_note']}."
+                if sweep["sweep"].get("photons_note")
+                else "."
+            ),  # fmt: skip
             "",
             _figure(out, "sweep_photons/sweep_photons.png", "noise sweep"),
         ]

@@ -33,7 +33,10 @@ from typing import Any
 import numpy as np
 
 from fouroptics.errors import ConfigError
-from fouroptics.report import prepare_out, save_figure, write_json
+from fouroptics.report import prepare_out, refuse_existing, save_figure, write_json
+
+#: what a run writes into --out (a folder holding one is refused unless --force)
+OUTPUTS = ("results.json", "bundle.h5", "finetune.png", "model")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_identity_arguments(parser)
     parser.add_argument("--kernels", action="store_true", help="train the optical kernels too")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=8, help="0 to 10,000 (default 8)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--train", type=int, default=2000, help="training images measured")
@@ -61,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS/torch threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite the results of an earlier run in --out"
+    )
 
 
 def _split(args: argparse.Namespace, bundle: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -140,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.inputs import check_run_args
 
     target = check_run_args(args)
+    refuse_existing(args.out, OUTPUTS, "the results of a finetune run", args.force)
 
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from fouroptics.errors import ConfigError
+from fouroptics.nn.options import MAX_EPOCHS
 
 
 def load_task_data(dataset: str, bundle: Any) -> Any:
@@ -206,8 +207,9 @@ def check_threads(threads: int | None) -> None:
 def check_run_args(args: Any) -> float:
     """The run options of ``simulate`` and ``finetune``, checked before anything is loaded:
     ``--batch``, ``--batch-size``, ``--train``, ``--val``, ``--limit`` >= 1, ``--seed`` and every
-    ``--seeds`` >= 0, ``--epochs`` >= 0, ``--lr`` finite and > 0, ``--threads`` 1..1024 when given;
-    returns ``--target``, the brightest tile's share of the camera range, in (0, 1]."""
+    ``--seeds`` >= 0, ``--epochs`` 0..:data:`~fouroptics.nn.options.MAX_EPOCHS`, ``--lr``
+    finite and > 0, ``--threads`` 1..1024 when given; returns ``--target``, the brightest
+    tile's share of the camera range, in (0, 1]."""
     checks = [("--batch", args.batch, 1), ("--seed", args.seed, 0)]
     checks += [("--seeds", s, 0) for s in getattr(args, "seeds", None) or ()]
     for flag in ("--epochs", "--batch-size", "--train", "--val", "--limit"):
@@ -217,6 +219,12 @@ def check_run_args(args: Any) -> float:
     for flag, value, low in checks:
         if value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
+    epochs = getattr(args, "epochs", None)
+    if epochs is not None and epochs > MAX_EPOCHS:
+        raise ConfigError(
+            f"--epochs: got {epochs}; expected an integer from 0 to {MAX_EPOCHS:,} (a bound on "
+            "the work: each epoch measures every training image on the bench)"
+        )
     lr = getattr(args, "lr", None)
     if lr is not None and not (np.isfinite(lr) and lr > 0):
         raise ConfigError(f"--lr: got {lr}; expected a finite learning rate > 0")

@@ -26,9 +26,12 @@ from typing import Any
 import numpy as np
 
 from fouroptics.errors import ConfigError
-from fouroptics.report import prepare_out, write_json
+from fouroptics.report import prepare_out, refuse_existing, write_json
 
 SWEEPS = ("photons", "bits", "misalignment")
+#: the files a run writes into --out (a folder holding one is refused unless --force)
+OUTPUTS = ("results.json", "camera_frame.png", "features.png", "confusion.png",
+           "segmentation.png", *(f"sweep_{s}.png" for s in SWEEPS))  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite the results of an earlier run in --out"
+    )
 
 
 def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.inputs import check_run_args
 
     target = check_run_args(args)
+    refuse_existing(args.out, OUTPUTS, "the results of a simulate run", args.force)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
         import torch

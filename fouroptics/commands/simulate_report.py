@@ -88,7 +88,8 @@ def features(digital: np.ndarray, optical: np.ndarray, path: Path) -> Path:
 
 def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
     """Accuracy (or the sweep's ``metric``: mIoU for segmentation; mean and spread over noise
-    seeds) against the swept value, per series."""
+    seeds) against the swept value, per series; a photon sweep also against the photons the
+    camera counted (dashed), with the sweep's ``photons_note`` under the plot."""
     plt = _plt()
     metric = sweep.get("metric", "accuracy")
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -97,6 +98,10 @@ def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
         m = np.array([p[f"{metric}_mean"] for p in pts]) * 100
         s = np.array([p[f"{metric}_std"] for p in pts]) * 100
         ax.errorbar(v, m, yerr=s, marker="o", capsize=3, color=f"C{k}", label=name)
+        counted = [p.get("measured_photons_per_pixel") for p in pts]
+        if sweep["kind"] == "photons" and None not in counted:  # photons the camera counted
+            ax.plot(counted, m, ls="--", marker=".", color=f"C{k}", alpha=0.5,
+                    label=f"{name}, against the photons counted")  # fmt: skip
     dig = sweep.get(f"digital_{metric}")
     if dig is not None:
         ax.axhline(100 * dig, color="k", ls="--", lw=0.8, label="digital")
@@ -106,5 +111,10 @@ def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
     ax.set(xlabel=sweep["x_label"], ylabel=ylabel, title=f"sweep: {sweep['kind']}")
     ax.grid(alpha=0.3)
     ax.legend()
+    if sweep.get("photons_note"):
+        import textwrap
+
+        note = textwrap.fill(sweep["photons_note"][0].upper() + sweep["photons_note"][1:], 95)
+        fig.text(0.01, -0.02, note + ".", ha="left", va="top", fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path, dpi=100)

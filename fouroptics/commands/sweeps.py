@@ -39,15 +39,45 @@ def run_sweep(
     test images: its exposure and photometry are the sweep's base); needs a SimulatedBench.
     The metric is the task's headline (:func:`devices.run.tasks.headline`): accuracy, or for
     segmentation mIoU (keys ``miou_mean``, ``miou_std``, ``mious``)."""
-    bench, bundle, cal = model.bench, model.bundle, model.calibration
+    bench, bundle = model.bench, model.bundle
     if not getattr(bench, "simulated", False):
         raise ConfigError(f"--sweep {kind}: needs a simulated bench (driver: simulated)")
-    from devices.run.tasks import headline, metrics, n_classes, predict
+    from tqdm import tqdm
+
+    from devices.run.tasks import headline, n_classes
+    from fouroptics.progress import show_bars
 
     exposure = model.stats.exposure.exposure
     task = model.task
     metric = headline(task)
     k = n_classes(bundle, y)
+    n_points = {
+        "photons": len(PHOTONS),
+        "bits": len(SLM_BITS) + sum(b <= bench.camera.bit_depth for b in ADC_BITS),
+        "misalignment": len(SCALES),
+    }[kind]
+    bar = tqdm(total=n_points * len(args.seeds), desc=f"sweep {kind}", unit="run",
+               disable=not show_bars(not getattr(args, "no_progress", False)))  # fmt: skip
+    try:
+        return _sweep(kind, model, x, y, args, point_args=(exposure, task, metric, k, bar))
+    finally:
+        bar.close()
+
+
+def _sweep(
+    kind: str,
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    args: argparse.Namespace,
+    point_args: tuple[float, str, str, int, Any],
+) -> dict[str, Any]:
+    """:func:`run_sweep`'s points (``point_args``: exposure, task, metric, classes, the bar
+    that advances once per point and seed)."""
+    from devices.run.tasks import metrics, predict
+
+    bench, bundle, cal = model.bench, model.bundle, model.calibration
+    exposure, task, metric, k, bar = point_args
 
     def point(
         value: float,
@@ -69,6 +99,7 @@ def run_sweep(
             feats = m.features(x, rng=np.random.default_rng(seed))
             accs.append(metrics(task, y, predict(bun, feats), k)[metric])
             photons.append(m.stats.mean_photons_per_pixel)
+            bar.update(1)
         return {
             "value": float(value),
             f"{metric}_mean": float(np.mean(accs)),
@@ -97,9 +128,13 @@ def run_sweep(
             fit = Photometry(phot.gain * scale, phot.offset, phot.r2)
             run = {"n_average": n_avg, "photometry": fit}
             pts.append(point(p, run=run, power_scale=scale))
-        out.update(x_label="mean photons per pixel, brightest tile", log_x=True)
+        for pt in pts:
+            pt["requested_photons_per_pixel"] = pt["value"]
+            pt["measured_photons_per_pixel"] = pt["mean_photons_per_pixel"]
+        out.update(x_label="mean photons per pixel, brightest tile (signal)", log_x=True)
         out["series"] = {bundle.detection: pts}
         out["falloff_photons"] = falloff(pts, key=f"{metric}_mean")
+        out["photons_note"] = photons_note(pts)
     elif kind == "bits":
         from devices.run import RunCalibration
 
@@ -151,6 +186,28 @@ def run_sweep(
             "fourier_decentre_px": list(base.fourier_decentre),
         }
     return out
+
+
+def photons_note(points: list[dict[str, Any]]) -> str:
+    """One sentence on a photon sweep's two photon counts: a point's ``value`` (requested) is
+    the signal, the light scaled from the photons the run measured at its own level; the
+    ``measured_photons_per_pixel`` (counted from the camera's DN through its calibrated gain)
+    add a floor that does not scale with the light, read at the dimmest point: the tile's dark
+    level above the photometry fit's offset (22.5 photons per pixel on the demo's calibrated
+    bench, with the camera noise on or off)."""
+    low = min(points, key=lambda p: p["value"])
+    measured = low.get("measured_photons_per_pixel")
+    if measured is None:
+        return "the camera's gain or quantum efficiency is unknown: photons were not counted"
+    floor = measured / low.get("frames_averaged", 1) - low["value"]
+    return (
+        f"the axis is the signal: the light scaled from the photons the run measured at its "
+        f"own exposure; the photons counted at each point (measured_photons_per_pixel) add "
+        f"a floor of about {floor:.3g} per pixel and frame that does not scale with the light "
+        f"(the dimmest point, {low['value']:g} requested, counts {measured:.3g}): a count is "
+        "the brightest tile's DN above the photometry fit's offset, and that offset lies below "
+        "the tile's dark level (the floor stays with the camera noise off)"
+    )
 
 
 def falloff(

@@ -160,12 +160,21 @@ def encode(
     return slm.realise(levels), levels, slm
 
 
+#: most refinement steps accepted: a bound on the work, 1,000 times the default
+#: :data:`REFINE_STEPS`; 10**12 would run for ever
+MAX_REFINE_STEPS = 100_000
+
+
 def refine_steps(encoding: str, slm: SLMModel | None, refine: int | None) -> int:
     """Steps of the drive refinement: ``refine`` when given, else :data:`REFINE_STEPS` for the
     phase encodings on an SLM with fringing (its pre-compensation), else 0."""
     if refine is not None:
-        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+        if isinstance(refine, bool) or not isinstance(refine, int):
             raise ConfigError(f"refine: got {refine!r}; allowed integers >= 0")
+        if not 0 <= refine <= MAX_REFINE_STEPS:
+            raise ConfigError(
+                f"refine: got {refine}; allowed integers from 0 to {MAX_REFINE_STEPS:,}"
+            )
         if refine and _MODULATION.get(encoding) != "phase":
             raise ConfigError(
                 f"refine: applies to the phase encodings (phase, double-phase*), not {encoding!r}"

@@ -50,7 +50,7 @@ def _student(p: argparse.ArgumentParser) -> None:
 
 def _training(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
     p.add_argument("--task", default="classify", choices=TASKS)
-    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--epochs", type=int, default=epochs, help=f"1 to 10,000 (default {epochs})")
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)

@@ -14,6 +14,9 @@ from typing import Any
 from fouroptics.errors import ConfigError, DataError
 
 SEED_MAX = 2**31 - 1
+#: most epochs a verb accepts (train, distill, experiment, finetune): a bound on the work, far
+#: above what any preset uses (8-30); 10**12 epochs would run for ever
+MAX_EPOCHS = 10_000
 MIN_RESOLUTION = 4  # pixels: the teacher pools twice by 2, the SCLC pools the spectrum by 2
 
 
@@ -33,6 +36,14 @@ def _int_at_least(low: int, hint: str = "") -> Callable[[str, Any], None]:
     def check(name: str, value: Any) -> None:
         if not _is_int(value) or value < low:
             raise _fail(name, value, f"must be an integer >= {low}{hint}")
+
+    return check
+
+
+def _int_in(low: int, high: int, hint: str = "") -> Callable[[str, Any], None]:
+    def check(name: str, value: Any) -> None:
+        if not _is_int(value) or not low <= value <= high:
+            raise _fail(name, value, f"must be an integer from {low} to {high:,}{hint}")
 
     return check
 
@@ -74,9 +85,9 @@ _LIMIT_HINT = "; omit it for all"
 
 #: option name -> check. Options absent here (paths, choices) are checked by argparse or later.
 RULES: dict[str, Callable[[str, Any], None]] = {
-    "--epochs": _int_at_least(1),
-    "--student-epochs": _int_at_least(1, "; omit it for the preset's"),
-    "--teacher-epochs": _int_at_least(1, "; omit it for the preset's"),
+    "--epochs": _int_in(1, MAX_EPOCHS),
+    "--student-epochs": _int_in(1, MAX_EPOCHS, "; omit it for the preset's"),
+    "--teacher-epochs": _int_in(1, MAX_EPOCHS, "; omit it for the preset's"),
     "--lr": _positive,
     "--batch-size": _int_at_least(1),
     "--seed": _seed,

@@ -23,6 +23,7 @@ from fouroptics.commands.inputs import check_run_args
 from fouroptics.compiler import compile_model
 from fouroptics.errors import ConfigError
 from fouroptics.nn.models import build_model, sclc_config
+from fouroptics.nn.options import MAX_EPOCHS
 from fouroptics.nn.train import TrainConfig, save_model
 from fouroptics.optics import FourFSystem
 from fouroptics.units import UnitError, parse_option
@@ -40,8 +41,8 @@ SYSTEM = {
 HUGE = str(10**12)
 EDGES = ("0", "-1", "nan", "inf", "1e12", HUGE)
 
-#: numeric options per verb; (option, value) pairs that would start unbounded work are left
-#: out (10**12 epochs or refinement steps are accepted: they are what was asked for)
+#: numeric options per verb (every option at every edge: --epochs and --refine are bounded, so
+#: 10**12 of them is refused too)
 OPTIONS = {
     "simulate": ("--limit", "--seed", "--seeds", "--batch", "--threads", "--target", "--exposure"),
     "finetune": (
@@ -61,7 +62,6 @@ OPTIONS = {
     "calibrate": ("--seed", "--threads"),
     "demo": ("--size",),
 }
-UNBOUNDED = {("--epochs", HUGE), ("--refine", HUGE)}
 #: runs that would repeat another one (the default seed; --seeds acts with --sweep only; 1e12
 #: is 10**12 for a float option), left out to keep the file fast
 REPEATS = {("--seed", "0"), ("--seeds", "0"), ("--seeds", HUGE)}
@@ -144,7 +144,7 @@ def assert_result_or_one_line(made: dict, verb: str, argv: list[str]) -> None:
         for verb, options in OPTIONS.items()
         for option in options
         for value in EDGES
-        if (option, value) not in UNBOUNDED | REPEATS
+        if (option, value) not in REPEATS
     ],
 )
 def test_every_numeric_option_at_its_edges_is_a_result_or_one_line(made, verb, option, value):
@@ -158,6 +158,22 @@ def test_threads_beyond_what_torch_takes_is_one_line(made):
         assert rc == 2 and lines == [
             f"fouroptics {verb}: error: --threads: got {HUGE}; expected an integer from 1 to 1024"
         ]
+
+
+def test_unbounded_work_is_refused_in_one_line(made):
+    """``--epochs 10**12`` and ``--refine 10**12`` were accepted and would have run for ever."""
+    rc, lines = run_cli(made, [*made["base"]["finetune"], "--epochs", HUGE])
+    assert rc == 2 and lines == [
+        f"fouroptics finetune: error: --epochs: got {HUGE}; expected an integer from 0 to "
+        "10,000 (a bound on the work: each epoch measures every training image on the bench)"
+    ]
+    rc, lines = run_cli(made, [*made["base"]["compile"], "--refine", HUGE])
+    assert rc == 2 and lines == [
+        f"fouroptics compile: error: --refine: got {HUGE}; expected an integer from 0 to "
+        "100,000 (a bound on the work)"
+    ]
+    rc, lines = run_cli(made, ["train", "--dataset", "glyphs", "--epochs", HUGE])
+    assert rc == 2 and len(lines) == 1 and "from 1 to 10,000" in lines[0], lines
 
 
 def test_a_value_that_is_not_a_number_is_one_line_with_a_pointer_to_help(made):
@@ -194,7 +210,7 @@ def test_run_options_are_accepted_in_range_or_refused_in_one_line(
         return
     assert 0 < got <= 1 and batch >= 1 and seed >= 0 and all(s >= 0 for s in seeds)
     assert threads is None or 1 <= threads <= 1024
-    assert math.isfinite(lr) and lr > 0 and epochs >= 0 and batch_size >= 1
+    assert math.isfinite(lr) and lr > 0 and 0 <= epochs <= MAX_EPOCHS and batch_size >= 1
     assert limit is None or limit >= 1
 
 

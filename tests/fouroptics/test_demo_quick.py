@@ -138,3 +138,17 @@ def test_resume_reuses_every_stage(demo_run, capsys) -> None:
     err = capsys.readouterr().err
     assert "reused" in err and "1/7] train: reused" in err
     assert (out / "train" / "results.json").stat().st_mtime_ns == before
+
+
+def test_the_report_says_what_a_quick_run_is_and_what_its_macs_count(demo_run) -> None:
+    """#20: the quick report gave teacher 69.0 %, SCLC 93.2 %, KD 85.8 % and an optical row
+    above digital without a word, and 30,432 SCLC MACs in its table beside 204,739 in the
+    hardware estimate."""
+    out, _, _ = demo_run
+    md = (out / "report.md").read_text()
+    assert "A quick run (`--quick`) checks that every stage runs; its numbers are not results" in md
+    assert "the SCLC rows their detection and head only" in md
+    assert "digital_sclc_macs (" in md and "is another quantity" in md
+    assert "not the table's SCLC MACs" in md
+    cal = json.loads((out / "calibrate" / "calibration.json").read_text())
+    assert cal["out_of_limits"] == []  # the demo's calibration is within every limit
