@@ -137,7 +137,7 @@ def measure_aberration(
     rounds: int = 3,
     bias_rad: float = 0.6,
     spacing: int = 20,
-    count: int = 8,
+    count: int | None = None,
     box: int = 8,
     n_frames: int = 2,
 ) -> AberrationResult:
@@ -150,7 +150,8 @@ def measure_aberration(
         inverse_phase, inverse_amplitude: measured inverse LUTs of the Fourier and input SLMs.
         terms: the Zernike terms measured (:data:`fouroptics.optics.zernike.TERMS`).
         rounds: passes over the terms. bias_rad: each probe's rms over the panel, radians.
-        spacing, count: the input dot grid (input pixels, dots per side).
+        spacing, count: the input dot grid (input pixels, dots per side; default: as many as
+            fit in the central 55 % of the input SLM, at most 8).
         box: side of the camera window around each dot's image, pixels.
         n_frames: frames averaged per probe.
 
@@ -178,6 +179,8 @@ def measure_aberration(
 
     # the first order lands a third / half of the dot spacing from the zero order
     affine = sys_.imaging_affine() if registration is None else np.asarray(registration)
+    if count is None:
+        count = max(1, min(8, 1 + int(0.55 * min(session.input_shape) // spacing)))
     levels, dots = _dots(session, spacing, count, inverse_amplitude)
     step_cam = spacing * float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
     per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
