@@ -134,7 +134,7 @@ def measure_aberration(
     inverse_phase: np.ndarray | None = None,
     inverse_amplitude: np.ndarray | None = None,
     terms: tuple[str, ...] = TERMS,
-    rounds: int = 3,
+    rounds: int = 2,
     bias_rad: float = 0.6,
     spacing: int = 20,
     count: int | None = None,

@@ -30,7 +30,7 @@ EXPECTED_FRAMES = {
     "lut": 200,
     "registration": 30,
     "fourier": 145,
-    "aberration": 160,
+    "aberration": 110,
 }
 
 
