@@ -20,7 +20,12 @@ Payload layout (plain data: the compiler and simulate may read it with
   ``residual_px``, ``beam_profile`` (H_in, W_in) relative intensity, ``beam_centre_px``,
   ``beam_waist_px``, ``raw``;
 * ``fourier``: ``centre_px`` (row, col of the optical axis on the Fourier SLM), ``scale``
-  (true f1 / nominal f1), ``rotation_rad``, ``peaks_px``, ``raw``.
+  (true f1 / nominal f1), ``rotation_rad``, ``peaks_px``, ``raw``;
+* ``aberration``: the Fourier path's wavefront ``W = sum_k coefficients[k] Z_k`` (radians;
+  :mod:`fouroptics.optics.zernike`): ``terms`` (names), ``coefficients`` (n,) rad,
+  ``centre_px`` (row, col where the basis is centred: the measured axis), ``radius_px`` (its
+  normalising radius, Fourier pixels), ``raw`` (sharpness probes); the compiler displays
+  ``exp(-i W)`` (:meth:`CalibrationSet.aberration_phase`).
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ from calibration.fingerprint import (
 from fouroptics.errors import ConfigError, FileFormatError
 from fouroptics.io.digest import file_sha256
 from fouroptics.io.h5 import read_h5, write_h5
+from fouroptics.optics.zernike import aberration_phase
 
 FORMAT = "fouroptics.CalibrationSet"
 VERSION = 1
-SECTIONS = ("camera", "lut", "registration", "fourier")
+SECTIONS = ("camera", "lut", "registration", "fourier", "aberration")
 
 
 @dataclass
@@ -120,6 +126,23 @@ class CalibrationSet:
             "scale": float(f["scale"]),
             "rotation_rad": float(f["rotation_rad"]),
         }
+
+    @property
+    def aberration(self) -> dict[str, Any]:
+        """``{"coefficients": {term: rad}, "centre_px": (row, col), "radius_px": float}``: the
+        measured Fourier-path wavefront (:mod:`fouroptics.optics.zernike`)."""
+        a = self._section("aberration")
+        terms = [t.decode() if isinstance(t, bytes) else str(t) for t in a["terms"]]
+        return {
+            "coefficients": dict(zip(terms, map(float, a["coefficients"]), strict=True)),
+            "centre_px": tuple(float(v) for v in a["centre_px"]),
+            "radius_px": float(a["radius_px"]),
+        }
+
+    def aberration_phase(self, shape: tuple[int, int]) -> np.ndarray:
+        """The measured Fourier-path wavefront ``W`` (H_F, W_F) radians on a Fourier SLM of
+        ``shape``; displaying ``exp(-i W)`` times the mask undoes it."""
+        return aberration_phase(self._section("aberration"), shape)
 
     @property
     def camera_gain(self) -> float:

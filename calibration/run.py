@@ -1,9 +1,9 @@
 """Run the calibration routines in order on one bench and collect a :class:`CalibrationSet`.
 
 Order: camera (EMVA 1288), LUTs (input amplitude, Fourier phase), registration, Fourier
-mapping; later routines use earlier results when present (the input LUT shapes the Fourier
-routine's pattern, the registration places its camera window, the Fourier LUT blazes its
-gratings).
+mapping, aberration; later routines use earlier results when present (the input LUT shapes the
+Fourier routine's pattern, the registration places its camera window, the Fourier LUT blazes its
+gratings, the Fourier centre centres the aberration's basis).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from calibration.aberration import measure_aberration
 from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
 from calibration.errors import CalibrationError
@@ -23,9 +24,15 @@ from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256
 
-ROUTINES = ("camera", "lut", "registration", "fourier")
+ROUTINES = ("camera", "lut", "registration", "fourier", "aberration")
 #: rough frames per routine (captures), for progress bars
-EXPECTED_FRAMES = {"camera": 115, "lut": 200, "registration": 30, "fourier": 145}
+EXPECTED_FRAMES = {
+    "camera": 115,
+    "lut": 200,
+    "registration": 30,
+    "fourier": 145,
+    "aberration": 110,
+}
 
 
 def parse_only(text: str | None) -> tuple[str, ...]:
@@ -101,6 +108,17 @@ def calibrate(
             inverse_amplitude=luts["input_slm"].inverse if "input_slm" in luts else None,
         )
         sections["fourier"] = results["fourier"].to_payload()
+    if "aberration" in only:
+        begin("aberration")
+        luts = results.get("lut", {})
+        results["aberration"] = measure_aberration(
+            session,
+            centre_px=results["fourier"].centre_px if "fourier" in results else None,
+            registration=results["registration"].affine if "registration" in results else None,
+            inverse_phase=luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
+            inverse_amplitude=luts["input_slm"].inverse if "input_slm" in luts else None,
+        )
+        sections["aberration"] = results["aberration"].to_payload()
     cal = CalibrationSet(
         bench_name=str(getattr(bench, "name", "bench")),
         bench_path="" if bench_path is None else str(bench_path),

@@ -12,6 +12,7 @@ A bench YAML (see examples/benches/)::
       scale: 0.005               # fraction             fourier_decentre: 0.5 (Fourier px)
       laser_power: 0.1           # fraction             beam_offset: 100 um
       focal_error: 0.003         # fraction per lens    aberration: 0.3 (rad per term)
+      aberration_high: 0.1       # rad rms per coma, spherical, trefoil term (or {coma_x: 0.1})
       lut: {range_spread: 0.1, gamma_spread: 0.3}
       camera: {gain: 0.05, quantum_efficiency: 0.05, read_noise: 0.1, dark_current: 0.3}
     input_slm:   {driver: simulated, profile: holoeye_pluto2, modulation: amplitude}
@@ -56,6 +57,7 @@ from devices.simulated.camera import SimulatedCamera
 from devices.simulated.slm import SimulatedSLM
 from fouroptics.errors import ConfigError
 from fouroptics.optics import FourFSystem
+from fouroptics.optics.zernike import HIGH_TERMS
 from fouroptics.units import UnitError, parse_quantity
 
 BENCH_KEYS = {"name", "seed", "system", "laser", "splitter_ratio", "imperfections", *ROLES}
@@ -68,6 +70,7 @@ IMPERFECTION_KEYS = {
     "beam_offset",
     "focal_error",
     "aberration",
+    "aberration_high",
     "lut",
     "camera",
 }
@@ -191,6 +194,28 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
         raise
 
 
+def _aberration_high(v: Any) -> float | dict[str, float]:
+    """``imperfections.aberration_high``: rad rms per higher Zernike term (a number), or a
+    mapping from some of :data:`fouroptics.optics.zernike.HIGH_TERMS` to their rms."""
+    name = "bench.imperfections.aberration_high"
+    if not isinstance(v, dict):
+        return _non_negative(parse_number(v, name), v, name)
+    unknown = set(v) - set(HIGH_TERMS)
+    if unknown:
+        raise BenchConfigError(
+            f"{name}: unknown term(s) {sorted(unknown, key=str)}; allowed: {', '.join(HIGH_TERMS)}"
+        )
+    return {
+        k: _non_negative(parse_number(x, f"{name}.{k}"), x, f"{name}.{k}") for k, x in v.items()
+    }
+
+
+def _non_negative(x: float, raw: Any, name: str) -> float:
+    if not (np.isfinite(x) and x >= 0):
+        raise BenchConfigError(f"{name}: got {raw!r}; expected an rms in radians >= 0")
+    return x
+
+
 def _close_quietly(built: dict[str, Any]) -> None:
     """Close devices built before an error, keeping that error the one reported."""
     for dev in built.values():
@@ -264,6 +289,7 @@ def _assemble(
             ),
             focal_error=parse_number(imp.get("focal_error", 0), "bench.imperfections.focal_error"),
             aberration=parse_number(imp.get("aberration", 0), "bench.imperfections.aberration"),
+            aberration_high=_aberration_high(imp.get("aberration_high", 0)),
         )
         ratio = parse_number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
     except UnitError as exc:

@@ -11,8 +11,9 @@ The optical chain for a capture (numpy fast path, complex64):
    public :class:`FourFSystem` API: a tilt ``exp(-2 pi i x . d p_F / (lambda f1))`` on the input
    makes lens 1 deliver ``U(u_k + d p_F)`` to pixel k, and lens 2 from the displaced centres adds
    only the phase ``exp(-2 pi i y . d p_F / (lambda f2))`` to the camera field (no intensity
-   change). Light beyond the SLM edge is lost. The lens stop and a low-order aberration
-   ``exp(i W(u))`` (defocus, astigmatism; W in radians over the Fourier SLM's half-width) are
+   change). Light beyond the SLM edge is lost. The lens stop and an aberration ``exp(i W(u))``
+   (defocus, astigmatism, coma, spherical, trefoil: :mod:`fouroptics.optics.zernike`, W in
+   radians on the distance from the axis over the Fourier SLM's half-width) are
    fixed to the optical axis, so they are evaluated at the displaced centres ``u_k + d p_F`` and
    folded into the displayed mask (pixel aperture and gap light by the physics model);
 4. ``FourFSystem.forward`` + ``intensity`` on the camera grid with the true focal lengths
@@ -253,7 +254,9 @@ class SimulatedBench(Bench):
         ``fourier_scale`` (true f1 / nominal f1: the Fourier plane's scale factor),
         ``registration`` ((2, 3) affine: camera (row, col) = M @ (input row, col, 1)),
         ``camera_affine`` (``matrix`` A and ``offset`` b, camera pixel = A @ ideal pixel + b),
-        ``laser_power`` (true, W),
+        ``laser_power`` (true, W), ``aberration`` (the Fourier-path wavefront: ``coefficients``
+        rad by term name, ``centre_px`` where its basis is centred (the axis), ``radius_px``
+        its normalising radius, Fourier pixels),
         ``beam_waist`` (m), ``beam_centre`` (m), ``system`` (the true FourFSystem as a dict),
         ``input_slm`` / ``fourier_slm`` / ``camera`` / ``fourier_camera`` (device truths),
         ``splitter_ratio``.
@@ -272,6 +275,11 @@ class SimulatedBench(Bench):
             "imperfections": asdict(imp),
             "camera_affine": {"matrix": a, "offset": b},
             "laser_power": self.laser_power * imp.power_factor,
+            "aberration": {
+                "coefficients": imp.zernike,
+                "centre_px": (hf // 2 - imp.fourier_decentre[0], wf // 2 - imp.fourier_decentre[1]),
+                "radius_px": max(hf, wf) / 2,
+            },
             "beam_waist": self.beam_waist,
             "beam_centre": imp.beam_offset,
             "system": true.to_dict(),

@@ -3,9 +3,12 @@ YAML's ``imperfections`` section)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from fouroptics.optics.zernike import HIGH_TERMS, LOW_TERMS
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Imperfections:
         aberration: (defocus, astig_0, astig_45) radians: Fourier-plane wavefront
             ``W = a_d (2 r^2 - 1) + a_0 (x^2 - y^2) + a_45 (2 x y)`` with (x, y) the distance
             from the optical axis over the Fourier SLM's half-width (Zernike-like, unnormalised).
+        aberration_high: (coma_x, coma_y, spherical, trefoil_0, trefoil_30) radians: the higher
+            terms of the same wavefront (:mod:`fouroptics.optics.zernike`, same normalisation).
     """
 
     camera_shift: tuple[float, float] = (0.0, 0.0)
@@ -33,6 +38,7 @@ class Imperfections:
     beam_offset: tuple[float, float] = (0.0, 0.0)
     focal_error: tuple[float, float] = (0.0, 0.0)
     aberration: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    aberration_high: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
 
     @classmethod
     def draw(
@@ -46,6 +52,7 @@ class Imperfections:
         beam_offset: float = 0.0,
         focal_error: float = 0.0,
         aberration: float = 0.0,
+        aberration_high: float | Mapping[str, float] = 0.0,
     ) -> Imperfections:
         """Draw Gaussian imperfections with the given rms values.
 
@@ -54,12 +61,20 @@ class Imperfections:
             fourier_decentre: Fourier pixels rms per axis. laser_power: fraction rms.
             beam_offset: metres rms per axis. focal_error: fraction rms per lens.
             aberration: radians rms per term (defocus, two astigmatisms).
+            aberration_high: radians rms per higher term (coma, spherical, trefoil), or a
+                mapping from those terms' names to their rms (missing terms: 0).
 
         The first ten draws are those of earlier versions (same seed, same misalignment); the
-        focal errors and aberrations come after them.
+        focal errors and aberrations come after them, and the higher aberration terms after
+        those (a seed's other hidden values do not move).
         """
+        if isinstance(aberration_high, Mapping):
+            high_rms = np.array([float(aberration_high.get(k, 0.0)) for k in HIGH_TERMS])
+        else:
+            high_rms = np.full(len(HIGH_TERMS), float(aberration_high))
         n = rng.standard_normal(10)
         m = rng.standard_normal(5)
+        h = rng.standard_normal(len(HIGH_TERMS))
         return cls(
             camera_shift=(float(n[0] * shift), float(n[1] * shift)),
             camera_rotation=float(n[2] * rotation),
@@ -73,6 +88,15 @@ class Imperfections:
                 float(m[3] * aberration),
                 float(m[4] * aberration),
             ),
+            aberration_high=tuple(float(v) for v in h * high_rms),
+        )
+
+    @property
+    def zernike(self) -> dict[str, float]:
+        """The Fourier-path wavefront's coefficients (radians) by term name
+        (:data:`fouroptics.optics.zernike.TERMS`)."""
+        return dict(
+            zip(LOW_TERMS + HIGH_TERMS, (*self.aberration, *self.aberration_high), strict=True)
         )
 
     def camera_affine(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

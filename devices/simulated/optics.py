@@ -21,6 +21,7 @@ from scipy import sparse
 from devices.simulated.imperfections import Imperfections
 from fouroptics.optics import FourFSystem, PixelGrid
 from fouroptics.optics.system import pixel_window
+from fouroptics.optics.zernike import wavefront
 
 #: The misaligned camera: the true field is evaluated on a grid ``OVERSAMPLE`` times finer than
 #: the camera's (exact: the lens transform onto that grid) and interpolated at the displaced pixel
@@ -169,7 +170,10 @@ class TrueOptics:
 
     # -- the Fourier plane -------------------------------------------------------------------------
     def _fourier_factor(self) -> np.ndarray | None:
-        """Lens stop x exp(i W) at the displaced Fourier pixel centres (H_F, W_F), or None."""
+        """Lens stop x exp(i W) at the displaced Fourier pixel centres (H_F, W_F), or None.
+
+        ``W``: :func:`fouroptics.optics.zernike.wavefront` of the hidden coefficients, on the
+        distance from the optical axis over the Fourier SLM's half-width."""
         grid = self.system.fourier_slm
         dy, dx = self.decentre_m()
         y = grid.coords(0)[:, None] + dy
@@ -178,11 +182,10 @@ class TrueOptics:
         stop = self.system.lens_aperture
         if stop is not None:
             factor = (y**2 + x**2 <= (stop / 2) ** 2).astype(np.complex128)
-        a_d, a_0, a_45 = self.imperfections.aberration
-        if a_d or a_0 or a_45:
+        coefficients = self.imperfections.zernike
+        if any(coefficients.values()):
             half = max(grid.shape) * grid.pitch / 2
-            yn, xn = y / half, x / half
-            w = a_d * (2 * (xn**2 + yn**2) - 1) + a_0 * (xn**2 - yn**2) + a_45 * 2 * xn * yn
+            w = wavefront(coefficients, y / half, x / half)
             factor = np.exp(1j * w) if factor is None else factor * np.exp(1j * w)
         return factor
 

@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bench", required=True, help="bench YAML (simulated or hardware)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument(
-        "--only", default=None, help="comma-separated subset of camera,lut,registration,fourier"
+        "--only",
+        default=None,
+        help="comma-separated subset of camera,lut,registration,fourier,aberration",
     )
     parser.add_argument("--seed", type=int, default=None, help="override the bench's seed")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
@@ -138,7 +140,48 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
                 "true_linear": lin,
                 "error": float(np.linalg.norm(got - lin) / np.linalg.norm(lin)),
             }
+    if "aberration" in results:
+        out["aberration"] = aberration_against_truth(bench, results["aberration"], truth)
     return out
+
+
+def aberration_against_truth(bench: Any, result: Any, truth: dict[str, Any]) -> dict[str, Any]:
+    """Per-term measured / true coefficients (rad) and the residual wavefront: rms (rad) over
+    the unit disk of the true basis (the panel's inscribed circle about the true axis: the lit
+    Fourier SLM) of the true minus the measured wavefront, piston and tilts removed (they do
+    not change an image), beside the true wavefront's own rms there."""
+    from fouroptics.optics import zernike
+
+    t = truth["aberration"]
+    shape = tuple(bench.system.fourier_shape)
+    y, x = zernike.pixel_coordinates(shape, t["centre_px"], t["radius_px"])
+    disk = (y**2 + x**2 <= 1.0) & np.ones(shape, bool)
+    true_w = zernike.slm_wavefront(t["coefficients"], shape, t["centre_px"], t["radius_px"])
+    got_w = zernike.slm_wavefront(result.by_term, shape, result.centre_px, result.radius_px)
+    low = np.stack([np.ones(int(disk.sum())), np.broadcast_to(y, shape)[disk],
+                    np.broadcast_to(x, shape)[disk]], axis=1)  # fmt: skip
+
+    def rms(w: np.ndarray) -> float:
+        v = w[disk] - low @ np.linalg.lstsq(low, w[disk], rcond=None)[0]
+        return float(np.sqrt(np.mean(v**2)))
+
+    terms = {
+        name: {
+            "measured": float(m),
+            "true": float(t["coefficients"].get(name, 0.0)),
+            "error": float(m - t["coefficients"].get(name, 0.0)),
+        }
+        for name, m in result.by_term.items()
+    }
+    return {
+        "terms_rad": terms,
+        "residual_rms_rad": {
+            "measured": rms(true_w - got_w),
+            "true": 0.0,
+            "error": rms(true_w - got_w),
+            "uncorrected": rms(true_w),
+        },
+    }
 
 
 def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +209,13 @@ def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
             "scale": f.scale,
             "rotation_rad": f.rotation_rad,
             "kspace_to_camera": f.kspace_to_camera,
+        }
+    if "aberration" in results:
+        a = results["aberration"]
+        out["aberration"] = {
+            "coefficients_rad": a.by_term,
+            "centre_px": list(a.centre_px),
+            "radius_px": a.radius_px,
         }
     return out
 

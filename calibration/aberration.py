@@ -1,0 +1,269 @@
+"""The aberration of the Fourier path (defocus, astigmatism, coma, spherical, trefoil), measured
+by sensorless modal wavefront sensing through the bench's own devices.
+
+Method (after Booth, Neil, Juskaitis and Wilson, PNAS 99, 5788 (2002)): the input SLM shows a
+grid of single bright pixels; their spectrum covers the Fourier SLM with a smooth, positive
+envelope, so each dot's image on the camera is the point-spread function of the whole Fourier
+path. The Fourier SLM shows a blazed grating (through the measured phase LUT) plus a trial
+wavefront ``C = sum_k c_k Z_k`` (:mod:`fouroptics.optics.zernike`, centred on the measured
+optical axis, normalised by the panel's half-width). The grating sends the light the pixels
+modulate to a first order beside each dot's zero order, away from the unmodulated gap light,
+so the first-order images see ``W + C`` only. Their sharpness
+``S = sum I^2 (r <= r_in) / (sum I (r <= r_out))^2`` (summed over the dots, whose images fall
+on different sub-pixel phases of the camera) is largest when ``C = -W`` (a flat wavefront
+gives the sharpest image of a point). Each term in turn is probed at ``c_k - b_k``, ``c_k``,
+``c_k + b_k`` and moved to the vertex of the parabola through ``log S`` (exact for a Gaussian
+fall-off); a few rounds of this coordinate ascent absorb the coupling of terms that are not
+orthogonal over the square panel. The measured wavefront is ``W = -C``.
+
+Frames: ``rounds x len(terms) x 3`` displays (``n_frames`` captures each) plus the exposure
+and dark frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from calibration.errors import CalibrationError
+from calibration.registration import spot_centre
+from calibration.session import Session
+from fouroptics.optics.zernike import TERMS, default_radius_px, pixel_coordinates, term
+
+
+@dataclass
+class AberrationResult:
+    """The measured Fourier-path wavefront ``W = sum_k coefficients[k] Z_k`` (radians).
+
+    Attributes:
+        terms: term names (:data:`fouroptics.optics.zernike.TERMS` order).
+        coefficients: (n,) radians, the unnormalised Zernike coefficients of ``W``.
+        centre_px: (row, col) Fourier-SLM pixel where the basis is centred (the measured axis).
+        radius_px: normalising radius, Fourier pixels (the panel's half-width).
+        raw: sharpness metrics, trial coefficients, spot positions.
+    """
+
+    terms: tuple[str, ...]
+    coefficients: np.ndarray
+    centre_px: tuple[float, float]
+    radius_px: float
+    raw: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def by_term(self) -> dict[str, float]:
+        return {t: float(c) for t, c in zip(self.terms, self.coefficients, strict=True)}
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "terms": list(self.terms),
+            "coefficients": np.asarray(self.coefficients, np.float64),
+            "centre_px": [float(v) for v in self.centre_px],
+            "radius_px": float(self.radius_px),
+            "raw": dict(self.raw),
+        }
+
+
+def phase_levels(phase: np.ndarray, inverse_phase: np.ndarray | None, levels: int) -> np.ndarray:
+    """Gray levels (H, W) int of a phase pattern (radians, any range): the bin ``2 pi k / L``
+    nearest each phase modulo 2 pi, through the measured ``inverse_phase`` LUT when given
+    (else the nominal linear map)."""
+    k = np.floor(np.mod(phase / (2 * np.pi), 1.0) * levels + 0.5).astype(np.int64) % levels
+    return k if inverse_phase is None else np.asarray(inverse_phase)[k]
+
+
+def _pupil_weight(sys_: Any, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Believed intensity on the Fourier SLM of one input pixel's spectrum at (v, u) Fourier
+    pixels from the axis (rows (H, 1), cols (1, W)): ``sinc^2`` of each axis' spatial
+    frequency times the input pitch."""
+    k = sys_.fourier_pitch * sys_.input_pitch / (sys_.wavelength * sys_.f1)
+    return (np.sinc(v * k) * np.sinc(u * k)) ** 2
+
+
+def _orthonormal_modes(zern: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Modes (K, H, W) orthonormal under ``weight`` over the panel, each a combination of the
+    Zernike terms ``zern`` (K, H, W) less their weighted piston and tilts (which do not change
+    a point image's sharpness), and the (K, K) matrix ``T`` with Zernike coefficients
+    ``c = T m`` of the wavefront ``sum_j m_j mode_j``."""
+    w = (weight / weight.sum()).reshape(-1)
+    flat = zern.reshape(len(zern), -1)
+    h, wd = zern.shape[1:]
+    rows = np.repeat(np.arange(h, dtype=np.float64), wd)
+    cols = np.tile(np.arange(wd, dtype=np.float64), h)
+    low = np.stack([np.ones_like(rows), rows / h, cols / wd])  # piston, tilts (3, N)
+    proj = np.linalg.solve((low * w) @ low.T, (low * w) @ flat.T)  # (3, K)
+    resid = flat - proj.T @ low
+    gram = (resid * w) @ resid.T  # (K, K)
+    chol = np.linalg.cholesky(gram)
+    to_modes = np.linalg.inv(chol)  # modes = L^-1 resid: orthonormal under w
+    modes = (to_modes @ resid).reshape(zern.shape)
+    return modes, to_modes.T  # sum_j m_j mode_j = (L^-T m) . resid
+
+
+def _dots(session: Session, spacing: int, count: int, inverse_amplitude: np.ndarray | None):
+    """Input levels with ``count x count`` single bright pixels ``spacing`` apart about the
+    centre, and their (row, col) positions (n, 2)."""
+    h, w = session.input_shape
+    slm = session.bench.input_slm
+    if slm.modulation == "phase":
+        raise CalibrationError(
+            "aberration: the input SLM is phase-only; this routine needs an amplitude input SLM"
+        )
+    offsets = (np.arange(count) - (count - 1) / 2) * spacing
+    rows = np.round(h // 2 + offsets).astype(np.int64)
+    cols = np.round(w // 2 + offsets).astype(np.int64)
+    if rows.min() < 0 or rows.max() >= h or cols.min() < 0 or cols.max() >= w:
+        raise CalibrationError(
+            f"aberration: a {count}x{count} dot grid {spacing} pixels apart does not fit the "
+            f"input SLM ({h}x{w}): use fewer dots or a smaller spacing"
+        )
+    top = slm.levels - 1
+    on = top if inverse_amplitude is None else int(np.asarray(inverse_amplitude)[top])
+    off = 0 if inverse_amplitude is None else int(np.asarray(inverse_amplitude)[0])
+    levels = np.full((h, w), off, dtype=np.int64)
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    levels[rr, cc] = on
+    return levels, np.column_stack([rr.ravel(), cc.ravel()]).astype(np.float64)
+
+
+def measure_aberration(
+    session: Session,
+    centre_px: tuple[float, float] | None = None,
+    registration: np.ndarray | None = None,
+    inverse_phase: np.ndarray | None = None,
+    inverse_amplitude: np.ndarray | None = None,
+    terms: tuple[str, ...] = TERMS,
+    rounds: int = 2,
+    bias_rad: float = 0.6,
+    spacing: int = 20,
+    count: int | None = None,
+    box: int = 8,
+    n_frames: int = 2,
+) -> AberrationResult:
+    """Measure the Fourier-path wavefront by sensorless modal sensing (module docstring).
+
+    Args:
+        centre_px: (row, col) of the optical axis on the Fourier SLM (the "fourier" routine's
+            ``centre_px``; default: the panel's centre pixel ``n // 2``).
+        registration: (2, 3) input -> camera affine (default: the believed, nominal one).
+        inverse_phase, inverse_amplitude: measured inverse LUTs of the Fourier and input SLMs.
+        terms: the Zernike terms measured (:data:`fouroptics.optics.zernike.TERMS`).
+        rounds: passes over the terms. bias_rad: each probe's rms over the panel, radians.
+        spacing, count: the input dot grid (input pixels, dots per side; default: as many as
+            fit in the central 55 % of the input SLM, at most 8).
+        box: side of the camera window around each dot's image, pixels.
+        n_frames: frames averaged per probe.
+
+    Raises:
+        CalibrationError: a phase input SLM, an amplitude Fourier SLM, dots off the camera or
+            in the dark.
+    """
+    session.start("aberration")
+    bench = session.bench
+    sys_ = bench.system
+    fslm = bench.fourier_slm
+    if fslm.modulation != "phase":
+        raise CalibrationError("aberration: needs a phase Fourier SLM (trial wavefronts)")
+    bad = [t for t in terms if t not in TERMS]
+    if bad:
+        raise CalibrationError(f"aberration: unknown term(s) {bad}; allowed: {', '.join(TERMS)}")
+    hf, wf = session.fourier_shape
+    centre = (float(hf // 2), float(wf // 2)) if centre_px is None else tuple(centre_px)
+    radius = default_radius_px((hf, wf))
+    y, x = pixel_coordinates((hf, wf), centre, radius)
+    zern = np.stack([term(t, y, x) * np.ones((hf, wf)) for t in terms])  # (K, H_F, W_F)
+    weight = _pupil_weight(sys_, y * radius, x * radius)
+    modes, to_zernike = _orthonormal_modes(zern, weight)
+    basis = bias_rad * modes  # each probe: bias_rad rms over the lit panel
+
+    # the first order lands a third / half of the dot spacing from the zero order
+    affine = sys_.imaging_affine() if registration is None else np.asarray(registration)
+    if count is None:
+        count = max(1, min(8, 1 + int(0.55 * min(session.input_shape) // spacing)))
+    levels, dots = _dots(session, spacing, count, inverse_amplitude)
+    step_cam = spacing * float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+    per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
+    shift = np.array([step_cam / 3, step_cam / 2])
+    period = per_cycle / shift  # Fourier pixels per grating cycle, (rows, cols)
+    if period.min() < 3:
+        raise CalibrationError(
+            f"aberration: the grating needs a period of {period.min():.1f} Fourier pixels (< 3): "
+            "use a larger dot spacing"
+        )
+    rr = np.arange(hf, dtype=np.float64)[:, None]
+    cc = np.arange(wf, dtype=np.float64)[None, :]
+    grating = 2 * np.pi * (rr / period[0] + cc / period[1])
+    n_levels = fslm.levels
+
+    def show(coefficients: np.ndarray) -> None:
+        trial = np.tensordot(coefficients, basis, axes=1)
+        session.display(None, phase_levels(grating + trial, inverse_phase, n_levels))
+
+    session.display(levels, phase_levels(grating, inverse_phase, n_levels))
+    session.auto_expose(target=0.5, percentile=99.99)
+    dark = session.dark_frame(4)
+    frame = session.capture(n_frames) - dark
+    expected = (affine @ np.column_stack([dots, np.ones(len(dots))]).T).T + shift
+    sigma = max(1.5, 0.8 * step_cam / spacing)
+    found = []
+    for ey, ex in expected:  # count^2 dots: a few boxes each
+        y0, x0 = int(round(ey)), int(round(ex))
+        near = frame[max(y0 - 5, 0) : y0 + 6, max(x0 - 5, 0) : x0 + 6]
+        if near.size == 0 or near.max() <= 0:
+            raise CalibrationError(
+                f"aberration: the first-order image of an input dot near camera pixel "
+                f"({ey:.0f}, {ex:.0f}) is off the camera or dark: check the registration"
+            )
+        pr, pc = np.unravel_index(np.argmax(near), near.shape)
+        found.append(spot_centre(frame, (max(y0 - 5, 0) + pr, max(x0 - 5, 0) + pc), sigma))
+    spots = np.array(found)
+    corner = np.round(spots).astype(np.int64) - box // 2
+    if corner.min() < 0 or (corner + box > np.array(session.camera_shape)).any():
+        raise CalibrationError(
+            "aberration: a dot's first-order image is within "
+            f"{box // 2} pixels of the camera's edge: centre the camera on the input's image"
+        )
+    idx_r = corner[:, 0, None] + np.arange(box)  # (n, box)
+    idx_c = corner[:, 1, None] + np.arange(box)
+
+    def sharpness() -> float:
+        image = session.capture(n_frames) - dark
+        boxes = image[idx_r[:, :, None], idx_c[:, None, :]].reshape(len(spots), -1)
+        total = boxes.sum(axis=1)
+        if not total.min() > 0:
+            raise CalibrationError("aberration: no light in a dot's first-order image")
+        return float(np.mean((boxes**2).sum(axis=1) / total**2))
+
+    coef = np.zeros(len(terms))
+    history = []
+    for _ in range(rounds):
+        for k in range(len(terms)):
+            values = []
+            for s in (-1.0, 0.0, 1.0):
+                trial = coef.copy()
+                trial[k] += s
+                show(trial)
+                values.append(sharpness())
+            lm, l0, lp = np.log(values)
+            curvature = lm + lp - 2 * l0
+            move = 0.5 * (lm - lp) / curvature if curvature < 0 else np.sign(lp - lm)
+            move = float(np.clip(move, -1.5, 1.5))
+            coef[k] += move
+            history.append([k, *values, move])
+    show(coef)
+    final = sharpness()
+    return AberrationResult(
+        terms=tuple(terms),
+        coefficients=-(to_zernike @ coef) * bias_rad,
+        centre_px=(float(centre[0]), float(centre[1])),
+        radius_px=float(radius),
+        raw={
+            "probes": np.array(history),  # (mode index, S(-b), S(0), S(+b), move in biases)
+            "modes_to_zernike": to_zernike * bias_rad,
+            "spots_px": spots,
+            "grating_period_px": period,
+            "sharpness_flat": np.array([history[0][2]]),
+            "sharpness_corrected": np.array([final]),
+        },
+    )
