@@ -125,13 +125,22 @@ def beam_weighted_centres(
     return out
 
 
-def register(session: Session, spacing: int = 24, dot: int = 4, n_frames: int = 4) -> Registration:
+def register(
+    session: Session,
+    spacing: int = 24,
+    dot: int = 4,
+    n_frames: int = 4,
+    fourier_levels: np.ndarray | None = None,
+    name: str = "registration",
+) -> Registration:
     """Measure the input-SLM -> camera affine and the beam profile.
 
     Frames: two dot grids (offset by half a spacing) and one fully-on frame, ``n_frames``
-    each, plus exposure and dark frames.
+    each, plus exposure and dark frames. ``fourier_levels``: what the Fourier SLM shows
+    meanwhile (default level 0 everywhere; the conjugate of a measured aberration, so that the
+    dots' images are not displaced by its coma); ``name``: the routine's frame count.
     """
-    session.start("registration")
+    session.start(name)
     slm = session.bench.input_slm
     if slm.modulation == "phase":
         raise CalibrationError(
@@ -143,6 +152,8 @@ def register(session: Session, spacing: int = 24, dot: int = 4, n_frames: int = 
             f"registration: a dot grid of spacing {spacing} does not fit the input SLM {h}x{w}"
         )
     flat = np.zeros(session.fourier_shape, dtype=np.int64)
+    if fourier_levels is not None:
+        flat = np.asarray(fourier_levels, dtype=np.int64)
     guess_map = session.bench.system.imaging_affine()
     sigma = max(1.5, 0.6 * dot * abs(guess_map[0, 0]))
     src, dst = [], []

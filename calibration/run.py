@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from calibration.aberration import measure_aberration
+from calibration.aberration import measure_aberration, phase_levels
 from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
 from calibration.errors import CalibrationError
@@ -23,6 +23,7 @@ from calibration.lut import amplitude_lut, fourier_phase_lut
 from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256
+from fouroptics.optics.zernike import aberration_phase
 
 ROUTINES = ("camera", "lut", "registration", "fourier", "aberration")
 #: rough frames per routine (captures), for progress bars
@@ -31,7 +32,7 @@ EXPECTED_FRAMES = {
     "lut": 200,
     "registration": 30,
     "fourier": 145,
-    "aberration": 110,
+    "aberration": 145,
 }
 
 
@@ -119,6 +120,16 @@ def calibrate(
             inverse_amplitude=luts["input_slm"].inverse if "input_slm" in luts else None,
         )
         sections["aberration"] = results["aberration"].to_payload()
+        if "registration" in results:  # again, through the conjugate of the wavefront: the
+            # coma of the Fourier path displaces every dot's image (0.08 px on the misaligned
+            # bench), and the compiled masks carry that conjugate
+            wave = aberration_phase(sections["aberration"], bench.system.fourier_shape)
+            inv = luts["fourier_slm"].inverse if "fourier_slm" in luts else None
+            levels = phase_levels(-wave, inv, bench.fourier_slm.levels)
+            results["registration"] = register(
+                session, fourier_levels=levels, name="registration.corrected"
+            )
+            sections["registration"] = results["registration"].to_payload()
     cal = CalibrationSet(
         bench_name=str(getattr(bench, "name", "bench")),
         bench_path="" if bench_path is None else str(bench_path),
