@@ -135,7 +135,9 @@ def slm_from_bench(path: Path) -> Any:
 def slm_from_calibration(
     path: Path, base: Any, system_yaml: Path, allow_other_bench: bool = False
 ) -> Any:
-    """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet.
+    """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet,
+    and its measured crosstalk (kernel and domain) when the calibration has a ``crosstalk``
+    section (else the profile's nominal fringing stays the belief).
 
     Args:
         path: calibration.h5 (``fouroptics calibrate``), with a ``lut`` section for
@@ -175,6 +177,7 @@ def slm_from_calibration(
             f"{base.modulation!r}"
         )
     name = f"{base.name} (calibrated: {Path(path).name})"
+    measured = cal.crosstalk() if "crosstalk" in cal.sections else None
     return SLMModel(
         base.bit_depth,
         base.modulation,
@@ -182,6 +185,15 @@ def slm_from_calibration(
         name=name,
         source="calibration",
         fringing=base.fringing,
+        **(
+            {}
+            if measured is None
+            else {
+                "crosstalk": measured["kernel"],
+                "crosstalk_domain": measured["domain"],
+                "crosstalk_source": "calibration",
+            }
+        ),
     )
 
 
