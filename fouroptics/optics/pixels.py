@@ -182,15 +182,15 @@ def crosstalk(values: Any, kernel: np.ndarray, adjoint: bool = False) -> Any:
     Args:
         values: ``(..., H, W)`` real numpy array or torch tensor (differentiable).
         kernel: (kh, kw) float, :func:`check_kernel`.
-        adjoint: apply the adjoint instead (correlation: the kernel flipped), for gradients.
+        adjoint: apply the adjoint instead, for gradients (numpy only): away from the border
+            a correlation (the kernel flipped), at the border the replicated pixels' shares
+            folded back onto the edge pixels.
 
     Returns:
         same shape; float32 stays float32, other numpy input becomes float64; torch keeps
         the tensor's dtype.
     """
     k = np.asarray(kernel, dtype=np.float64)
-    if adjoint:
-        k = k[::-1, ::-1]
     if k.shape == (1, 1) or (k.size and np.count_nonzero(k) == 1 and _is_centre(k)):
         return values
     if isinstance(values, np.ndarray) or np.isscalar(values):
@@ -198,11 +198,12 @@ def crosstalk(values: Any, kernel: np.ndarray, adjoint: bool = False) -> Any:
         out = out if out.dtype in (np.float32, np.float64) else out.astype(np.float64)
     else:
         out = values
+    apply = _shift_add_adjoint if adjoint else _shift_add
     u, s, vt = np.linalg.svd(k)
     if s.size < 2 or s[1] <= 1e-12 * s[0]:  # separable: rows then columns
         ky, kx = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
-        return _shift_add(_shift_add(out, ky[:, None]), kx[None, :])
-    return _shift_add(out, k)
+        return apply(apply(out, ky[:, None]), kx[None, :])
+    return apply(out, k)
 
 
 def fringing(values: Any, coupling: float) -> Any:
@@ -291,6 +292,27 @@ def _shift_add(x: Any, k: np.ndarray) -> Any:
             term = part * _scalar(k[a, b], x)
             out = term if out is None else out + term
     return out
+
+
+def _shift_add_adjoint(g: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The adjoint of :func:`_shift_add` (numpy): every output pixel's gradient sent back
+    along the taps onto the padded grid, then the padding folded onto the border pixels."""
+    ry, rx = k.shape[0] // 2, k.shape[1] // 2
+    h, w = g.shape[-2], g.shape[-1]
+    z = np.zeros((*g.shape[:-2], h + 2 * ry, w + 2 * rx), dtype=g.dtype)
+    for a in range(k.shape[0]):
+        for b in range(k.shape[1]):
+            if k[a, b] != 0:
+                z[..., 2 * ry - a : 2 * ry - a + h, 2 * rx - b : 2 * rx - b + w] += g * _scalar(
+                    k[a, b], g
+                )
+    if ry:
+        z[..., ry, :] += z[..., :ry, :].sum(axis=-2)
+        z[..., ry + h - 1, :] += z[..., ry + h :, :].sum(axis=-2)
+    if rx:
+        z[..., rx] += z[..., :rx].sum(axis=-1)
+        z[..., rx + w - 1] += z[..., rx + w :].sum(axis=-1)
+    return z[..., ry : ry + h, rx : rx + w]
 
 
 def _scalar(v: float, like: Any) -> Any:
