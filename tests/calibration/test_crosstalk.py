@@ -21,6 +21,7 @@ from calibration.lut import fourier_phase_lut
 from calibration.session import Session
 from devices.config import load_bench
 from fouroptics.compiler import SLMModel, compile_kernels
+from fouroptics.optics import FourFSystem
 from fouroptics.optics.pixels import fringing_kernel
 
 CROSSTALK = {"spread": 0.3, "asymmetry": 0.4, "width": 0.6}
@@ -75,8 +76,21 @@ def _compile_error(bench, slm: SLMModel) -> float:
     ref = np.stack(
         [np.stack([fftconvolve(im[0], k, mode="same") for k in kernels]) for im in images]
     )
+    # a matched system with the bench's Fourier SLM grid (the bench's own input SLM is too
+    # small for the compiler's blocks): the bench lends only its SLM
+    n = bench.fourier_slm.shape[0]
+    system = FourFSystem.from_dict(
+        {
+            "wavelength": "532 nm",
+            "f1": "100 mm",
+            "f2": "100 mm",
+            "input_slm": {"shape": [n, n], "pitch": "8 um"},
+            "fourier_slm": {"shape": [n, n], "pitch": "matched", "fill_factor": 1.0},
+            "camera": {"shape": [n, n], "pitch": "matched"},
+        }
+    )
     bundle = compile_kernels(
-        kernels, bench.system, image_size=16, detection="ideal", encoding="double-phase", slm=slm
+        kernels, system, image_size=16, detection="ideal", encoding="double-phase", slm=slm
     )
     # shown by the bench's own SLM: its true LUT and crosstalk, the engine's ideal detection
     bundle.fourier_masks = bench.fourier_slm.fields(bundle.fourier_levels, fill_factor=False)
