@@ -124,9 +124,12 @@ def _simulated_slm(
         )
     except ValueError as exc:
         raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
-    # after every earlier draw of this SLM's seed: the LUT (and all else) stays as it was
+    # after every earlier draw of this SLM's seed: the LUT (and all else) stays as it was. The
+    # Fourier SLM's (the crosstalk compile believes in and calibration measures); the input
+    # SLM keeps its profile's fringing (an asymmetric kernel there shifts the registration's
+    # dots, and nothing measures or compensates it yet)
     xt = _crosstalk_spreads(ctx.spreads.get("crosstalk"))
-    if xt is not None and kw.get("fringing", 0.0) > 0:
+    if xt is not None and ctx.role == "fourier_slm" and kw.get("fringing", 0.0) > 0:
         try:
             kernel, domain, _ = draw_crosstalk(rng, kw["fringing"], **xt)
         except ValueError as exc:

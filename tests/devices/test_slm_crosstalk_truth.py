@@ -58,9 +58,11 @@ def test_misaligned_bench_draws_its_crosstalk_after_the_other_hidden_values() ->
     for role in ("fourier_slm", "input_slm"):
         np.testing.assert_array_equal(truth[role]["response"], before[role]["response"])
         np.testing.assert_allclose(before[role]["crosstalk"]["kernel"], fringing_kernel(0.05))
-        k = truth[role]["crosstalk"]["kernel"]
-        assert k.shape == (5, 5) and not np.allclose(k[1:-1, 1:-1], fringing_kernel(0.05))
-        assert truth[role]["crosstalk"]["domain"] in ("phase", "voltage")
+    k = truth["fourier_slm"]["crosstalk"]["kernel"]
+    assert k.shape == (5, 5) and not np.allclose(k[1:-1, 1:-1], fringing_kernel(0.05))
+    assert truth["fourier_slm"]["crosstalk"]["domain"] in ("phase", "voltage")
+    # the input SLM keeps the profile's fringing (nothing measures it yet)
+    np.testing.assert_allclose(truth["input_slm"]["crosstalk"]["kernel"], fringing_kernel(0.05))
     assert truth["camera"]["gain"] == before["camera"]["gain"]
 
 
