@@ -56,3 +56,20 @@ def test_compile_applies_the_measured_crosstalk(tmp_path, capsys, measured) -> N
         w = np.array([c, 1 - 2 * c, c])
         want = np.exp(1j * crosstalk_response(lv, CURVE, np.outer(w, w), "phase"))
     np.testing.assert_allclose(bundle.fourier_masks, want, atol=1e-5)
+
+
+def test_a_bundles_record_rebuilds_the_crosstalk_it_was_compiled_through() -> None:
+    """finetune recompiles from the bundle's SLM record: the measured kernel and domain come
+    back (a profile's record keeps only its fringing)."""
+    from fouroptics.compiler import SLMModel
+
+    slm = SLMModel(
+        8, "phase", fringing=0.05, crosstalk=KERNEL, crosstalk_domain="voltage",
+        crosstalk_source="calibration",
+    )  # fmt: skip
+    info = json.loads(json.dumps(slm.describe()))
+    again = SLMModel(8, "phase", **SLMModel.crosstalk_fields(info))
+    np.testing.assert_allclose(again.kernel, KERNEL)
+    assert again.crosstalk_domain == "voltage" and again.crosstalk_source == "calibration"
+    plain = SLMModel(8, "phase", **SLMModel.crosstalk_fields(SLMModel(8, fringing=0.05).describe()))
+    assert plain.crosstalk is None and plain.fringing == 0.05
