@@ -16,6 +16,9 @@ Payload layout (plain data: the compiler and simulate may read it with
 * ``lut/<slm role>``: ``modulation``, ``curve`` (L,) rad (relative to level 0) or relative
   amplitude, ``inverse`` (L,) gray levels (phase: nearest ``2 pi k / L``; amplitude: nearest
   ``k / (L - 1)``), ``raw``;
+* ``crosstalk``: the Fourier SLM's ``kernel`` (k, k) (share of a pixel landing a rows and b
+  columns away, sum 1), ``domain`` ("phase" or "voltage"), ``axes`` (fitted couplings per
+  axis), ``raw`` (gratings and order powers);
 * ``registration``: ``affine`` (2, 3) camera (row, col) = affine @ (input row, col, 1),
   ``residual_px``, ``beam_profile`` (H_in, W_in) relative intensity, ``beam_centre_px``,
   ``beam_waist_px``, ``raw``;
@@ -52,7 +55,7 @@ from fouroptics.optics.zernike import aberration_phase
 
 FORMAT = "fouroptics.CalibrationSet"
 VERSION = 1
-SECTIONS = ("camera", "lut", "registration", "fourier", "aberration")
+SECTIONS = ("camera", "lut", "crosstalk", "registration", "fourier", "aberration")
 
 
 @dataclass
@@ -97,6 +100,11 @@ class CalibrationSet:
         """(L,) measured response of ``slm``: radians relative to level 0, or amplitude."""
         self.inverse_lut(slm)
         return np.asarray(self.sections["lut"][slm]["curve"])
+
+    def crosstalk(self) -> dict[str, Any]:
+        """The Fourier SLM's measured crosstalk: ``{"kernel": (k, k) float64, "domain": str}``."""
+        x = self._section("crosstalk")
+        return {"kernel": np.asarray(x["kernel"], np.float64), "domain": str(x["domain"])}
 
     @property
     def registration(self) -> np.ndarray:

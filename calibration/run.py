@@ -1,9 +1,11 @@
 """Run the calibration routines in order on one bench and collect a :class:`CalibrationSet`.
 
-Order: camera (EMVA 1288), LUTs (input amplitude, Fourier phase), registration, Fourier
-mapping, aberration; later routines use earlier results when present (the input LUT shapes the
-Fourier routine's pattern, the registration places its camera window, the Fourier LUT blazes its
-gratings, the Fourier centre centres the aberration's basis).
+Order: camera (EMVA 1288), LUTs (input amplitude, Fourier phase), the Fourier SLM's crosstalk
+(through its LUT; phase Fourier SLMs), registration, Fourier mapping, aberration (then the
+registration again, through the conjugate of the measured wavefront); later routines use
+earlier results when present (the input LUT shapes the Fourier routine's pattern, the
+registration places its camera window, the Fourier LUT blazes its gratings, the Fourier centre
+centres the aberration's basis).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from calibration.aberration import measure_aberration, phase_levels
 from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
+from calibration.crosstalk import measure_crosstalk
 from calibration.errors import CalibrationError
 from calibration.fingerprint import bench_fingerprint
 from calibration.fourier import fourier_mapping
@@ -25,11 +28,12 @@ from calibration.session import Session
 from fouroptics.io.digest import file_sha256
 from fouroptics.optics.zernike import aberration_phase
 
-ROUTINES = ("camera", "lut", "registration", "fourier", "aberration")
+ROUTINES = ("camera", "lut", "crosstalk", "registration", "fourier", "aberration")
 #: rough frames per routine (captures), for progress bars
 EXPECTED_FRAMES = {
     "camera": 115,
     "lut": 200,
+    "crosstalk": 260,
     "registration": 30,
     "fourier": 145,
     "aberration": 145,
@@ -95,6 +99,13 @@ def calibrate(
                 luts[role] = amplitude_lut(session, role, step=2 * lut_step)
         results["lut"] = luts
         sections["lut"] = {k: v.to_payload() for k, v in luts.items()}
+    if "crosstalk" in only and bench.fourier_slm.modulation == "phase":  # through its LUT
+        begin("crosstalk")
+        lut = results.get("lut", {}).get("fourier_slm")
+        if lut is None:
+            raise CalibrationError("crosstalk: needs the Fourier SLM's LUT: --only lut,crosstalk")
+        results["crosstalk"] = measure_crosstalk(session, lut.curve, lut.inverse)
+        sections["crosstalk"] = results["crosstalk"].to_payload()
     if "registration" in only:
         begin("registration")
         results["registration"] = register(session)

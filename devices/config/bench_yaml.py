@@ -14,6 +14,7 @@ A bench YAML (see examples/benches/)::
       focal_error: 0.003         # fraction per lens    aberration: 0.3 (rad per term)
       aberration_high: 0.1       # rad rms per coma, spherical, trefoil term (or {coma_x: 0.1})
       lut: {range_spread: 0.1, gamma_spread: 0.3}
+      crosstalk: {spread: 0.2, asymmetry: 0.3, width: 0.5, domain: random}  # Fourier SLM
       camera: {gain: 0.05, quantum_efficiency: 0.05, read_noise: 0.1, dark_current: 0.3}
     input_slm:   {driver: simulated, profile: holoeye_pluto2, modulation: amplitude}
     fourier_slm: {driver: simulated, profile: holoeye_pluto2}
@@ -72,6 +73,7 @@ IMPERFECTION_KEYS = {
     "aberration",
     "aberration_high",
     "lut",
+    "crosstalk",
     "camera",
 }
 

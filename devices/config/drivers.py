@@ -35,7 +35,7 @@ from devices.interface import SLM, Camera, DeviceError, InvalidSetting
 from devices.interface.camera import DATASHEET_KEYS
 from devices.simulated.camera import SimulatedCamera
 from devices.simulated.slm import SimulatedSLM
-from devices.simulated.slm_response import draw_curve
+from devices.simulated.slm_response import CROSSTALK_DOMAINS, draw_crosstalk, draw_curve
 from fouroptics.optics import PixelGrid
 from fouroptics.units import UnitError
 
@@ -124,11 +124,53 @@ def _simulated_slm(
         )
     except ValueError as exc:
         raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+    # after every earlier draw of this SLM's seed: the LUT (and all else) stays as it was. The
+    # Fourier SLM's (the crosstalk compile believes in and calibration measures); the input
+    # SLM keeps its profile's fringing (an asymmetric kernel there shifts the registration's
+    # dots, and nothing measures or compensates it yet)
+    xt = _crosstalk_spreads(ctx.spreads.get("crosstalk"))
+    if xt is not None and ctx.role == "fourier_slm" and kw.get("fringing", 0.0) > 0:
+        try:
+            kernel, domain, _ = draw_crosstalk(rng, kw["fringing"], **xt)
+        except ValueError as exc:
+            raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+        kw.update(crosstalk=kernel, crosstalk_domain=domain)
     kw.setdefault("name", ctx.role)
     try:
         return SimulatedSLM(response=curve, **kw)
     except ValueError as exc:
         raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+
+
+def _crosstalk_spreads(section: Any) -> dict[str, Any] | None:
+    """``imperfections.crosstalk: {spread, asymmetry, width, domain}`` parsed (None: absent,
+    the true crosstalk is the profile's nominal fringing)."""
+    if section is None:
+        return None
+    where = "bench.imperfections.crosstalk"
+    xt = parse_mapping(section, where)
+    allowed = ("spread", "asymmetry", "width", "domain")
+    unknown = set(xt) - set(allowed)
+    if unknown:
+        raise BenchConfigError(
+            f"{where}: unknown {sorted(unknown, key=str)}; allowed: {', '.join(allowed)}"
+        )
+    out: dict[str, Any] = {}
+    try:
+        for key, high in (("spread", 1.0), ("asymmetry", 0.9), ("width", 0.9)):
+            v = parse_number(xt.get(key, 0.0), f"{where}.{key}")
+            if not 0 <= v <= high:
+                raise BenchConfigError(f"{where}.{key}: got {v!r}; expected 0 <= {key} <= {high}")
+            out[key] = v
+    except UnitError as exc:
+        raise BenchConfigError(str(exc)) from exc
+    domain = xt.get("domain", "phase")
+    if domain not in CROSSTALK_DOMAINS:
+        raise BenchConfigError(
+            f"{where}.domain: got {domain!r}; allowed: {', '.join(CROSSTALK_DOMAINS)}"
+        )
+    out["domain"] = domain
+    return out
 
 
 _CAMERA_SPREADS = (

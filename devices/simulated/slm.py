@@ -9,7 +9,12 @@ import numpy as np
 
 from devices.interface import SLM, Modulation
 from devices.simulated.slm_response import gamma_amplitude_curve, gamma_phase_curve
-from fouroptics.optics.pixels import effective_transmission, fringing
+from fouroptics.optics.pixels import (
+    check_kernel,
+    crosstalk_response,
+    effective_transmission,
+    fringing_kernel,
+)
 
 
 class SimulatedSLM(SLM):
@@ -37,7 +42,11 @@ class SimulatedSLM(SLM):
         dead_space: complex reflectance of the inter-pixel gaps (default 1 for phase SLMs:
             unmodulated light; 0 for amplitude/binary: a DMD's gaps send light elsewhere).
         fringing: nearest-neighbour coupling c in [0, 0.25] (see
-            :func:`fouroptics.optics.pixels.fringing`).
+            :func:`fouroptics.optics.pixels.fringing_kernel`), used when no ``crosstalk``.
+        crosstalk: the true crosstalk kernel (kh, kw) (odd sides up to 7, sum 1; see
+            :func:`fouroptics.optics.pixels.crosstalk`); overrides ``fringing``.
+        crosstalk_domain: "phase" (the kernel mixes what the LUT realises) or "voltage" (it
+            mixes the drive before the LUT, the response interpolated between levels).
         lut: believed response (see :class:`devices.interface.slm.SLM`).
         name: label.
     """
@@ -55,6 +64,8 @@ class SimulatedSLM(SLM):
         fill_factor: float = 1.0,
         dead_space: complex | None = None,
         fringing: float = 0.0,
+        crosstalk: np.ndarray | None = None,
+        crosstalk_domain: str = "phase",
         lut: np.ndarray | Sequence[float] | None = None,
         name: str | None = None,
     ) -> None:
@@ -84,6 +95,16 @@ class SimulatedSLM(SLM):
             (1.0 if modulation == "phase" else 0.0) if dead_space is None else dead_space
         )
         self._fringing = float(fringing)
+        if crosstalk_domain not in ("phase", "voltage"):
+            raise ValueError(
+                f"{self.label}.crosstalk_domain: got {crosstalk_domain!r}; expected phase or "
+                "voltage"
+            )
+        kernel = fringing_kernel(fringing) if crosstalk is None else crosstalk
+        kernel = check_kernel(kernel, f"{self.label}.crosstalk")
+        # the identity kernel: no pixel couples to another
+        self._kernel = None if np.isclose(kernel.max(), 1.0) else kernel
+        self._domain = crosstalk_domain
         # complex reflectance per level: used directly when there is no fringing
         self._table = np.exp(1j * curve) if modulation == "phase" else curve.astype(complex)
         self._cache: tuple[int, np.ndarray] | None = None
@@ -132,9 +153,9 @@ class SimulatedSLM(SLM):
         self, fill_factor: bool = True, dtype: Any = np.complex128
     ) -> np.ndarray | None:
         """(L,) ``dtype`` reflectance of each gray level (true response, and with
-        ``fill_factor`` the gap mix), or None when fringing couples neighbouring pixels (a
+        ``fill_factor`` the gap mix), or None when crosstalk couples neighbouring pixels (a
         pixel's field then depends on its neighbours' levels too)."""
-        if self._fringing != 0:
+        if self._kernel is not None:
             return None
         out = np.asarray(self._table, dtype=dtype)
         if fill_factor and self._fill_factor < 1:  # the one home of pixel-aperture physics
@@ -155,14 +176,14 @@ class SimulatedSLM(SLM):
         self, levels: np.ndarray, fill_factor: bool = True, dtype: Any = np.complex128
     ) -> np.ndarray:
         """Reflectances of a batch of level patterns (B, H, W) -> (B, H, W) ``dtype``: the
-        true response through the fringing, with ``fill_factor`` the gap mix (as
+        true response through the crosstalk (in its domain), with ``fill_factor`` the gap mix (as
         :meth:`field`, many patterns at once). Patterns of another shape, a non-integer dtype
         or levels out of range get the SLM's one-line error."""
         lv = self.checked_levels(levels)
         table = self.level_table(fill_factor, dtype)
         if table is not None:
             return table[lv]
-        real = fringing(self._response[lv], self._fringing)
+        real = crosstalk_response(lv, self._response, self._kernel, self._domain)
         out = np.exp(1j * real) if self.modulation == "phase" else real + 0j
         if fill_factor and self._fill_factor < 1:
             out = effective_transmission(out, self._fill_factor, self._dead_space)
@@ -175,6 +196,10 @@ class SimulatedSLM(SLM):
             "fill_factor": self._fill_factor,
             "dead_space": self._dead_space,
             "fringing": self._fringing,
+            "crosstalk": {
+                "kernel": np.eye(1) if self._kernel is None else self._kernel.copy(),
+                "domain": self._domain,
+            },
             "modulation": self.modulation,
             "bit_depth": self.bit_depth,
         }

@@ -80,3 +80,53 @@ def apply_fringing(values: np.ndarray, coupling: float) -> np.ndarray:
     pre-compensation models the same kernel); this is the devices-side name for it.
     """
     return fringing(values, coupling)
+
+
+#: Where a drawn crosstalk acts ("random": drawn with even odds).
+CROSSTALK_DOMAINS = ("phase", "voltage", "random")
+
+
+def draw_crosstalk(
+    rng: np.random.Generator,
+    coupling: float,
+    spread: float = 0.0,
+    asymmetry: float = 0.0,
+    width: float = 0.0,
+    domain: str = "phase",
+) -> tuple[np.ndarray, str, dict[str, float]]:
+    """Draw an SLM's true crosstalk kernel around the nominal nearest-neighbour ``coupling``.
+
+    Per axis (rows, columns, independently): the first-neighbour coupling
+    ``c exp(spread N)``, split ``(1 + a, 1 - a)`` between the two sides with
+    ``a = clip(asymmetry N, -0.9, 0.9)``, and second neighbours at ``q`` times the first with
+    ``q = width U(0, 1)`` (an exponential fall-off); the kernel is the outer product of the two
+    axes' 5 taps (3 when ``width`` is 0), sum 1. The domain is ``domain``, or for "random"
+    voltage or phase with even odds. Always 7 draws, so later draws do not depend on these
+    options. Zero spreads give the nominal :func:`fouroptics.optics.pixels.fringing_kernel`.
+
+    Returns:
+        kernel (k, k) float64, domain, and the drawn parameters.
+    """
+    from fouroptics.optics.pixels import axis_kernel
+
+    if domain not in CROSSTALK_DOMAINS:
+        raise ValueError(
+            f"crosstalk domain: got {domain!r}; allowed: {', '.join(CROSSTALK_DOMAINS)}"
+        )
+    n = rng.standard_normal(4)
+    u = rng.random(3)
+    taps = 5 if width else 3
+    params: dict[str, float] = {}
+    axes = []
+    for i, axis in enumerate(("rows", "columns")):
+        c = coupling * float(np.exp(spread * n[i]))
+        a = float(np.clip(asymmetry * n[2 + i], -0.9, 0.9))
+        q = float(width * u[i])
+        params.update({f"{axis}_coupling": c, f"{axis}_asymmetry": a, f"{axis}_width": q})
+        axes.append(axis_kernel(c * (1 + a), c * (1 - a), q, taps))
+    if domain == "random":
+        domain = "voltage" if u[2] < 0.5 else "phase"
+    kernel = np.outer(axes[0], axes[1])
+    if kernel.min() < 0:
+        raise ValueError(f"crosstalk: drawn coupling too large (centre tap {kernel.max():.3g})")
+    return kernel, domain, params

@@ -92,6 +92,21 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
                     "amplitude_rms_error": float(np.sqrt(np.mean((r.curve - true_curve) ** 2))),
                     "amplitude_min": _rel(float(r.curve[0]), float(true_curve[0])),
                 }
+    if "crosstalk" in results:  # graded by the field a double-phase pattern realises
+        from calibration.crosstalk import CROSSTALK_LIMIT, double_phase_field_error
+        from fouroptics.optics.pixels import fringing_kernel
+
+        x, t = results["crosstalk"], truth["fourier_slm"]
+        true_x = (t["crosstalk"]["kernel"], t["crosstalk"]["domain"])
+        curve = np.asarray(t["response"], float)
+        err = double_phase_field_error(curve, (x.kernel, x.domain), true_x)
+        nominal = (fringing_kernel(t["fringing"]), "phase")
+        out["crosstalk"] = {
+            "kernel": {"measured": x.kernel, "true": true_x[0], "error": err},
+            "domain": {"measured": x.domain, "true": true_x[1], "error": x.domain != true_x[1]},
+            "profile_error": double_phase_field_error(curve, nominal, true_x),
+            "limit": CROSSTALK_LIMIT,
+        }
     if "registration" in results:
         r = results["registration"]
         tm = np.asarray(truth["registration"])
@@ -194,6 +209,11 @@ def measured_summary(results: dict[str, Any]) -> dict[str, Any]:
             role: {"modulation": r.modulation, "range": float(r.curve[-1] - r.curve[0])}
             for role, r in results["lut"].items()
         }
+    if "crosstalk" in results:
+        out["crosstalk"] = {
+            "kernel": results["crosstalk"].kernel,
+            "domain": results["crosstalk"].domain,
+        }
     if "registration" in results:
         r = results["registration"]
         out["registration"] = {
@@ -278,7 +298,10 @@ def run(args: argparse.Namespace) -> int:
                 "camera and scale errors are relative (measured / true - 1); "
                 "registration.residual_px.error is the rms distance between the measured and "
                 "true maps over the input SLM (camera px); lut phase_rms_error_rad is the rms "
-                "phase error after linearisation over all levels (true: on the real device)"
+                "phase error after linearisation over all levels (true: on the real device); "
+                "crosstalk.kernel.error is the rms field difference a random double-phase "
+                "pattern realises through the measured and the true crosstalk (profile_error: "
+                "through the profile's nominal fringing)"
             )
             truth = bench.truth()
             lut_truth = {}

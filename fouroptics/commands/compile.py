@@ -145,9 +145,11 @@ def slm_from_calibration(
     system_yaml: Path,
     allow_other_bench: bool = False,
 ) -> tuple[Any, Any]:
-    """The compiler's SLMModel with the Fourier SLM's measured response from a CalibrationSet,
-    and the CalibrationSet (checked against the bench; see :func:`fourier_frame` and
-    :func:`input_leak` for what else compile takes from it).
+    """The compiler's SLMModel with the Fourier SLM's measured response and, when the
+    calibration has a ``crosstalk`` section, its measured crosstalk (kernel and domain; else the
+    profile's nominal fringing stays the belief), and the CalibrationSet (checked against the
+    bench; see :func:`fourier_frame` and :func:`input_leak` for what else compile takes from
+    it).
 
     Args:
         path: calibration.h5 (``fouroptics calibrate``), with a ``lut`` section for
@@ -187,6 +189,7 @@ def slm_from_calibration(
             f"{base.modulation!r}"
         )
     name = f"{base.name} (calibrated: {Path(path).name})"
+    measured = cal.crosstalk() if "crosstalk" in cal.sections else None
     slm = SLMModel(
         base.bit_depth,
         base.modulation,
@@ -194,6 +197,15 @@ def slm_from_calibration(
         name=name,
         source="calibration",
         fringing=base.fringing,
+        **(
+            {}
+            if measured is None
+            else {
+                "crosstalk": measured["kernel"],
+                "crosstalk_domain": measured["domain"],
+                "crosstalk_source": "calibration",
+            }
+        ),
     )
     return slm, cal
 

@@ -39,6 +39,9 @@ imperfections:
   focal_error: 0.003      # fractional rms, per lens
   aberration: 0.3         # rad rms per term: defocus, astigmatism 0 and 45 deg
   lut: {range_spread: 0.12, gamma_spread: 0.3}
+  # SLM crosstalk around the profile's fringing: size (log rms), left/right asymmetry (rms),
+  # second-neighbour fall-off (up to), and whether it mixes the drive voltage or the phase
+  crosstalk: {spread: 0.2, asymmetry: 0.3, width: 0.5, domain: random}
   camera: {gain: 0.05, quantum_efficiency: 0.05, read_noise: 0.15, dark_current: 0.3}
 input_slm:
   driver: simulated

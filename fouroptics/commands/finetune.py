@@ -125,7 +125,7 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
             response=bundle.slm_table,
             name=info.get("name", "bundle"),
             source=info.get("source", "bundle"),
-            fringing=float(info.get("fringing", 0.0)),
+            **SLMModel.crosstalk_fields(info),
         )
     m = bundle.meta
     return compile_model(

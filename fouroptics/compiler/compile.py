@@ -21,6 +21,7 @@ then encoded for the SLM. Detections become camera measurements:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass
@@ -232,13 +233,8 @@ def compile_model(
     if calibration is not None and getattr(calibration, "slm_response", None) is not None:
         table = np.asarray(calibration.slm_response)
         base = slm or SLMModel()
-        slm = SLMModel(
-            bit_depth=base.bit_depth,
-            modulation=base.modulation,
-            response=table,
-            name=f"{base.name} (calibrated)",
-            source="calibration",
-            fringing=base.fringing,
+        slm = dataclasses.replace(
+            base, response=table, name=f"{base.name} (calibrated)", source="calibration"
         )
         source["calibration"] = str(getattr(calibration, "path", "given"))
     return compile_program(
@@ -546,9 +542,9 @@ def compile_program(
     displayed = pixels.compensate(sigma * targets, grid.fill_factor, gap)
     realised, levels, slm_used = encode(encoding, displayed, slm)
     steps = refine_steps(encoding, slm_used, refine)
-    if steps == 0 and slm_used is not None and slm_used.fringing > 0:
+    if steps == 0 and slm_used is not None and slm_used.has_crosstalk:
         warnings.append(
-            f"{encoding}: the SLM's fringing (c = {slm_used.fringing:g}) is not compensated "
+            f"{encoding}: the SLM's {_crosstalk_words(slm_used)} is not compensated "
             f"({'refine = 0' if refine == 0 else 'refinement applies to phase encodings'})"
         )
     build = dict(
@@ -580,7 +576,7 @@ def compile_program(
     if steps:
         levels, info = _refine(bundle, displayed, levels, slm_used, block_px, steps)
         warnings.append(
-            f"{encoding}: drive optimised through the SLM's fringing (c = {slm_used.fringing:g}) "
+            f"{encoding}: drive optimised through the SLM's {_crosstalk_words(slm_used)} "
             f"and LUT, {steps} steps: weighted fidelity in the readout region "
             f"{min(info['fidelity_start']):.4f} -> {min(info['fidelity_end']):.4f} (worst "
             f"frame), frame gains {min(info['gain_end']):.4g}..{max(info['gain_end']):.4g}"
@@ -592,6 +588,18 @@ def compile_program(
         )
         bundle = MaskBundle.build(**build)
     return bundle
+
+
+def _crosstalk_words(slm: SLMModel) -> str:
+    """``fringing (c = 0.05)`` (the profile's belief) or ``measured crosstalk (voltage
+    domain, centre tap 0.81)`` (a calibration's kernel)."""
+    if slm.crosstalk_source == "calibration":
+        k = slm.kernel
+        return (
+            f"measured crosstalk ({slm.crosstalk_domain} domain, centre tap "
+            f"{k[k.shape[0] // 2, k.shape[1] // 2]:.3f})"
+        )
+    return f"fringing (c = {slm.fringing:g})"
 
 
 def _refine(

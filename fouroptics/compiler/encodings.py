@@ -180,7 +180,7 @@ def refine_steps(encoding: str, slm: SLMModel | None, refine: int | None) -> int
                 f"refine: applies to the phase encodings (phase, double-phase*), not {encoding!r}"
             )
         return refine
-    if _MODULATION.get(encoding) == "phase" and slm is not None and slm.fringing > 0:
+    if _MODULATION.get(encoding) == "phase" and slm is not None and slm.has_crosstalk:
         return REFINE_STEPS
     return 0
 

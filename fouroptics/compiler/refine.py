@@ -1,9 +1,11 @@
-"""Refine a phase SLM's drive so that what it realises, fringing included, matches the mask where
+"""Refine a phase SLM's drive so that what it realises, crosstalk included, matches the mask where
 the readout looks.
 
 A phase SLM realises ``f = exp(i K phi(l))``: ``phi`` its gray-level response (radians, unwrapped)
-and ``K`` the pixels' nearest-neighbour crosstalk (fringing, :func:`fouroptics.optics.pixels.
-fringing`). Fringing smooths exactly what a double-phase checkerboard relies on: its
+and ``K`` the pixels' crosstalk (:func:`fouroptics.optics.pixels.crosstalk`: the profile's
+nearest-neighbour fringing, or a measured kernel); when the crosstalk acts on the drive voltage,
+``f = exp(i phi(K l))`` instead (:func:`fouroptics.optics.pixels.crosstalk_response`).
+Fringing smooths exactly what a double-phase checkerboard relies on: its
 pixel-to-pixel phase alternation is damped by ``(1 - 4c)^2`` (0.64 at the 5 % coupling of an
 8 um LCoS), so the realised amplitude ``cos(0.64 arccos A)`` is far from ``A`` (a wanted zero
 becomes 0.54), and no per-pixel lookup can undo it where the phase wraps.
@@ -21,18 +23,77 @@ puts it on the lattice of its harmonics, a positive image most of all on the axi
     L = || sqrt(w) (P f - g e^{i psi} P m) ||^2 / (g^2 || sqrt(w) P m ||^2)
 
 per frame (``psi`` each frame's best phase; ``g`` free in a first stage, then common to all
-frames). The gradient is analytic (``P`` is self-adjoint, ``K`` symmetric); Adam steps on the
-continuous drive phase within the SLM's range, then each pixel takes the nearest gray level.
+frames). The gradient is analytic (``P`` is self-adjoint, ``K``'s adjoint the flipped kernel);
+Adam steps on the continuous drive (the phase, or in the voltage domain the level in units of
+the mean phase step) within the SLM's range, then each pixel takes the nearest gray level.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 from scipy import ndimage
 
 from fouroptics.compiler.slm import SLMModel
-from fouroptics.optics.pixels import fringing
+from fouroptics.optics.pixels import crosstalk, fringing_kernel, interp_curve
+
+
+@dataclass(frozen=True)
+class DriveModel:
+    """How a continuous drive ``d`` becomes the realised phase ``r`` (radians).
+
+    Attributes:
+        kernel: crosstalk kernel (kh, kw), or None.
+        domain: "phase": ``d`` is the drive phase and ``r = K d``; "voltage": ``d`` is the
+            drive level times ``step`` and ``r = curve(K d / step)``.
+        curve: (L,) unwrapped phase per level (voltage domain).
+        step: radians per level of ``d``'s scale (voltage domain).
+    """
+
+    kernel: np.ndarray | None
+    domain: str = "phase"
+    curve: np.ndarray | None = None
+    step: float = 1.0
+
+    @classmethod
+    def of(cls, slm: SLMModel) -> DriveModel:
+        """The drive model of a phase SLM (its kernel, domain and response)."""
+        curve = slm.phase_curve()
+        step = float(abs(curve[-1] - curve[0]) / (len(curve) - 1)) or 1.0
+        return cls(slm.kernel if slm.has_crosstalk else None, slm.crosstalk_domain, curve, step)
+
+    def phase(self, d: np.ndarray) -> np.ndarray:
+        """Realised phase (F, H, W) of the drive ``d``."""
+        if self.kernel is None:
+            return d
+        if self.domain == "phase":
+            return crosstalk(d, self.kernel)
+        v = crosstalk(d, self.kernel) * np.float32(1.0 / self.step)
+        return interp_curve(self.curve, v)
+
+    def adjoint(self, d: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """dL/dd from dL/dr (``g``) at the drive ``d``."""
+        if self.kernel is None:
+            return g
+        if self.domain == "phase":
+            return crosstalk(g, self.kernel, adjoint=True)
+        v = crosstalk(d, self.kernel) * np.float32(1.0 / self.step)
+        slope = interp_curve(self.curve, v, slope=True) * np.float32(1.0 / self.step)
+        return crosstalk(g * slope, self.kernel, adjoint=True)
+
+    def start(self, levels: np.ndarray) -> np.ndarray:
+        """The drive (float32) of gray ``levels``."""
+        if self.domain == "voltage" and self.kernel is not None:
+            return (np.asarray(levels) * self.step).astype(np.float32)
+        return self.curve[np.asarray(levels)].astype(np.float32)
+
+    def bounds(self) -> tuple[float, float]:
+        if self.domain == "voltage" and self.kernel is not None:
+            return 0.0, (len(self.curve) - 1) * self.step
+        return float(self.curve.min()), float(self.curve.max())
+
 
 #: The common gain magnitude of the second stage, relative to the weakest frame's free gain.
 GAIN_SLACK = 0.9
@@ -81,7 +142,8 @@ def refine_phase_levels(
     Args:
         masks: (F, H, W) complex wanted masks (|m| <= 1).
         levels: (F, H, W) the starting gray levels (e.g. the double-phase encoding's).
-        slm: a phase SLM; its ``fringing`` and response table are the model optimised through.
+        slm: a phase SLM; its crosstalk (kernel and domain) and response table are the model
+            optimised through.
         region: (F, H, W) bool, :func:`readout_region`.
         weight: (H, W) >= 0, the input's Fourier-plane power on the SLM's pixels.
         iters: Adam steps.
@@ -91,26 +153,27 @@ def refine_phase_levels(
         (levels (F, H, W) uint16, {"fidelity_start", "fidelity_end", "gain_free", "gain_end"}
         per frame, weighted, before quantisation of the end point; "gain" the common one).
     """
-    curve = slm.phase_curve()
-    bounds = (float(curve.min()), float(curve.max()))
-    d = curve[np.asarray(levels)].astype(np.float32)
+    model = DriveModel.of(slm)
+    bounds = model.bounds()
+    d = model.start(levels)
     w = (weight / max(float(weight.max()), 1e-300)).astype(np.float32)
     first = max(iters // 3, 1) if iters else 0
     hist: dict[str, list[float]] = {"fidelity_start": [], "gain_free": []}
     chunks = [slice(k, k + _CHUNK) for k in range(0, len(masks), _CHUNK)]
     wanted = [_project(masks[sl].astype(np.complex64), region[sl]) for sl in chunks]
     for sl, b in zip(chunks, wanted, strict=True):  # a few frames at a time: cache-friendly
-        fid, gain = _adam(d[sl], b, w, region[sl], slm.fringing, bounds, first, step, None)
+        fid, gain = _adam(d[sl], b, w, region[sl], model, bounds, first, step, None)
         hist["fidelity_start"] += fid[0]
         hist["gain_free"] += gain
     common = GAIN_SLACK * float(min(hist["gain_free"])) if iters else 1.0
     hist.update(fidelity_end=[], gain_end=[], gain=[common])
     for sl, b in zip(chunks, wanted, strict=True):
-        fid, gain = _adam(
-            d[sl], b, w, region[sl], slm.fringing, bounds, iters - first, step, common
-        )
+        fid, gain = _adam(d[sl], b, w, region[sl], model, bounds, iters - first, step, common)
         hist["fidelity_end"] += fid[-1]
         hist["gain_end"] += gain
+    if model.domain == "voltage" and model.kernel is not None:
+        top = len(model.curve) - 1
+        return np.clip(np.rint(d / model.step), 0, top).astype(np.uint16), hist
     return slm.nearest_phase_level(d), hist
 
 
@@ -128,7 +191,7 @@ def _adam(
     wanted: np.ndarray,
     weight: np.ndarray,
     region: np.ndarray,
-    c: float,
+    c: float | DriveModel,
     bounds: tuple[float, float],
     iters: int,
     step: float,
@@ -165,31 +228,32 @@ def objective(
     wanted: np.ndarray,
     weight: np.ndarray,
     region: np.ndarray,
-    c: float,
+    c: float | DriveModel,
     gain: float | None = None,
     with_grad: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per frame: weighted fidelity, gain magnitude, and the gradient of the summed loss.
 
-    With ``a = P f`` the realised mask ``f = exp(i K d)`` through the region's projector
-    ``P = IFFT region FFT`` and ``b`` the wanted one (already projected), inner products
-    weighted by ``weight``: with ``gain`` None the loss is ``1 - |<b, a>|^2 / (|a|^2 |b|^2)``;
-    with a gain ``g`` it is ``|a - g e^{i psi} b|^2 / (g^2 |b|^2)``, ``psi`` each frame's best
-    phase.
+    With ``a = P f`` the realised mask ``f = exp(i r(d))`` (:class:`DriveModel`) through the
+    region's projector ``P = IFFT region FFT`` and ``b`` the wanted one (already projected),
+    inner products weighted by ``weight``: with ``gain`` None the loss is
+    ``1 - |<b, a>|^2 / (|a|^2 |b|^2)``; with a gain ``g`` it is
+    ``|a - g e^{i psi} b|^2 / (g^2 |b|^2)``, ``psi`` each frame's best phase.
 
     Args:
         d: (F, H, W) float32 drive phase, radians.
         wanted: (F, H, W) complex64, ``b``.
         weight: (H, W) float32 >= 0.
         region: (F, H, W) bool.
-        c: fringing coupling.
+        c: the drive model, or a nearest-neighbour fringing coupling (phase domain).
         gain: the common gain magnitude, or None.
         with_grad: False skips the gradient (returns None).
 
     Returns:
         (fidelity (F,), gain magnitude |<b, a>| / |b|^2 (F,), dL/dd (F, H, W) float32 or None).
     """
-    r = fringing(d, c)
+    model = c if isinstance(c, DriveModel) else DriveModel(fringing_kernel(c) if c else None)
+    r = model.phase(d)
     f = np.empty(d.shape, dtype=np.complex64)
     f.real = np.cos(r)
     f.imag = np.sin(r)
@@ -204,7 +268,8 @@ def objective(
     if not with_grad:
         return fid, achieved, None
     # dL/da* (Wirtinger) = w (a ca - b cw); dL/df* = P dL/da* (P self-adjoint); f = exp(i r):
-    # dL/dr = 2 Im(dL/df* conj f); r = K d with K symmetric: dL/dd = K dL/dr
+    # dL/dr = 2 Im(dL/df* conj f); dL/dd = K^T dL/dr (phase domain), with the LUT's slope
+    # between (voltage domain)
     if gain is None:  # L = 1 - |s|^2 / (a2 b2)
         ca = fid / a2
         cw = s / (a2 * b2)
@@ -214,7 +279,7 @@ def objective(
     g = wa * ca.astype(np.float32)[:, None, None]
     g -= (wanted * weight) * cw.astype(np.complex64)[:, None, None]
     g_f = _project(g, region)
-    grad = fringing((g_f * np.conj(f)).imag * np.float32(2.0), c)
+    grad = model.adjoint(d, (g_f * np.conj(f)).imag * np.float32(2.0))
     return fid, achieved, grad
 
 

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from fouroptics.errors import ConfigError
-from fouroptics.optics.pixels import fringing
+from fouroptics.optics.pixels import (
+    DOMAINS,
+    check_kernel,
+    crosstalk_response,
+    fringing_kernel,
+)
+
+#: Where an SLM model's crosstalk belief came from.
+CROSSTALK_SOURCES = ("profile", "calibration")
 
 MODULATIONS = ("phase", "amplitude", "binary", "complex")
 
@@ -31,8 +39,15 @@ class SLMModel:
         name: a label (device profile or calibration).
         source: where the table came from ("profile", "calibration", "linear").
         fringing: nearest-neighbour pixel crosstalk c in [0, 0.25] (the device profile's
-            ``fringing``): a phase SLM realises ``exp(i K phi(l))``, an amplitude SLM
-            ``K |t(l)|``, with ``K`` the kernel of :func:`fouroptics.optics.pixels.fringing`.
+            ``fringing``): the belief when no ``crosstalk`` kernel is given, the kernel of
+            :func:`fouroptics.optics.pixels.fringing_kernel`.
+        crosstalk: a measured crosstalk kernel (kh, kw), odd sides up to 7, sum 1
+            (:func:`fouroptics.optics.pixels.crosstalk`); overrides ``fringing``.
+        crosstalk_domain: where the crosstalk acts: "phase" (a phase SLM realises
+            ``exp(i K phi(l))``, an amplitude SLM ``K |t(l)|``) or "voltage" (``phi(K l)``, the
+            response interpolated between levels); see
+            :func:`fouroptics.optics.pixels.crosstalk_response`.
+        crosstalk_source: "profile" (the nominal ``fringing``) or "calibration" (measured).
     """
 
     bit_depth: int = 8
@@ -41,6 +56,9 @@ class SLMModel:
     name: str = "linear"
     source: str = "linear"
     fringing: float = 0.0
+    crosstalk: np.ndarray | None = field(default=None, repr=False, compare=False)
+    crosstalk_domain: str = "phase"
+    crosstalk_source: str = "profile"
 
     def __post_init__(self) -> None:
         if self.modulation not in MODULATIONS:
@@ -78,6 +96,52 @@ class SLMModel:
         if c and self.modulation == "complex":
             raise ConfigError("slm.fringing: a two-SLM complex modulator has no fringing model")
         object.__setattr__(self, "fringing", float(c))
+        if self.crosstalk is not None:
+            try:
+                kernel = check_kernel(self.crosstalk, "slm.crosstalk")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            if self.modulation == "complex":
+                raise ConfigError("slm.crosstalk: a two-SLM complex modulator has no crosstalk")
+            object.__setattr__(self, "crosstalk", kernel)
+        if self.crosstalk_domain not in DOMAINS:
+            raise ConfigError(
+                f"slm.crosstalk_domain: got {self.crosstalk_domain!r}; allowed: "
+                f"{', '.join(DOMAINS)}"
+            )
+        if self.crosstalk_source not in CROSSTALK_SOURCES:
+            raise ConfigError(
+                f"slm.crosstalk_source: got {self.crosstalk_source!r}; allowed: "
+                f"{', '.join(CROSSTALK_SOURCES)}"
+            )
+
+    @property
+    def kernel(self) -> np.ndarray | None:
+        """The crosstalk kernel the model realises through (kh, kw), or None (no crosstalk):
+        the measured one, else the profile's nearest-neighbour ``fringing``."""
+        if self.crosstalk is not None:
+            return self.crosstalk
+        return fringing_kernel(self.fringing) if self.fringing else None
+
+    @property
+    def has_crosstalk(self) -> bool:
+        """Whether neighbouring pixels couple (a kernel other than the identity)."""
+        k = self.kernel
+        return k is not None and not (k.size == 1 or np.isclose(k.max(), 1.0))
+
+    @staticmethod
+    def crosstalk_fields(info: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's crosstalk arguments from a :meth:`describe` dict (a bundle's
+        record), so a recompiled bundle keeps the crosstalk it was compiled through."""
+        x = info.get("crosstalk") or {}
+        out: dict[str, Any] = {"fringing": float(info.get("fringing", 0.0))}
+        if x.get("source") == "calibration" and x.get("kernel") is not None:
+            out.update(
+                crosstalk=np.asarray(x["kernel"], dtype=np.float64),
+                crosstalk_domain=str(x.get("domain", "phase")),
+                crosstalk_source="calibration",
+            )
+        return out
 
     @property
     def levels(self) -> int:
@@ -133,13 +197,17 @@ class SLMModel:
         return order[pick].astype(np.uint16)
 
     def realise(self, levels: np.ndarray) -> np.ndarray:
-        """Complex transmission (..., H, W) of displayed ``levels`` (..., H, W), fringing
-        included (none: the table lookup)."""
-        if self.fringing == 0:
+        """Complex transmission (..., H, W) of displayed ``levels`` (..., H, W), crosstalk
+        included in its domain (none: the table lookup)."""
+        if not self.has_crosstalk:
             return self.response[levels]
         if self.modulation == "phase":
-            return np.exp(1j * fringing(self.phase_curve()[levels], self.fringing))
-        return fringing(np.abs(self.response)[levels], self.fringing) + 0j
+            curve = self.phase_curve()
+            return np.exp(
+                1j * crosstalk_response(levels, curve, self.kernel, self.crosstalk_domain)
+            )
+        amp = np.abs(self.response)
+        return crosstalk_response(levels, amp, self.kernel, self.crosstalk_domain) + 0j
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description (the table itself is stored as an array)."""
@@ -149,4 +217,9 @@ class SLMModel:
             "modulation": self.modulation,
             "source": self.source,
             "fringing": float(self.fringing),
+            "crosstalk": {
+                "source": self.crosstalk_source,
+                "domain": self.crosstalk_domain,
+                "kernel": None if self.kernel is None else self.kernel.tolist(),
+            },
         }

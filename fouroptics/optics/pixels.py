@@ -120,12 +120,94 @@ def quadrature_terms(
     return [("aperture", (mask - gap) * a2), ("cell", c2 * gap)]
 
 
+def fringing_kernel(coupling: float) -> np.ndarray:
+    """The nearest-neighbour crosstalk kernel (fringing field of each electrode leaking into its
+    neighbours): ``outer(k, k)`` with ``k = [c, 1 - 2c, c]``, (3, 3) float64, sum 1. A pattern
+    alternating at the pixel pitch along one axis is damped by ``1 - 4c``, a checkerboard by
+    ``(1 - 4c)^2``.
+
+    Args:
+        coupling: ``c`` in [0, 0.25].
+    """
+    if not 0 <= coupling <= 0.25:
+        raise ValueError(f"fringing coupling: got {coupling}; expected 0 <= c <= 0.25")
+    k = np.array([coupling, 1.0 - 2.0 * coupling, coupling])
+    return np.outer(k, k)
+
+
+def axis_kernel(left: float, right: float, width: float = 0.0, taps: int = 5) -> np.ndarray:
+    """One axis of a crosstalk kernel: ``(taps,)`` float64 summing to one.
+
+    A pixel spreads ``left`` onto its neighbour at -1 and ``right`` onto the one at +1, and
+    ``width`` times those onto the second neighbours (an exponential fall-off with distance:
+    ``width**(|a| - 1)`` at distance ``|a|``); the rest stays on the pixel.
+
+    Args:
+        left, right: first-neighbour couplings, >= 0.
+        width: fall-off ratio per pixel of distance, in [0, 1).
+        taps: odd kernel length, 3..7.
+    """
+    r = taps // 2
+    k = np.zeros(taps)
+    for a in range(1, r + 1):  # a few taps, not pixels
+        k[r - a] = left * width ** (a - 1)
+        k[r + a] = right * width ** (a - 1)
+    k[r] = 1.0 - k.sum()
+    return k
+
+
+def check_kernel(kernel: Any, name: str = "crosstalk kernel") -> np.ndarray:
+    """``kernel`` as a (kh, kw) float64 array: odd sides up to 7, finite, sum 1 (to 1e-6).
+
+    Raises:
+        ValueError: naming ``name``, the shape or sum, and what is allowed.
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim != 2 or any(n % 2 == 0 or n > 7 for n in k.shape):
+        raise ValueError(f"{name}: shape {k.shape}; expected odd sides up to 7, e.g. (3, 3)")
+    if not np.all(np.isfinite(k)) or abs(k.sum() - 1.0) > 1e-6:
+        raise ValueError(f"{name}: sum {k.sum():.6g}; expected finite taps summing to 1")
+    return k
+
+
+def crosstalk(values: Any, kernel: np.ndarray, adjoint: bool = False) -> Any:
+    """Pixel crosstalk: ``values`` convolved with ``kernel`` on the last two axes, edges
+    replicating the border pixel (``scipy.ndimage.convolve(..., mode="nearest")`` per image).
+
+    ``kernel[r + a, s + b]`` (``(r, s)`` its centre) is the share of a pixel that lands on the
+    pixel ``a`` rows below and ``b`` columns right of it. The kernel sums to one: uniform
+    patterns are unchanged. A rank-one kernel (every separable one, e.g.
+    :func:`fringing_kernel`) is applied as two 1-D passes.
+
+    Args:
+        values: ``(..., H, W)`` real numpy array or torch tensor (differentiable).
+        kernel: (kh, kw) float, :func:`check_kernel`.
+        adjoint: apply the adjoint instead, for gradients (numpy only): away from the border
+            a correlation (the kernel flipped), at the border the replicated pixels' shares
+            folded back onto the edge pixels.
+
+    Returns:
+        same shape; float32 stays float32, other numpy input becomes float64; torch keeps
+        the tensor's dtype.
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.shape == (1, 1) or (k.size and np.count_nonzero(k) == 1 and _is_centre(k)):
+        return values
+    if isinstance(values, np.ndarray) or np.isscalar(values):
+        out = np.asarray(values)
+        out = out if out.dtype in (np.float32, np.float64) else out.astype(np.float64)
+    else:
+        out = values
+    apply = _shift_add_adjoint if adjoint else _shift_add
+    u, s, vt = np.linalg.svd(k)
+    if s.size < 2 or s[1] <= 1e-12 * s[0]:  # separable: rows then columns
+        ky, kx = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
+        return apply(apply(out, ky[:, None]), kx[None, :])
+    return apply(out, k)
+
+
 def fringing(values: Any, coupling: float) -> Any:
-    """Nearest-neighbour pixel crosstalk (the fringing field of each electrode leaks into its
-    neighbours): the separable 3-tap kernel ``[c, 1 - 2c, c]`` along each of the last two axes,
-    edges replicating the border pixel. The kernel sums to one (uniform patterns unchanged); a
-    pattern alternating at the pixel pitch along one axis is damped by ``1 - 4c``, a
-    checkerboard by ``(1 - 4c)^2``.
+    """Nearest-neighbour crosstalk: :func:`crosstalk` with :func:`fringing_kernel` ``(c)``.
 
     Applied to what the liquid crystal realises before it becomes a field: the phase in radians
     (phase SLMs: unwrapped, wraps included, so a 2 pi jump is smoothed too) or the amplitude.
@@ -133,37 +215,119 @@ def fringing(values: Any, coupling: float) -> Any:
     Args:
         values: ``(..., H, W)`` real numpy array or torch tensor (differentiable).
         coupling: ``c`` in [0, 0.25]; 0 returns ``values`` unchanged.
+    """
+    kernel = fringing_kernel(coupling)
+    return values if coupling == 0 else crosstalk(values, kernel)
+
+
+#: Where crosstalk acts: on the drive (voltage) before the LUT, or on what the LUT realises.
+DOMAINS = ("phase", "voltage")
+
+
+def crosstalk_response(
+    levels: np.ndarray, curve: np.ndarray, kernel: np.ndarray | None, domain: str = "phase"
+) -> np.ndarray:
+    """What an SLM with crosstalk realises from gray ``levels``: radians (phase SLM) or field
+    amplitude, the one home of "where crosstalk acts".
+
+    * ``"phase"``: ``K * curve[levels]`` (the fringing fields mix what the pixels realise);
+    * ``"voltage"``: ``curve(K * levels)`` (they mix the drive; the response ``curve`` is
+      interpolated linearly between levels).
+
+    Args:
+        levels: (..., H, W) integer gray levels, or float drive levels (voltage domain).
+        curve: (L,) response per level (radians, unwrapped, or amplitude).
+        kernel: (kh, kw) :func:`crosstalk` kernel, or None (no crosstalk).
+        domain: "phase" or "voltage".
 
     Returns:
-        same shape; float32 stays float32, other numpy input becomes float64; torch keeps
-        the tensor's dtype.
+        (..., H, W) float64 (float32 when ``levels`` are float32 in the voltage domain).
     """
-    if not 0 <= coupling <= 0.25:
-        raise ValueError(f"fringing coupling: got {coupling}; expected 0 <= c <= 0.25")
-    if coupling == 0:
-        return values
-    if isinstance(values, np.ndarray) or np.isscalar(values):
-        out = np.asarray(values)
-        out = out if out.dtype in (np.float32, np.float64) else out.astype(np.float64)
-        cat = np.concatenate
-    else:  # torch
-        import torch
+    curve = np.asarray(curve)
+    if domain not in DOMAINS:
+        raise ValueError(f"crosstalk domain: got {domain!r}; allowed: {', '.join(DOMAINS)}")
+    if kernel is None:
+        return interp_curve(curve, levels)
+    if domain == "phase":
+        return crosstalk(interp_curve(curve, levels), kernel)
+    lv = np.asarray(levels)
+    lv = lv if lv.dtype in (np.float32, np.float64) else lv.astype(np.float64)
+    return interp_curve(curve, crosstalk(lv, kernel))
 
-        out = values
 
-        def cat(parts: list[Any], axis: int) -> Any:
-            return torch.cat(parts, dim=axis)
+def interp_curve(curve: np.ndarray, x: np.ndarray, slope: bool = False) -> np.ndarray:
+    """``curve`` (L,) at drive levels ``x`` (any shape), linear between levels, clamped to
+    [0, L - 1]; integer ``x`` is a plain lookup. With ``slope``, the local slope d curve / dx
+    (per level) instead."""
+    x = np.asarray(x)
+    if x.dtype.kind in "ui" and not slope:
+        return np.asarray(curve)[x]
+    n = len(curve)
+    xc = np.clip(x, 0, n - 1)
+    i = np.minimum(xc.astype(np.int64), n - 2)
+    steps = np.diff(curve).astype(x.dtype if x.dtype == np.float32 else np.float64)
+    if slope:
+        return steps[i]
+    base = np.asarray(curve, dtype=steps.dtype)[i]
+    return base + (xc - i) * steps[i]
 
-    for ax in (-2, -1):
-        n = out.shape[ax]
-        first = _take(out, ax, 0, 1)
-        last = _take(out, ax, n - 1, n)
-        before = cat([first, _take(out, ax, 0, n - 1)], axis=ax)
-        after = cat([_take(out, ax, 1, n), last], axis=ax)
-        out = (1 - 2 * coupling) * out + coupling * (before + after)
+
+def _is_centre(k: np.ndarray) -> bool:
+    return bool(k[k.shape[0] // 2, k.shape[1] // 2] == 1.0)
+
+
+def _shift_add(x: Any, k: np.ndarray) -> Any:
+    """``x`` convolved with the small kernel ``k`` (kh, kw) on its last two axes, borders
+    replicated: one shifted add per non-zero tap (a few taps, never a loop over pixels)."""
+    ry, rx = k.shape[0] // 2, k.shape[1] // 2
+    padded = _pad_edge(x, ry, rx)
+    h, w = x.shape[-2], x.shape[-1]
+    out = None
+    for a in range(k.shape[0]):
+        for b in range(k.shape[1]):
+            if k[a, b] == 0:
+                continue
+            # the pixel (i - (a - ry), j - (b - rx)) spreads k[a, b] onto (i, j)
+            part = padded[..., 2 * ry - a : 2 * ry - a + h, 2 * rx - b : 2 * rx - b + w]
+            term = part * _scalar(k[a, b], x)
+            out = term if out is None else out + term
     return out
 
 
-def _take(x: Any, axis: int, start: int, stop: int) -> Any:
-    """``x[..., start:stop, :]`` (axis -2) or ``x[..., start:stop]`` (axis -1)."""
-    return x[..., start:stop, :] if axis == -2 else x[..., start:stop]
+def _shift_add_adjoint(g: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The adjoint of :func:`_shift_add` (numpy): every output pixel's gradient sent back
+    along the taps onto the padded grid, then the padding folded onto the border pixels."""
+    ry, rx = k.shape[0] // 2, k.shape[1] // 2
+    h, w = g.shape[-2], g.shape[-1]
+    z = np.zeros((*g.shape[:-2], h + 2 * ry, w + 2 * rx), dtype=g.dtype)
+    for a in range(k.shape[0]):
+        for b in range(k.shape[1]):
+            if k[a, b] != 0:
+                z[..., 2 * ry - a : 2 * ry - a + h, 2 * rx - b : 2 * rx - b + w] += g * _scalar(
+                    k[a, b], g
+                )
+    if ry:
+        z[..., ry, :] += z[..., :ry, :].sum(axis=-2)
+        z[..., ry + h - 1, :] += z[..., ry + h :, :].sum(axis=-2)
+    if rx:
+        z[..., rx] += z[..., :rx].sum(axis=-1)
+        z[..., rx + w - 1] += z[..., rx + w :].sum(axis=-1)
+    return z[..., ry : ry + h, rx : rx + w]
+
+
+def _scalar(v: float, like: Any) -> Any:
+    return np.float32(v) if getattr(like, "dtype", None) == np.float32 else v
+
+
+def _pad_edge(x: Any, ry: int, rx: int) -> Any:
+    """``x`` with its last two axes padded by ``ry`` rows and ``rx`` columns of border pixels
+    (numpy or torch)."""
+    if isinstance(x, np.ndarray):
+        pad = [(0, 0)] * (x.ndim - 2) + [(ry, ry), (rx, rx)]
+        return np.pad(x, pad, mode="edge")
+    import torch
+
+    parts = [x[..., :1, :]] * ry + [x] + [x[..., -1:, :]] * ry
+    x = torch.cat(parts, dim=-2) if ry else x
+    parts = [x[..., :1]] * rx + [x] + [x[..., -1:]] * rx
+    return torch.cat(parts, dim=-1) if rx else x
