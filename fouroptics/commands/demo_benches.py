@@ -38,6 +38,7 @@ imperfections:
   beam_offset: 150 um     # rms, per axis
   focal_error: 0.003      # fractional rms, per lens
   aberration: 0.3         # rad rms per term: defocus, astigmatism 0 and 45 deg
+  aberration_high: 0.1    # rad rms per term: coma x/y, spherical, trefoil 0/30 deg
   lut: {range_spread: 0.12, gamma_spread: 0.3}
   # SLM crosstalk around the profile's fringing: size (log rms), left/right asymmetry (rms),
   # second-neighbour fall-off (up to), and whether it mixes the drive voltage or the phase
