@@ -13,31 +13,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from bench_yaml import simulated_bench
+from bench_yaml import TINY_SYSTEM, simulated_bench, tiny_bundle
 from glyph_idx import write_glyph_idx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fouroptics.cli import build_parser, main
 from fouroptics.commands.inputs import check_run_args
-from fouroptics.compiler import compile_model
 from fouroptics.errors import ConfigError
-from fouroptics.nn.models import build_model, sclc_config
 from fouroptics.nn.options import MAX_EPOCHS
-from fouroptics.nn.train import TrainConfig, save_model
-from fouroptics.optics import FourFSystem
 from fouroptics.units import UnitError, parse_option
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHED = str(ROOT / "examples" / "systems" / "matched.yaml")
-SYSTEM = {
-    "wavelength": "532 nm",
-    "f1": "20 mm",
-    "f2": "20 mm",
-    "input_slm": {"shape": [32, 32], "pitch": "8 um"},
-    "fourier_slm": {"shape": [128, 128], "pitch": "8 um"},
-    "camera": {"shape": [128, 128], "pitch": "8 um"},
-}
+SYSTEM = TINY_SYSTEM
 HUGE = str(10**12)
 EDGES = ("0", "-1", "nan", "inf", "1e12", HUGE)
 
@@ -74,11 +63,7 @@ def made(tmp_path_factory) -> dict:
     data = write_glyph_idx(tmp / "idx", 40, 6)
     bench = simulated_bench(SYSTEM, name="tiny")
     (tmp / "bench.yaml").write_text(yaml.safe_dump(bench))
-    cfg = sclc_config(resolution=8, channels=(2,), detection="intensity", pool=2, hidden=4)
-    (tmp / "model").mkdir()
-    save_model(tmp / "model", build_model(cfg, seed=0), cfg, {}, TrainConfig())
-    bundle = compile_model(tmp / "model", FourFSystem.from_dict(SYSTEM), encoding="double-phase")
-    bundle.save(tmp / "bundle.h5")
+    tiny_bundle(tmp, "double-phase")
     np.save(tmp / "k.npy", np.ones((1, 3, 3)))
     (tmp / "system.yaml").write_text(
         "wavelength: 532 nm\nf1: 100 mm\nf2: 100 mm\ninput_slm: {shape: [32, 32], pitch: 8 um}\n"

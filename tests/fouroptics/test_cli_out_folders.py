@@ -9,23 +9,12 @@ import io
 
 import pytest
 import yaml
-from bench_yaml import simulated_bench
+from bench_yaml import TINY_SYSTEM, simulated_bench, tiny_bundle
 from glyph_idx import write_glyph_idx
 
 from fouroptics.cli import main
-from fouroptics.compiler import compile_model
-from fouroptics.nn.models import build_model, sclc_config
-from fouroptics.nn.train import TrainConfig, save_model
-from fouroptics.optics import FourFSystem
 
-SYSTEM = {
-    "wavelength": "532 nm",
-    "f1": "20 mm",
-    "f2": "20 mm",
-    "input_slm": {"shape": [32, 32], "pitch": "8 um"},
-    "fourier_slm": {"shape": [128, 128], "pitch": "8 um"},
-    "camera": {"shape": [128, 128], "pitch": "8 um"},
-}
+SYSTEM = TINY_SYSTEM
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +25,7 @@ def argv(tmp_path_factory) -> dict[str, list[str]]:
     dim = simulated_bench(SYSTEM, name="tiny")
     dim["laser"]["power"] = "10 nW"  # 1 uW saturates the camera at its shortest exposure
     (tmp / "dim.yaml").write_text(yaml.safe_dump(dim))
-    cfg = sclc_config(resolution=8, channels=(2,), detection="intensity", pool=2, hidden=4)
-    (tmp / "model").mkdir()
-    save_model(tmp / "model", build_model(cfg, seed=0), cfg, {}, TrainConfig())
-    bundle = compile_model(tmp / "model", FourFSystem.from_dict(SYSTEM), encoding="double-phase")
-    bundle.save(tmp / "bundle.h5")
+    tiny_bundle(tmp, "double-phase")
     run = ["--bundle", str(tmp / "bundle.h5"), "--bench", str(tmp / "bench.yaml"), "--dataset"]
     run += [f"idx:{data}", "--limit", "2", "--threads", "1", "--no-progress"]
     return {

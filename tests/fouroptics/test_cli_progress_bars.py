@@ -12,24 +12,13 @@ import re
 
 import pytest
 import yaml
-from bench_yaml import simulated_bench
+from bench_yaml import TINY_SYSTEM, simulated_bench, tiny_bundle
 from glyph_idx import write_glyph_idx
 
 from fouroptics import progress
 from fouroptics.cli import main
-from fouroptics.compiler import compile_model
-from fouroptics.nn.models import build_model, sclc_config
-from fouroptics.nn.train import TrainConfig, save_model
-from fouroptics.optics import FourFSystem
 
-SYSTEM = {
-    "wavelength": "532 nm",
-    "f1": "20 mm",
-    "f2": "20 mm",
-    "input_slm": {"shape": [32, 32], "pitch": "8 um"},
-    "fourier_slm": {"shape": [128, 128], "pitch": "8 um"},
-    "camera": {"shape": [128, 128], "pitch": "8 um"},
-}
+SYSTEM = TINY_SYSTEM
 
 
 def _final_counts(text: str, desc: str) -> tuple[int, int]:
@@ -62,11 +51,7 @@ def test_calibrate_bars_end_at_their_total(monkeypatch, tmp_path) -> None:
 def test_a_sweep_has_one_bar_over_its_points_and_seeds(monkeypatch, tmp_path, seeds) -> None:
     data = write_glyph_idx(tmp_path / "idx", 40, 6)
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(simulated_bench(SYSTEM, name="tiny")))
-    cfg = sclc_config(resolution=8, channels=(2,), detection="intensity", pool=2, hidden=4)
-    (tmp_path / "model").mkdir()
-    save_model(tmp_path / "model", build_model(cfg, seed=0), cfg, {}, TrainConfig())
-    bundle = compile_model(tmp_path / "model", FourFSystem.from_dict(SYSTEM), encoding="complex")
-    bundle.save(tmp_path / "bundle.h5")
+    tiny_bundle(tmp_path, "complex")
     bench = str(tmp_path / "b.yaml")
     argv = ["simulate", "--bundle", str(tmp_path / "bundle.h5"), "--bench", bench]
     argv += ["--dataset", f"idx:{data}", "--limit", "2", "--threads", "1", "--sweep", "photons"]
