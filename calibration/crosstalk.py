@@ -31,6 +31,7 @@ import numpy as np
 from scipy import optimize
 
 from calibration.errors import CalibrationError
+from calibration.limits import LIMITS
 from calibration.session import Session
 from fouroptics.optics.pixels import DOMAINS, axis_kernel, crosstalk_response
 
@@ -41,7 +42,7 @@ TAPS = 5
 WINDOW = 7
 SEARCH = 12
 #: The README's limit on :func:`double_phase_field_error` of the measured crosstalk.
-CROSSTALK_LIMIT = 0.05
+CROSSTALK_LIMIT = LIMITS["crosstalk"].value
 #: Radius (Fourier px) of the centre where a ramp of this period across the gratings' axis
 #: dumps the input SLM's leak away from the measured copies.
 DUMP_RADIUS = 10

@@ -43,6 +43,11 @@ LIMITS: dict[str, Limit] = {
     "fourier_centre": Limit("Fourier-SLM centre", 0.25, "Fourier px"),
     "fourier_scale": Limit("Fourier scale", 0.005, "relative"),
     "beam_fit": Limit("beam profile, rms of its Gaussian fit", 0.05, "relative intensity"),
+    # #16: graded against a simulated bench's truth (calibrate's report), not checkable alone
+    "crosstalk": Limit(
+        "Fourier-SLM crosstalk, rms field error of a double-phase pattern", 0.05, "field"
+    ),  # fmt: skip
+    "aberration": Limit("Fourier-path wavefront, rms after the measured one", 0.1, "rad"),
 }
 
 #: a beam profile whose 5th percentile (inside the border) is below this is not flat
