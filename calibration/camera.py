@@ -233,5 +233,10 @@ def calibrate_camera(
             "dark_current_exposure_s": t_dark,
             "dark_current_mean_dn": np.array(dark_mu),
             "roi_pixels": np.array([int(roi.sum())]),
+            # the dark noise is below the ADC's quantisation (sqrt(1/12) DN): the read noise
+            # is then unresolved, at most this many e- (EMVA 1288 quotes such a bound)
+            "read_noise_bound_e": np.array(
+                [np.sqrt(QUANTISATION_VAR) / gain if read_var <= 0 else np.nan]
+            ),
         },
     )

@@ -96,11 +96,14 @@ def _camera(cam: Mapping[str, Any]) -> list[dict]:
     from calibration.errors import CalibrationError
 
     out = []
+    raw = cam.get("raw") or {}
+    bound = float(np.ravel(raw.get("read_noise_bound_e", [np.nan]))[0])
     for key, unit in (("gain", "DN/e-"), ("read_noise", "e-"), ("full_well", "e-")):
         v = float(np.asarray(cam.get(key, np.nan)))
+        if key == "read_noise" and v == 0 and np.isfinite(bound):
+            continue  # below the ADC's quantisation: unresolved, not wrong (the bound is kept)
         if not (np.isfinite(v) and v > 0):
             out.append(_item(f"camera_{key}", f"camera {key.replace('_', ' ')}", v, "> 0", unit))
-    raw = cam.get("raw") or {}
     if {"mean_dn", "dark_mean_dn", "variance_dn2", "dark_variance_dn2"} <= set(raw):
         signal = np.asarray(raw["mean_dn"]) - np.asarray(raw["dark_mean_dn"])
         noise = np.asarray(raw["variance_dn2"]) - np.asarray(raw["dark_variance_dn2"])

@@ -49,6 +49,12 @@ def _rel(measured: float, true: float) -> dict[str, float]:
     return {"measured": measured, "true": true, "error": measured / true - 1.0 if true else None}
 
 
+def _finite_or_none(value: Any) -> float | None:
+    """The first element of ``value`` as a float, or None (absent or not finite)."""
+    v = float(np.ravel(value)[0]) if value is not None else float("nan")
+    return v if np.isfinite(v) else None
+
+
 def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
     """``{"measured", "true", "error"}`` per quantity (relative errors for camera numbers and
     the scale, absolute for the rest) from a simulated bench's hidden truth."""
@@ -59,7 +65,11 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
         sat = min(t["full_well"], (bench.camera.max_value - t["black_level"]) / t["gain"])
         out["camera"] = {
             "gain": _rel(c.gain, t["gain"]),
-            "read_noise": _rel(c.read_noise, t["read_noise"]),
+            "read_noise": {
+                **_rel(c.read_noise, t["read_noise"]),
+                # below the ADC's quantisation the read noise is unresolved: at most this
+                "unresolved_below_e": _finite_or_none(c.raw.get("read_noise_bound_e")),
+            },
             "full_well": _rel(c.full_well, sat),
             "dark_current": _rel(c.dark_current, t["dark_current"]),
             "dsnu": _rel(c.dsnu, t["dsnu"]),

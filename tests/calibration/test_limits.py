@@ -86,6 +86,12 @@ def test_each_check_catches_its_quantity() -> None:
         "camera_full_well",
         "camera_gain",
     ]
+    # a read noise below the ADC's quantisation (a 10-bit camera at 31 e- per DN) is
+    # unresolved, not wrong: its bound is kept; a zero without that reason is flagged
+    raw["variance_dn2"] = 0.13 * mu + 1
+    quantised = {**cam, "read_noise": 0.0, "raw": {**raw, "read_noise_bound_e": [8.9]}}
+    assert _checks({"camera": quantised}) == []
+    assert _checks({"camera": {**cam, "read_noise": 0.0}}) == ["camera_read_noise"]
     item = out_of_limits({"registration": _registration(residual=5.1)})[0]
     assert describe(item) == "registration fit residual 5.1 camera px (limit 0.1)"
 
