@@ -105,9 +105,10 @@ def test_numbers_are_sane(demo_run) -> None:
 
 
 def test_calibration_within_issue_10_limits(demo_run) -> None:
+    """Issue 10's seven quantities and #16's crosstalk and wavefront, each within its limit."""
     out, _, _ = demo_run
     checks = _report(out)["calibration_checks"]
-    assert len(checks) == 7
+    assert len(checks) == 9
     failed = [(c["quantity"], c["error"], c["limit"]) for c in checks if not c["within"]]
     assert not failed
 
