@@ -65,11 +65,9 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
         sat = min(t["full_well"], (bench.camera.max_value - t["black_level"]) / t["gain"])
         out["camera"] = {
             "gain": _rel(c.gain, t["gain"]),
-            "read_noise": {
-                **_rel(c.read_noise, t["read_noise"]),
-                # below the ADC's quantisation the read noise is unresolved: at most this
-                "unresolved_below_e": _finite_or_none(c.raw.get("read_noise_bound_e")),
-            },
+            "read_noise": _rel(c.read_noise, t["read_noise"]),
+            # below the ADC's quantisation the read noise is unresolved: at most this (e-)
+            "read_noise_unresolved_below_e": _finite_or_none(c.raw.get("read_noise_bound_e")),
             "full_well": _rel(c.full_well, sat),
             "dark_current": _rel(c.dark_current, t["dark_current"]),
             "dsnu": _rel(c.dsnu, t["dsnu"]),
