@@ -384,19 +384,28 @@ class MaskBundle:
         """The Fourier SLM's frame the masks were designed in (measured centre, scale and
         wavefront; :mod:`fouroptics.compiler.fourier_frame`), nominal when none was given."""
         if "frame" not in self._cache:
-            d = self.meta.get("fourier_frame")
-            if d is None:
-                self._cache["frame"] = FourierFrame()
-            else:
-                wave = self.arrays.get("wavefront")
-                self._cache["frame"] = FourierFrame(
-                    offset_px=tuple(float(v) for v in d["offset_px"]),
-                    scale=float(d["scale"]),
-                    rotation=float(d["rotation_rad"]),
-                    wavefront=None if wave is None else np.asarray(wave, dtype=np.float64),
-                    source=str(d["source"]),
-                )
+            self._cache["frame"] = FourierFrame.from_description(
+                self.meta.get("fourier_frame"), self.arrays.get("wavefront")
+            )
         return self._cache["frame"]
+
+    @property
+    def twin_system(self) -> FourFSystem:
+        """The believed system as the bench realises the bundle's frame (f1 and f2 times its
+        scale; :meth:`FourierFrame.twin_system`), built once: its transforms are cached."""
+        if "twin_system" not in self._cache:
+            self._cache["twin_system"] = self.frame.twin_system(self.system)
+        return self._cache["twin_system"]
+
+    def twin_fields(self, fields: np.ndarray) -> np.ndarray:
+        """Input fields (B, H_in, W_in) as the twin's lens 1 must see them: times the frame's
+        tilt (:meth:`FourierFrame.input_tilt`), which delivers the spectrum to the displaced
+        Fourier pixels; unchanged in the nominal frame."""
+        if "tilt" not in self._cache:
+            tilt = self.frame.input_tilt(self.system)
+            self._cache["tilt"] = None if tilt is None else np.outer(*tilt).astype(np.complex64)
+        tilt = self._cache["tilt"]
+        return fields if tilt is None else (fields * tilt).astype(np.complex64)
 
     def _twin_forward(self, fields: np.ndarray, masks: np.ndarray, window: Any = None) -> Any:
         """Camera fields of the noise-free twin: the believed system in the bundle's Fourier
@@ -408,11 +417,7 @@ class MaskBundle:
         hit = self._cache.get(key)
         if hit is None or hit[0] is not masks:  # the object is held: its id is not reused
             hit = self._cache[key] = (masks, frame.twin_masks(masks))
-        tilt = frame.input_tilt(self.system)
-        if tilt is not None:
-            fields = (fields * np.outer(*tilt)).astype(np.complex64)
-        system = frame.twin_system(self.system)
-        return system.forward(fields, masks=hit[1], window=window)
+        return self.twin_system.forward(self.twin_fields(fields), masks=hit[1], window=window)
 
     # ------------------------------------------------------------------ head
 

@@ -625,11 +625,8 @@ def _refine(
     region = readout_region(displayed, half)
     images = np.random.default_rng(0).random((4, *bundle.image_shape))
     t = bundle.input_transmission(images).astype(np.complex64)
-    frame = bundle.frame  # the input's Fourier-plane power on the real pixels
-    tilt = frame.input_tilt(system)
-    if tilt is not None:
-        t = (t * np.outer(*tilt)).astype(np.complex64)
-    field = frame.twin_system(system).fourier_plane(t)
+    # the input's Fourier-plane power on the real pixels (the bundle's frame)
+    field = bundle.twin_system.fourier_plane(bundle.twin_fields(t))
     weight = np.mean(np.abs(field) ** 2, axis=0)
     return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps)
 

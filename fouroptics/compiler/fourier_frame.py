@@ -103,6 +103,22 @@ class FourierFrame:
         frame.check_rotation(shape)
         return frame
 
+    @classmethod
+    def from_description(
+        cls, description: dict[str, Any] | None, wavefront: np.ndarray | None = None
+    ) -> FourierFrame:
+        """Back from :meth:`describe` (a bundle's ``meta["fourier_frame"]``; None: nominal) and
+        the wavefront array stored beside it."""
+        if description is None:
+            return cls()
+        return cls(
+            offset_px=tuple(float(v) for v in description["offset_px"]),
+            scale=float(description["scale"]),
+            rotation=float(description["rotation_rad"]),
+            wavefront=None if wavefront is None else np.asarray(wavefront, dtype=np.float64),
+            source=str(description["source"]),
+        )
+
     def check_rotation(self, shape: tuple[int, int]) -> None:
         """Refuse a rotation the separable synthesis would misplace by more than
         :data:`ROTATION_TOLERANCE_PX` at the SLM's edge."""
