@@ -151,9 +151,11 @@ def register(
         raise CalibrationError(
             f"registration: a dot grid of spacing {spacing} does not fit the input SLM {h}x{w}"
         )
-    flat = np.zeros(session.fourier_shape, dtype=np.int64)
-    if fourier_levels is not None:
-        flat = np.asarray(fourier_levels, dtype=np.int64)
+    flat = (
+        np.zeros(session.fourier_shape, dtype=np.int64)
+        if fourier_levels is None
+        else np.asarray(fourier_levels, dtype=np.int64)
+    )
     guess_map = session.bench.system.imaging_affine()
     sigma = max(1.5, 0.6 * dot * abs(guess_map[0, 0]))
     src, dst = [], []

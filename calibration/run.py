@@ -99,9 +99,14 @@ def calibrate(
                 luts[role] = amplitude_lut(session, role, step=2 * lut_step)
         results["lut"] = luts
         sections["lut"] = {k: v.to_payload() for k, v in luts.items()}
+    luts = results.get("lut", {})  # the later routines' patterns go through the measured LUTs
+    inverse = {
+        "inverse_phase": luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
+        "inverse_amplitude": luts["input_slm"].inverse if "input_slm" in luts else None,
+    }
     if "crosstalk" in only and bench.fourier_slm.modulation == "phase":  # through its LUT
         begin("crosstalk")
-        lut = results.get("lut", {}).get("fourier_slm")
+        lut = luts.get("fourier_slm")
         if lut is None:
             raise CalibrationError("crosstalk: needs the Fourier SLM's LUT: --only lut,crosstalk")
         results["crosstalk"] = measure_crosstalk(session, lut.curve, lut.inverse)
@@ -112,31 +117,23 @@ def calibrate(
         sections["registration"] = results["registration"].to_payload()
     if "fourier" in only:
         begin("fourier")
-        luts = results.get("lut", {})
-        results["fourier"] = fourier_mapping(
-            session,
-            registration=results["registration"].affine if "registration" in results else None,
-            inverse_phase=luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
-            inverse_amplitude=luts["input_slm"].inverse if "input_slm" in luts else None,
-        )
+        registration = results["registration"].affine if "registration" in results else None
+        results["fourier"] = fourier_mapping(session, registration=registration, **inverse)
         sections["fourier"] = results["fourier"].to_payload()
     if "aberration" in only:
         begin("aberration")
-        luts = results.get("lut", {})
         results["aberration"] = measure_aberration(
             session,
             centre_px=results["fourier"].centre_px if "fourier" in results else None,
             registration=results["registration"].affine if "registration" in results else None,
-            inverse_phase=luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
-            inverse_amplitude=luts["input_slm"].inverse if "input_slm" in luts else None,
+            **inverse,
         )
         sections["aberration"] = results["aberration"].to_payload()
         if "registration" in results:  # again, through the conjugate of the wavefront: the
             # coma of the Fourier path displaces every dot's image (0.08 px on the misaligned
             # bench), and the compiled masks carry that conjugate
             wave = aberration_phase(sections["aberration"], bench.system.fourier_shape)
-            inv = luts["fourier_slm"].inverse if "fourier_slm" in luts else None
-            levels = phase_levels(-wave, inv, bench.fourier_slm.levels)
+            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels)
             results["registration"] = register(
                 session, fourier_levels=levels, name="registration.corrected"
             )
