@@ -19,6 +19,7 @@ from scipy import ndimage
 from calibration.errors import CalibrationError
 from calibration.patterns import dot_grid
 from calibration.session import Session
+from fouroptics.optics.beam import gaussian_amplitude
 
 
 def spot_centre(
@@ -104,7 +105,8 @@ def beam_weighted_centres(
     centres: np.ndarray, size: int, beam_centre: tuple[float, float], waist: float
 ) -> np.ndarray:
     """Where the images of square dots really centre on a Gaussian beam: each dot's pixels
-    weighted by the beam's intensity ``exp(-2 r^2 / w^2)`` (an unweighted centre is off by about
+    weighted by the beam's intensity (:func:`~fouroptics.optics.beam.gaussian_amplitude`
+    squared; an unweighted centre is off by about
     ``(size^2 / 12) * 4 x / w^2`` pixels at ``x`` from the beam's centre: 0.02 px on the
     misaligned bench, the registration's former floor).
 
@@ -120,7 +122,7 @@ def beam_weighted_centres(
     out = np.empty_like(centres, dtype=np.float64)
     for axis in (0, 1):
         x = centres[:, axis : axis + 1] + k[None, :]  # (n, size)
-        wgt = np.exp(-2.0 * (x - beam_centre[axis]) ** 2 / waist**2)
+        wgt = gaussian_amplitude(x, beam_centre[axis], waist) ** 2  # intensity
         out[:, axis] = (x * wgt).sum(axis=1) / wgt.sum(axis=1)
     return out
 

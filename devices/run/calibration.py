@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from fouroptics.errors import ConfigError
+from fouroptics.optics.beam import gaussian_amplitude
 
 
 @dataclass
@@ -33,11 +34,11 @@ class RunCalibration:
         (H_in, W_in), ``exp(-r^2 / w^2)`` (1 at its centre), or None (flat or not measured)."""
         if self.beam is None or not np.isfinite(self.beam["waist_px"]):
             return None
-        cy, cx = self.beam["centre_px"]
-        w = float(self.beam["waist_px"])
-        gy = np.exp(-((np.arange(shape[0]) - cy) ** 2) / w**2)
-        gx = np.exp(-((np.arange(shape[1]) - cx) ** 2) / w**2)
-        return np.outer(gy, gx)
+        (cy, cx), w = self.beam["centre_px"], float(self.beam["waist_px"])
+        return np.outer(
+            gaussian_amplitude(np.arange(shape[0]), cy, w),
+            gaussian_amplitude(np.arange(shape[1]), cx, w),
+        )
 
     @classmethod
     def from_any(cls, cal: Any) -> RunCalibration:
