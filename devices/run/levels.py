@@ -16,7 +16,7 @@ def input_levels(
     transmission: np.ndarray,
     cal: RunCalibration,
     support: tuple[slice, slice] | None = None,
-    floor: float = 0.0,
+    flat: np.ndarray | None = None,
 ) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
     inverse LUT when given, else the SLM's believed LUT (``levels_for``).
@@ -24,18 +24,10 @@ def input_levels(
     ``support``: a box outside which every transmission is 0 (:func:`support_box`); the levels
     are looked up there only, the rest takes the level of 0 (the lookup is per pixel).
 
-    A measured beam (:meth:`RunCalibration.beam_amplitude`) is divided out over the support:
-    the transmission is multiplied by ``a_min / a(x)`` (``a_min`` the beam's weakest amplitude
-    there), so the input field is flat as the compiled kernels assume, at the cost of the light
-    above ``a_min`` (the photometry absorbs the common factor). Not for a bundle that cancels
-    its input SLM's floor (``floor`` > 0, its ``input_leak``): the floor's light follows the
-    beam, and its cancellation assumes the image's light does too."""
-    beam = cal.beam_amplitude(bench.input_slm.shape)
-    if beam is not None and not floor:
-        box = support if support is not None else (slice(None), slice(None))
-        flat = np.zeros_like(beam)
-        flat[box] = beam[box].min() / beam[box]
-        transmission = np.asarray(transmission) * flat.astype(np.float32)
+    ``flat``: (H_in, W_in) factors that divide the measured beam out
+    (:func:`beam_flattening`), applied before the lookup."""
+    if flat is not None:
+        transmission = np.asarray(transmission) * flat
     if support is not None:
         t = np.asarray(transmission)
         dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())
@@ -59,6 +51,28 @@ def _levels(bench: Any, transmission: np.ndarray, cal: RunCalibration) -> np.nda
     if slm.lut is None and slm.modulation == "amplitude":  # linear: nearest level, ties down
         return np.ceil(np.clip(transmission, 0, 1) * (slm.levels - 1) - 0.5).astype(slm.dtype)
     return slm.levels_for(np.clip(transmission, 0, 1), clip=True)
+
+
+def beam_flattening(
+    cal: RunCalibration,
+    shape: tuple[int, int],
+    support: tuple[slice, slice] | None,
+    floor: float = 0.0,
+) -> np.ndarray | None:
+    """(H_in, W_in) float32 factors ``a_min / a(x)`` over the support (0 elsewhere) that divide
+    a measured beam (:meth:`RunCalibration.beam_amplitude`) out of the displayed images, so the
+    input field is flat as the compiled kernels assume, at the cost of the light above
+    ``a_min`` (the beam's weakest amplitude there; the photometry absorbs the common factor).
+    None without a measured beam, and for a bundle that cancels its input SLM's floor
+    (``floor`` > 0, its ``input_leak``): the floor's light follows the beam, and its
+    cancellation assumes the image's light does too."""
+    beam = cal.beam_amplitude(shape)
+    if beam is None or floor:
+        return None
+    box = support if support is not None else (slice(None), slice(None))
+    flat = np.zeros(shape, dtype=np.float32)
+    flat[box] = beam[box].min() / beam[box]
+    return flat
 
 
 def support_box(bundle: Any) -> tuple[slice, slice]:

@@ -34,7 +34,7 @@ from devices.run.calibration import RunCalibration
 from devices.run.compat import check_compatible
 from devices.run.exposure import ExposureReport, auto_exposure, saturation_dn
 from devices.run.geometry import ReadPlan, registration_resampler
-from devices.run.levels import input_levels, support_box
+from devices.run.levels import beam_flattening, input_levels, support_box
 from devices.run.photometry import Photometry, fit_photometry, photons_per_pixel, tile_pixels
 from fouroptics.errors import ConfigError
 
@@ -121,10 +121,10 @@ def run_bundle(
     opts = dict(capture_options or {})
     ref = reference
     support = support_box(bundle)
-    floor = bundle.meta.get("input_leak", 0.0)
+    flat = beam_flattening(cal, bench.input_slm.shape, support, bundle.meta.get("input_leak", 0.0))
     ref_levels = None
     if exposure is None or photometry is None:
-        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, floor)
+        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, flat)
     windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
@@ -164,7 +164,7 @@ def run_bundle(
     top = saturation_dn(bench.camera, cal.camera)
     for i in range(0, n, batch):
         levels = input_levels(
-            bench, bundle.input_transmission(images[i : i + batch]), cal, support, floor
+            bench, bundle.input_transmission(images[i : i + batch]), cal, support, flat
         )
         vals, first = grab(levels, first=example_frame and stats.example_frame is None)
         b = vals.shape[0]
