@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from calibration.errors import CalibrationError
+from calibration.patterns import phase_levels
 from calibration.registration import spot_centre
 from calibration.session import Session
 from fouroptics.optics.zernike import TERMS, default_radius_px, pixel_coordinates, term
@@ -63,14 +64,6 @@ class AberrationResult:
             "radius_px": float(self.radius_px),
             "raw": dict(self.raw),
         }
-
-
-def phase_levels(phase: np.ndarray, inverse_phase: np.ndarray | None, levels: int) -> np.ndarray:
-    """Gray levels (H, W) int of a phase pattern (radians, any range): the bin ``2 pi k / L``
-    nearest each phase modulo 2 pi, through the measured ``inverse_phase`` LUT when given
-    (else the nominal linear map)."""
-    k = np.floor(np.mod(phase / (2 * np.pi), 1.0) * levels + 0.5).astype(np.int64) % levels
-    return k if inverse_phase is None else np.asarray(inverse_phase)[k]
 
 
 def _pupil_weight(sys_: Any, v: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -33,6 +33,19 @@ def blazed_levels(
     when given, else the nominal linear map."""
     r = np.arange(shape[0])[:, None] / period[0] if np.isfinite(period[0]) else 0.0
     c = np.arange(shape[1])[None, :] / period[1] if np.isfinite(period[1]) else 0.0
-    frac = np.mod(r + c, 1.0) * np.ones(shape)
-    k = np.floor(frac * levels + 0.5).astype(np.int64) % levels
+    return cycle_levels((r + c) * np.ones(shape), inverse_lut, levels)
+
+
+def phase_levels(phase: np.ndarray, inverse_phase: np.ndarray | None, levels: int) -> np.ndarray:
+    """Gray levels (H, W) int of a phase pattern (radians, any range): the bin ``2 pi k / L``
+    nearest each phase modulo 2 pi, through the measured ``inverse_phase`` LUT when given
+    (else the nominal linear map)."""
+    return cycle_levels(phase / (2 * np.pi), inverse_phase, levels)
+
+
+def cycle_levels(cycles: np.ndarray, inverse_lut: np.ndarray | None, levels: int) -> np.ndarray:
+    """Gray levels of a phase given in cycles (any range): the bin ``k / L`` of a cycle nearest
+    each value modulo 1, through ``inverse_lut`` (levels per target phase bin ``2 pi k / L``)
+    when given, else the nominal linear map ``k``."""
+    k = np.floor(np.mod(cycles, 1.0) * levels + 0.5).astype(np.int64) % levels
     return k if inverse_lut is None else np.asarray(inverse_lut)[k]

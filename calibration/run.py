@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from calibration.aberration import measure_aberration, phase_levels
+from calibration.aberration import measure_aberration
 from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
 from calibration.crosstalk import measure_crosstalk
@@ -23,6 +23,7 @@ from calibration.fingerprint import bench_fingerprint
 from calibration.fourier import fourier_mapping
 from calibration.limits import out_of_limits
 from calibration.lut import amplitude_lut, fourier_phase_lut
+from calibration.patterns import phase_levels
 from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256

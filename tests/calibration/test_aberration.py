@@ -10,7 +10,8 @@ import copy
 import numpy as np
 import pytest
 
-from calibration.aberration import measure_aberration, phase_levels
+from calibration.aberration import measure_aberration
+from calibration.patterns import phase_levels
 from calibration.session import Session
 from devices.config import load_bench
 from devices.simulated.imperfections import Imperfections
