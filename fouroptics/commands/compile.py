@@ -228,7 +228,7 @@ def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
 
     fourier = cal.fourier if "fourier" in cal.sections else None
     wavefront = None
-    if "aberration" in cal.sections and hasattr(cal, "aberration_phase"):
+    if "aberration" in cal.sections:
         wavefront = np.asarray(cal.aberration_phase(shape), dtype=np.float64)
     return FourierFrame.from_calibration(fourier, shape, wavefront, source=Path(path).name)
 
