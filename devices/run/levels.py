@@ -17,6 +17,7 @@ def input_levels(
     cal: RunCalibration,
     support: tuple[slice, slice] | None = None,
     flat: np.ndarray | None = None,
+    floor: float = 0.0,
 ) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
     inverse LUT when given, else the SLM's believed LUT (``levels_for``).
@@ -25,9 +26,10 @@ def input_levels(
     are looked up there only, the rest takes the level of 0 (the lookup is per pixel).
 
     ``flat``: (H_in, W_in) factors that divide the measured beam out
-    (:func:`beam_flattening`), applied before the lookup."""
+    (:func:`beam_flattening`), applied before the lookup to the image's part of a transmission
+    that stands on the SLM's ``floor`` (``a + (1 - a) t`` becomes ``a + (1 - a) t flat``)."""
     if flat is not None:
-        transmission = np.asarray(transmission) * flat
+        transmission = floor + (np.asarray(transmission) - np.float32(floor)) * flat
     if support is not None:
         t = np.asarray(transmission)
         dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())
@@ -57,17 +59,17 @@ def beam_flattening(
     cal: RunCalibration,
     shape: tuple[int, int],
     support: tuple[slice, slice] | None,
-    floor: float = 0.0,
+    leak_block: bool = False,
 ) -> np.ndarray | None:
     """(H_in, W_in) float32 factors ``a_min / a(x)`` over the support (0 elsewhere) that divide
     a measured beam (:meth:`RunCalibration.beam_amplitude`) out of the displayed images, so the
     input field is flat as the compiled kernels assume, at the cost of the light above
     ``a_min`` (the beam's weakest amplitude there; the photometry absorbs the common factor).
-    None without a measured beam, and for a bundle that cancels its input SLM's floor
-    (``floor`` > 0, its ``input_leak``): the floor's light follows the beam, and its
-    cancellation assumes the image's light does too."""
+    None without a measured beam, and for a bundle whose leak block cancels its input SLM's
+    floor (``leak_block``): the floor's light follows the beam, and its cancellation assumes
+    the image's light does too."""
     beam = cal.beam_amplitude(shape)
-    if beam is None or floor:
+    if beam is None or leak_block:
         return None
     box = support if support is not None else (slice(None), slice(None))
     flat = np.zeros(shape, dtype=np.float32)

@@ -121,10 +121,11 @@ def run_bundle(
     opts = dict(capture_options or {})
     ref = reference
     support = support_box(bundle)
-    flat = beam_flattening(cal, bench.input_slm.shape, support, bundle.meta.get("input_leak", 0.0))
+    flat = beam_flattening(cal, bench.input_slm.shape, support, bundle.has_leak_block)
+    floor = bundle.meta.get("input_leak", 0.0)
     ref_levels = None
     if exposure is None or photometry is None:
-        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, flat)
+        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, flat, floor)
     windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
@@ -164,7 +165,7 @@ def run_bundle(
     top = saturation_dn(bench.camera, cal.camera)
     for i in range(0, n, batch):
         levels = input_levels(
-            bench, bundle.input_transmission(images[i : i + batch]), cal, support, flat
+            bench, bundle.input_transmission(images[i : i + batch]), cal, support, flat, floor
         )
         vals, first = grab(levels, first=example_frame and stats.example_frame is None)
         b = vals.shape[0]

@@ -55,9 +55,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--leak-block",
         action="store_true",
-        help="with --calibration: cancel the input SLM's measured contrast floor (its darkest "
-        "level's light, which reaches every tile) with an extra input block shown fully on; "
-        "needs room for a second block on the input SLM",
+        help="with --calibration, for kernels with a DC response: cancel the input SLM's "
+        "measured contrast floor (its darkest level's light, which reaches every tile) with an "
+        "extra input block shown fully on; needs room for a second block on the input SLM "
+        "(DC-free kernels, `--dc-free` at training, need no block: the floor's uniform light "
+        "does not reach the camera)",
     )
     p.add_argument(
         "--detection",
@@ -289,8 +291,8 @@ def run(args: argparse.Namespace) -> int:
         opts["frame"] = frame
     if args.leak_block and args.calibration is None:
         raise ConfigError("--leak-block: needs --calibration (the measured input LUT's floor)")
-    if args.calibration is not None and args.leak_block:
-        opts["input_leak"] = input_leak(cal)
+    if args.calibration is not None:  # used by DC-free kernels, or with --leak-block
+        opts.update(input_leak=input_leak(cal), leak_block=args.leak_block)
     kernels = None
     if args.kernels is not None:
         kernels = _load_kernels(args.kernels)

@@ -148,6 +148,7 @@ class MaskBundle:
             meta["fourier_frame"] = frame.describe()
         if kw.get("input_leak"):
             meta["input_leak"] = float(kw["input_leak"])
+            meta["leak_block"] = bool(kw.get("leak_block", True))
         arrays = {
             "block_start": placement.block_start.astype(np.int64),
             "tiles": placement.tiles.astype(np.int64),
@@ -271,13 +272,19 @@ class MaskBundle:
         for i, (r, c) in enumerate(self.arrays["block_start"][: shape[0]]):
             out[:, r : r + size, c : c + size] = block[:, i]
         leak = self.meta.get("input_leak", 0.0)
-        if self.detection == "ideal" or leak:
+        if self.detection == "ideal" or self.has_leak_block:
             r, c = self.arrays["block_start"][shape[0]]
             out[:, r : r + size, c : c + size] = 1.0
         if leak:  # the SLM's floor everywhere: a + (1 - a) t (the leak block's coefficient
             out *= np.float32(1.0 - leak)  # cancels the floor's light on every tile)
             out += np.float32(leak)
         return out
+
+    @property
+    def has_leak_block(self) -> bool:
+        """Whether a leak block (fully on) cancels the input SLM's floor on every tile (a
+        bundle with a floor and DC-free kernels has none: nothing to cancel)."""
+        return bool(self.meta.get("input_leak")) and bool(self.meta.get("leak_block", True))
 
     def input_fields(self, images: Any) -> np.ndarray:
         """Input-SLM field per frame (B, F, H_in, W_in), real >= 0, sqrt(W)/m

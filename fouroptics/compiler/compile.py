@@ -69,6 +69,13 @@ class Program:
     sqrt_eps: float = 0.0
 
 
+def dc_free(kernels: np.ndarray, rtol: float = 1e-6) -> bool:
+    """Whether Fourier kernels (..., N, N) (unshifted DFT layout) pass no uniform light: every
+    DC bin below ``rtol`` times the largest entry (a model trained with ``dc_free``)."""
+    k = np.abs(np.asarray(kernels))
+    return bool(k.size) and float(k[..., 0, 0].max()) <= rtol * max(float(k.max()), 1e-300)
+
+
 def compile_kernels(
     kernels: Any,
     system: FourFSystem,
@@ -346,6 +353,7 @@ def compile_program(
     head: dict[str, np.ndarray] | None = None,
     frame: FourierFrame | None = None,
     input_leak: float = 0.0,
+    leak_block: bool = False,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -370,11 +378,16 @@ def compile_program(
             :class:`~fouroptics.compiler.fourier_frame.FourierFrame`): the masks are designed
             for the real pixels and the bundle's twin sees them there. None: nominal.
         input_leak: the input SLM's darkest field relative to its brightest (its measured
-            LUT's floor). Above 0, a leak block is laid out (fully on) and routed to every tile
-            with the coefficient that cancels the floor's light
+            LUT's floor ``a``). Kernels with no DC response (:func:`dc_free`: a model trained
+            with ``dc_free``) pass none of the floor's uniform light: the bundle's input
+            becomes ``a + (1 - a) t`` (the run shows the images on the floor, not clipped at
+            it) and nothing else changes.
+        leak_block: for kernels with a DC response and ``input_leak`` > 0: lay out a leak block
+            (fully on) routed to every tile with the coefficient that cancels the floor's light
             (:func:`~fouroptics.compiler.synthesis.leak_coefficient`); the bundle's input
             becomes ``a + (1 - a) t``. When the block does not fit, the bundle is compiled
-            without it and says so.
+            without it and says so. False: the floor is not compensated (the run clips the
+            images at it).
     """
     from fouroptics.compiler.bundle import MaskBundle
 
@@ -387,6 +400,7 @@ def compile_program(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
             refine=refine, source=source, head=head, frame=frame, input_leak=input_leak,
+            leak_block=leak_block,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -438,6 +452,16 @@ def compile_program(
     leak = float(input_leak)
     if not 0.0 <= leak < 1.0:
         raise ConfigError(f"input_leak: got {input_leak!r}; expected 0 <= a < 1")
+    floor = leak  # what the input SLM shows: floor + (1 - floor) t
+    if leak and not ideal and dc_free(program.kernels):
+        leak = 0.0  # nothing to cancel: the kernels pass no uniform light (no leak block)
+        warnings.append(
+            f"input floor {floor:.3g} (the input SLM's contrast floor): the kernels have no DC "
+            "response, so its uniform light does not reach the camera; the run shows "
+            "a + (1 - a) t"
+        )
+    elif leak and not leak_block:
+        leak = floor = 0.0  # the run clips the images at the floor, as without a calibration
     n_blocks = c_in + (1 if ideal or leak else 0)
     iris, iris_note = _binary_iris(encoding, system, program, s, order, guard_px * p_in, u_max)
     if max_tiles is None and encoding == "superpixel":
@@ -472,7 +496,7 @@ def compile_program(
             f"input leak {leak:.3g}: no room for the leak block on the input SLM ({exc}); "
             "compiled without it: the contrast floor's light reaches every tile"
         )
-        leak, n_blocks = 0.0, c_in
+        leak, floor, n_blocks = 0.0, 0.0, c_in
         placement = layout(n_blocks)
     if max_tiles is None and encoding.startswith("double-phase"):
         max_tiles = 1
@@ -570,7 +594,8 @@ def compile_program(
         head=head,
         iris=iris_note,
         frame=frame,
-        input_leak=leak,
+        input_leak=floor,
+        leak_block=bool(leak),
     )
     bundle = MaskBundle.build(**build)
     if steps:
@@ -615,14 +640,16 @@ def _refine(
     system = bundle.system
     m = bundle.meta
     # the readout sees a mask's light within a block's plus a window's half-extent of where the
-    # design puts it (camera-plane DFT bins of lambda f2 / (N p_F))
-    reach = (block_px + m["period"] * m["upsample"]) * system.input_pitch
+    # design puts it (camera-plane DFT bins of lambda f2 / (N p_F)); an input SLM's floor lights
+    # the whole panel: then within the panel's half-extent, the zero order included
+    lit = max(system.input_shape) if m.get("input_leak") else block_px
+    reach = (lit + m["period"] * m["upsample"]) * system.input_pitch
     reach *= system.magnification / 2
     half = tuple(
         int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
         for n in system.fourier_shape
     )
-    region = readout_region(displayed, half)
+    region = readout_region(displayed, half, zero_order=bool(m.get("input_leak")))
     images = np.random.default_rng(0).random((4, *bundle.image_shape))
     t = bundle.input_transmission(images).astype(np.complex64)
     # the input's Fourier-plane power on the real pixels (the bundle's frame)

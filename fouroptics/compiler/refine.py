@@ -100,7 +100,7 @@ GAIN_SLACK = 0.9
 
 
 def readout_region(
-    masks: np.ndarray, half_bins: tuple[int, int], floor: float = 1e-4
+    masks: np.ndarray, half_bins: tuple[int, int], floor: float = 1e-4, zero_order: bool = False
 ) -> np.ndarray:
     """Where each mask's light must be right: (F, H, W) bool in the unshifted DFT layout.
 
@@ -109,13 +109,17 @@ def readout_region(
         half_bins: dilation half-widths (rows, columns) in DFT bins: a block's half-extent
             plus a readout window's, in camera-plane bins of ``lambda f2 / (N p_F)``.
         floor: relative power below which a bin of the wanted transform is not support.
+        zero_order: keep the zero-order bin (the mask's mean) and its neighbourhood: an input
+            lit everywhere (an input SLM's contrast floor) images the whole panel through it,
+            onto windows within the panel's image of the axis.
     """
     spec = np.abs(scipy.fft.fft2(masks, workers=-1)) ** 2
     spec[:, 0, 0] = 0.0  # the compensated gap light: unmodulated, lands on the zero order
     support = spec > floor * spec.max(axis=(1, 2), keepdims=True)
+    support[:, 0, 0] |= zero_order
     size = (1, 2 * half_bins[0] + 1, 2 * half_bins[1] + 1)
     region = ndimage.maximum_filter(support, size=size, mode="wrap")
-    region[:, 0, 0] = False
+    region[:, 0, 0] = zero_order
     return region
 
 

@@ -46,6 +46,16 @@ def _student(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--channels", type=int, nargs="+", default=None, help="SCLC channels (default: 16 32)"
     )
+    _dc_free(p)
+
+
+def _dc_free(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dc-free",
+        action="store_true",
+        help="SCLC kernels with no DC response: an amplitude input SLM's contrast floor (its "
+        "darkest level's light, uniform over the panel) then does not reach the camera",
+    )
 
 
 def _training(p: argparse.ArgumentParser, epochs: int, lr: float) -> None:
@@ -101,6 +111,7 @@ def add_experiment_arguments(p: argparse.ArgumentParser) -> None:
         choices=DETECTIONS,
         help=f"student detection (default: {DEFAULT_DETECTION})",
     )
+    _dc_free(p)
     _kd(p)
     p.add_argument("--student-epochs", type=int, default=None)
     p.add_argument("--teacher-epochs", type=int, default=None)
@@ -145,6 +156,8 @@ def _check_train_args(args: argparse.Namespace, verb: str) -> None:
     check_options(_option_values(args))
     model = getattr(args, "model", "sclc")
     if model == "teacher":
+        if args.dc_free:
+            raise ConfigError("--dc-free is an SCLC option; --model teacher does not use it")
         for name in ("detection", "channels"):
             if getattr(args, name) is not None:
                 raise ConfigError(f"--{name} is an SCLC option; --model teacher does not use it")
@@ -232,8 +245,8 @@ def _student_config(args: argparse.Namespace, data) -> dict:
     chans = args.channels or DEFAULT_CHANNELS
     det = args.detection or DEFAULT_DETECTION
     if args.task == "classify":
-        return sclc_config(res, data.num_classes, chans, det)
-    return seg_sclc_config(res, data.num_classes, chans, det)
+        return sclc_config(res, data.num_classes, chans, det, dc_free=args.dc_free)
+    return seg_sclc_config(res, data.num_classes, chans, det, dc_free=args.dc_free)
 
 
 def _settings(args: argparse.Namespace, model_cfg: dict, **extra: Any) -> dict[str, Any]:
@@ -249,10 +262,11 @@ def _settings(args: argparse.Namespace, model_cfg: dict, **extra: Any) -> dict[s
         settings["--model"] = "sclc"
         settings["--detection"] = model_cfg["detection"]
         settings["--channels"] = model_cfg["channels"]
+        settings["--dc-free"] = bool(model_cfg.get("dc_free", False))
     else:
         settings["--model"] = "teacher"
         settings["--width"] = model_cfg.get("widths", [model_cfg.get("width")])
-    covered = ("kind", "detection", "channels", "widths", "width")
+    covered = ("kind", "detection", "channels", "widths", "width", "dc_free")
     derived = {k: v for k, v in model_cfg.items() if k not in covered}
     settings.update(flatten("model ", derived))  # from the data: resolution, classes, sizes
     settings.update(extra)
@@ -422,6 +436,7 @@ def run_experiment(args: argparse.Namespace) -> int:
         preset=args.preset,
         seeds=args.seeds,
         detection=args.detection,
+        dc_free=args.dc_free,
         temperature=args.temperature,
         alpha=args.alpha,
         feature_weight=args.feature_weight,

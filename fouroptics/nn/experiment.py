@@ -58,6 +58,7 @@ class ExperimentOptions:
     preset: str = "quick"
     seeds: list[int] | None = None
     detection: str = "intensity"
+    dc_free: bool = False
     temperature: float = PAPER_TEMPERATURE
     alpha: float = PAPER_ALPHA
     feature_weight: float = 0.0
@@ -184,6 +185,7 @@ def _header(opts: ExperimentOptions, preset: dict[str, Any], evaluated_on: str) 
         "dataset": opts.dataset,
         "preset": opts.preset,
         "detection": opts.detection,
+        "dc_free": opts.dc_free,
         "seeds": preset["seeds"],
         "kd": {
             "temperature": opts.temperature,
@@ -208,7 +210,9 @@ def run_classify(opts: ExperimentOptions) -> dict[str, Any]:
         evaluated_on = f"validation ({opts.val} images carved from the training set)"
     res = data.train_x.shape[-1]
     t_cfg = teacher_config(res, data.num_classes, preset["teacher"]["widths"])
-    s_cfg = sclc_config(res, data.num_classes, preset["student"]["channels"], opts.detection)
+    s_cfg = sclc_config(
+        res, data.num_classes, preset["student"]["channels"], opts.detection, dc_free=opts.dc_free
+    )
     names = ("teacher", "sclc", "sclc_kd")
     hists: dict[str, list] = {k: [] for k in names}
     finals: dict[str, list] = {k: [] for k in names}
@@ -293,7 +297,9 @@ def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
         evaluated_on = f"validation ({opts.val} canvases carved from the training set)"
     cw = balanced_class_weights(data.train_y, data.num_classes)
     t_cfg = seg_teacher_config(data.num_classes, preset["teacher"]["width"])
-    s_cfg = seg_sclc_config(64, data.num_classes, preset["student"]["channels"], opts.detection)
+    s_cfg = seg_sclc_config(
+        64, data.num_classes, preset["student"]["channels"], opts.detection, dc_free=opts.dc_free
+    )
     names = ("teacher", "sclc", "sclc_kd")
     hists: dict[str, list] = {k: [] for k in names}
     models: dict[str, torch.nn.Module] = {}
@@ -374,7 +380,9 @@ def run_resolution(opts: ExperimentOptions) -> dict[str, Any]:
             base.num_classes,
         )
         t_cfg = teacher_config(r, data.num_classes, preset["teacher"]["widths"])
-        s_cfg = sclc_config(r, data.num_classes, preset["student"]["channels"], opts.detection)
+        s_cfg = sclc_config(
+            r, data.num_classes, preset["student"]["channels"], opts.detection, dc_free=opts.dc_free
+        )
         accs: dict[str, list[float]] = {"teacher": [], "sclc_kd": []}
         secs: dict[str, list[float]] = {"teacher": [], "sclc_kd": []}
         models: dict[str, torch.nn.Module] = {}
@@ -468,9 +476,9 @@ RUNNERS = {"classify": run_classify, "segment": run_segment, "resolution": run_r
 
 def option_values(opts: ExperimentOptions) -> dict[str, Any]:
     """The options that define an experiment, by the names the user types."""
-    names = ("dataset", "preset", "seeds", "detection", "temperature", "alpha", "feature_weight",
-             "student_epochs", "teacher_epochs", "val", "resolutions", "limit_train",
-             "limit_test")  # fmt: skip
+    names = ("dataset", "preset", "seeds", "detection", "dc_free", "temperature", "alpha",
+             "feature_weight", "student_epochs", "teacher_epochs", "val", "resolutions",
+             "limit_train", "limit_test")  # fmt: skip
     return {"--" + n.replace("_", "-"): getattr(opts, n) for n in names}
 
 

@@ -26,9 +26,11 @@ def sclc_config(
     detection: str = "ideal",
     pool: int = 7,
     hidden: int = 64,
+    dc_free: bool = False,
 ) -> dict[str, Any]:
     """Classification SCLC: spectral layers at ``resolution``, spectral pooling by 2 after the
-    last one, detection, then the head (average pooling to ``pool x pool`` and an MLP)."""
+    last one, detection, then the head (average pooling to ``pool x pool`` and an MLP).
+    ``dc_free``: kernels with no DC response (:class:`~fouroptics.nn.sclc.SpectralStack`)."""
     sizes = [resolution] * len(channels) + [resolution // 2]
     return {
         "kind": "sclc",
@@ -39,6 +41,7 @@ def sclc_config(
         "detection": detection,
         "pool": pool,
         "hidden": hidden,
+        "dc_free": bool(dc_free),
     }
 
 
@@ -47,10 +50,14 @@ def seg_teacher_config(classes: int = 11, width: int = 8) -> dict[str, Any]:
 
 
 def seg_sclc_config(
-    resolution: int = 64, classes: int = 11, channels=(16, 32), detection: str = "ideal"
+    resolution: int = 64,
+    classes: int = 11,
+    channels=(16, 32),
+    detection: str = "ideal",
+    dc_free: bool = False,
 ) -> dict[str, Any]:
     """Segmentation SCLC: spectral layers at ``resolution``, pooled by 2, per-pixel head, 2x up."""
-    cfg = sclc_config(resolution, classes, channels, detection)
+    cfg = sclc_config(resolution, classes, channels, detection, dc_free=dc_free)
     cfg.update(kind="seg_sclc", hidden=32)
     return cfg
 
@@ -71,7 +78,9 @@ def build_model(config: dict[str, Any], seed: int = 0) -> nn.Module:
             return TeacherSegNet(1, config["classes"], config["width"])
         feats = config["channels"][-1]
         chans = [1, *config["channels"][:-1], optical_channels(feats, config["detection"])]
-        optics = SpectralStack(chans, config["sizes"], seed=seed)
+        optics = SpectralStack(
+            chans, config["sizes"], seed=seed, dc_free=config.get("dc_free", False)
+        )
         if kind == "sclc":
             head: nn.Module = ClassifierHead(
                 feats, config["classes"], config["pool"], config["hidden"]

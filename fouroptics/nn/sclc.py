@@ -27,12 +27,17 @@ class SpectralStack(nn.Module):
         sizes: ``[N_0, ..., N_L]``; layer ``l`` acts on ``N_l x N_l`` spectra and is followed by
             spectral pooling to ``N_{l+1}`` (no pooling when equal). ``N_0`` is the input side.
         seed: seed of the weight initialization.
+        dc_free: the first layer passes no DC, so neither does the stack (its collapsed
+            kernels' DC bins are 0): an input SLM's uniform contrast floor then adds nothing to
+            the output field (see :class:`SpectralConv2d`).
 
     ``forward`` maps real images ``[B, C_in, N_0, N_0]`` to the complex output field
     ``[B, C_L, N_L, N_L]``.
     """
 
-    def __init__(self, channels: Sequence[int], sizes: Sequence[int], seed: int = 0) -> None:
+    def __init__(
+        self, channels: Sequence[int], sizes: Sequence[int], seed: int = 0, dc_free: bool = False
+    ) -> None:
         super().__init__()
         if len(sizes) != len(channels):
             raise ValueError(f"need one size per channel entry: {list(channels)} vs {list(sizes)}")
@@ -42,7 +47,7 @@ class SpectralStack(nn.Module):
         g = torch.Generator().manual_seed(int(seed))
         layers: list[nn.Module] = []
         for cin, cout, n, m in zip(channels, channels[1:], sizes, sizes[1:], strict=False):
-            conv = SpectralConv2d(cin, cout, n)
+            conv = SpectralConv2d(cin, cout, n, dc=not (dc_free and not layers))
             conv.reset_parameters(g)
             layers.append(conv)
             if m != n:

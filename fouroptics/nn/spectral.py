@@ -68,14 +68,18 @@ class SpectralConv2d(nn.Module):
         in_channels, out_channels: channel counts.
         size: side ``N`` of the (square) spectra this layer acts on, in frequency bins.
 
+        dc: False: the kernels pass no DC (their ``[0, 0]`` bin is held at 0), so a uniform
+            field added to the input (an input SLM's contrast floor) does not reach the output.
+
     Weights are complex ``[out, in, N, N]`` (stored as real and imaginary parts), one Fourier
     kernel per (input, output) channel pair; a 4f system displays each as a Fourier-plane mask.
     Input and output are spectra ``[B, C, N, N]`` (complex).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, size: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, size: int, dc: bool = True) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.size = in_channels, out_channels, size
+        self.dc = bool(dc)
         shape = (out_channels, in_channels, size, size)
         self.weight_real = nn.Parameter(torch.empty(shape))
         self.weight_imag = nn.Parameter(torch.empty(shape))
@@ -99,8 +103,13 @@ class SpectralConv2d(nn.Module):
 
     @property
     def weight(self) -> torch.Tensor:
-        """Complex Fourier kernels ``[out, in, N, N]``."""
-        return torch.complex(self.weight_real, self.weight_imag)
+        """Complex Fourier kernels ``[out, in, N, N]`` (DC bin 0 when ``dc`` is False)."""
+        w = torch.complex(self.weight_real, self.weight_imag)
+        if not self.dc:
+            keep = torch.ones(w.shape[-2:], dtype=self.weight_real.dtype, device=w.device)
+            keep[0, 0] = 0.0
+            w = w * keep
+        return w
 
     def forward(self, spectrum: torch.Tensor) -> torch.Tensor:
         if spectrum.shape[-3:] != (self.in_channels, self.size, self.size):
@@ -111,4 +120,5 @@ class SpectralConv2d(nn.Module):
         return torch.einsum("oihw,bihw->bohw", self.weight, spectrum)
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, size={self.size}"
+        dc = "" if self.dc else ", dc=False"
+        return f"{self.in_channels}, {self.out_channels}, size={self.size}{dc}"

@@ -396,6 +396,38 @@ def test_leak_block_cancels_the_input_slms_contrast_floor():
         for leak in (0.0, floor):
             bundle = compile_kernels(
                 KERNELS, bench.system, image_size=8, detection="intensity", encoding="complex",
+                input_leak=leak, leak_block=True,
+            )  # fmt: skip
+            got = run(bench, bundle, x, cal, capture_options={"noise": False})
+            err[leak] = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+        assert err[0.0] > 0.02
+        assert err[floor] < 0.005
+        assert bundle.meta["input_leak"] == pytest.approx(floor)
+        assert bundle.has_leak_block
+
+
+def test_dc_free_kernels_need_no_leak_block():
+    """Kernels with no DC response (each sums to 0) pass none of a uniform floor's light: with
+    the floor measured by the input LUT routine, the run shows the images standing on it
+    (a + (1 - a) t) and meets scipy's convolution of the images within 0.5 % with no leak block;
+    clipped at the floor (max(t, a), what an uncompensated run shows) they miss it by > 2 %."""
+    from calibration.lut import amplitude_lut
+
+    kernels = KERNELS - KERNELS.mean(axis=(1, 2), keepdims=True)
+    d = bench_dict()
+    d["input_slm"]["amplitude_min"] = 0.06
+    with load_bench(d) as bench:
+        exposure = bench.camera.exposure
+        lut = amplitude_lut(Session(bench), "input_slm", step=8)
+        bench.camera.set_exposure(exposure)
+        floor = float(lut.curve.min() / lut.curve.max())
+        cal = {"registration": bench.system.imaging_affine(), "input_inverse_lut": lut.inverse}
+        x = images(6)
+        ref = np.stack([[fftconvolve(im[0], k, mode="same") ** 2 for k in kernels] for im in x])
+        err = {}
+        for leak in (0.0, floor):
+            bundle = compile_kernels(
+                kernels, bench.system, image_size=8, detection="intensity", encoding="complex",
                 input_leak=leak,
             )  # fmt: skip
             got = run(bench, bundle, x, cal, capture_options={"noise": False})
@@ -403,6 +435,8 @@ def test_leak_block_cancels_the_input_slms_contrast_floor():
         assert err[0.0] > 0.02
         assert err[floor] < 0.005
         assert bundle.meta["input_leak"] == pytest.approx(floor)
+        assert not bundle.has_leak_block
+        assert len(bundle.arrays["block_start"]) == 1  # the images' block only
 
 
 def test_measured_beam_is_divided_out_of_the_input():

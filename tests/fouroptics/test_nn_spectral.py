@@ -110,3 +110,21 @@ def test_wrong_input_shape_is_named() -> None:
         SpectralConv2d(2, 3, 8)(torch.zeros(1, 3, 8, 8, dtype=torch.complex64))
     with pytest.raises(ValueError, match="cannot enlarge"):
         SpectralStack([1, 2], [8, 16])
+
+
+def test_dc_free_stack_ignores_a_uniform_input_offset() -> None:
+    """A DC-free stack's collapsed kernels have no DC bin, so a constant added to every input
+    pixel (an input SLM's contrast floor) leaves the output field unchanged; scipy's circular
+    convolution with the collapsed kernels' spatial form sums to 0."""
+    torch.manual_seed(0)
+    stack = SpectralStack([1, 3, 2], [16, 16, 8], seed=1, dc_free=True).double()
+    x = torch.rand(2, 1, 16, 16, dtype=torch.float64)
+    with torch.no_grad():
+        np.testing.assert_allclose(stack(x + 0.3).numpy(), stack(x).numpy(), atol=1e-12)
+        k = stack.collapse().numpy()
+    assert np.abs(k[..., 0, 0]).max() == 0.0
+    spatial = np.fft.ifft2(k)
+    np.testing.assert_allclose(spatial.sum(axis=(-2, -1)), 0.0, atol=1e-12)
+    dense = SpectralStack([1, 3, 2], [16, 16, 8], seed=1).double()
+    with torch.no_grad():
+        assert np.abs(dense(x + 0.3).numpy() - dense(x).numpy()).max() > 1e-3
