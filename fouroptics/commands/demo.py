@@ -127,7 +127,7 @@ def plan(out: Path, dataset: str, sizes: Sizes, benches: dict[str, Path]) -> lis
     # after calibration the student is compiled again on the Fourier SLM's measured LUT
     cal_bundle = str(out / "compile_calibrated" / "bundle.h5")
     common = ["--threads", "1", "--no-progress", "--batch", "16"]
-    train = ["experiment", "classify", "--dataset", dataset, "--preset", "demo"]
+    train = ["experiment", "classify", "--dataset", dataset, "--preset", "demo", "--dc-free"]
     train += ["--threads", "1", "--device", "cpu"]
     for flag, value in (
         ("--limit-train", sizes.limit_train),

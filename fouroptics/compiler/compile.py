@@ -565,7 +565,7 @@ def compile_program(
         raise ConfigError("kernels: all zero; nothing to compile")
     displayed = pixels.compensate(sigma * targets, grid.fill_factor, gap)
     realised, levels, slm_used = encode(encoding, displayed, slm)
-    steps = refine_steps(encoding, slm_used, refine)
+    steps = refine_steps(encoding, slm_used, refine, floor=bool(floor))
     if steps == 0 and slm_used is not None and slm_used.has_crosstalk:
         warnings.append(
             f"{encoding}: the SLM's {_crosstalk_words(slm_used)} is not compensated "
@@ -639,23 +639,34 @@ def _refine(
     for the readout region of this layout and the Fourier-plane power of positive images."""
     system = bundle.system
     m = bundle.meta
+
     # the readout sees a mask's light within a block's plus a window's half-extent of where the
     # design puts it (camera-plane DFT bins of lambda f2 / (N p_F)); an input SLM's floor lights
-    # the whole panel: then within the panel's half-extent, the zero order included
-    lit = max(system.input_shape) if m.get("input_leak") else block_px
-    reach = (lit + m["period"] * m["upsample"]) * system.input_pitch
-    reach *= system.magnification / 2
-    half = tuple(
-        int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
-        for n in system.fourier_shape
-    )
-    region = readout_region(displayed, half, zero_order=bool(m.get("input_leak")))
+    # the whole panel: its light within the panel's half-extent, the zero order included
+    def region(lit: int, zero_order: bool = False) -> np.ndarray:
+        reach = (lit + m["period"] * m["upsample"]) * system.input_pitch
+        reach *= system.magnification / 2
+        half = tuple(
+            int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
+            for n in system.fourier_shape
+        )
+        return readout_region(displayed, half, zero_order=zero_order)
+
+    def power(t: np.ndarray) -> np.ndarray:
+        """The input's Fourier-plane power on the real pixels (the bundle's frame)."""
+        field = bundle.twin_system.fourier_plane(bundle.twin_fields(t.astype(np.complex64)))
+        return np.mean(np.abs(field) ** 2, axis=0)
+
+    a = m.get("input_leak", 0.0)
     images = np.random.default_rng(0).random((4, *bundle.image_shape))
-    t = bundle.input_transmission(images).astype(np.complex64)
-    # the input's Fourier-plane power on the real pixels (the bundle's frame)
-    field = bundle.twin_system.fourier_plane(bundle.twin_fields(t))
-    weight = np.mean(np.abs(field) ** 2, axis=0)
-    return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps)
+    weight = power(bundle.input_transmission(images) - np.float32(a))
+    floor = None
+    if a and not bundle.has_leak_block:
+        panel = np.full((1, *system.input_shape), a, dtype=np.float32)
+        floor = (region(max(system.input_shape), zero_order=True), power(panel))
+    return refine_phase_levels(
+        displayed, levels, slm, region(block_px), weight, iters=steps, floor=floor
+    )
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:

@@ -165,9 +165,13 @@ def encode(
 MAX_REFINE_STEPS = 100_000
 
 
-def refine_steps(encoding: str, slm: SLMModel | None, refine: int | None) -> int:
+def refine_steps(
+    encoding: str, slm: SLMModel | None, refine: int | None, floor: bool = False
+) -> int:
     """Steps of the drive refinement: ``refine`` when given, else :data:`REFINE_STEPS` for the
-    phase encodings on an SLM with fringing (its pre-compensation), else 0."""
+    phase encodings on an SLM with fringing (its pre-compensation; 4 times as many when an
+    input ``floor`` lights the whole panel: the zero order's neighbourhood is then held too),
+    else 0."""
     if refine is not None:
         if isinstance(refine, bool) or not isinstance(refine, int):
             raise ConfigError(f"refine: got {refine!r}; allowed integers >= 0")
@@ -181,7 +185,7 @@ def refine_steps(encoding: str, slm: SLMModel | None, refine: int | None) -> int
             )
         return refine
     if _MODULATION.get(encoding) == "phase" and slm is not None and slm.has_crosstalk:
-        return REFINE_STEPS
+        return REFINE_STEPS * (4 if floor else 1)
     return 0
 
 

@@ -131,6 +131,7 @@ def refine_phase_levels(
     weight: np.ndarray,
     iters: int = 100,
     step: float = 0.1,
+    floor: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, list[float]]]:
     """Optimise a phase SLM's levels so that the realised mask, seen through the readout region,
     equals the wanted one where the input's light falls.
@@ -152,6 +153,11 @@ def refine_phase_levels(
         weight: (H, W) >= 0, the input's Fourier-plane power on the SLM's pixels.
         iters: Adam steps.
         step: Adam step size, radians.
+        floor: ``(region, weight)`` of a second input that lights the whole input SLM (an
+            amplitude SLM's contrast floor): its region (F, H, W) reaches as far as the panel's
+            image (the zero order included) and its weight (H, W) is its own Fourier-plane
+            power, in ``weight``'s units. Its error is added to the images' (one loss, one gain
+            and phase per frame), so the images keep the freedom of their own region.
 
     Returns:
         (levels (F, H, W) uint16, {"fidelity_start", "fidelity_end", "gain_free", "gain_end"}
@@ -160,19 +166,24 @@ def refine_phase_levels(
     model = DriveModel.of(slm)
     bounds = model.bounds()
     d = model.start(levels)
-    w = (weight / max(float(weight.max()), 1e-300)).astype(np.float32)
+    top = max(float(weight.max()), 1e-300)
+    terms = [(region, weight)] + ([floor] if floor is not None else [])
     first = max(iters // 3, 1) if iters else 0
     hist: dict[str, list[float]] = {"fidelity_start": [], "gain_free": []}
     chunks = [slice(k, k + _CHUNK) for k in range(0, len(masks), _CHUNK)]
-    wanted = [_project(masks[sl].astype(np.complex64), region[sl]) for sl in chunks]
-    for sl, b in zip(chunks, wanted, strict=True):  # a few frames at a time: cache-friendly
-        fid, gain = _adam(d[sl], b, w, region[sl], model, bounds, first, step, None)
+
+    def term(sl: slice) -> list[Term]:
+        m = masks[sl].astype(np.complex64)
+        return [(_project(m, r[sl]), (w / top).astype(np.float32), r[sl]) for r, w in terms]
+
+    for sl in chunks:  # a few frames at a time: cache-friendly
+        fid, gain = _adam(d[sl], term(sl), model, bounds, first, step, None)
         hist["fidelity_start"] += fid[0]
         hist["gain_free"] += gain
     common = GAIN_SLACK * float(min(hist["gain_free"])) if iters else 1.0
     hist.update(fidelity_end=[], gain_end=[], gain=[common])
-    for sl, b in zip(chunks, wanted, strict=True):
-        fid, gain = _adam(d[sl], b, w, region[sl], model, bounds, iters - first, step, common)
+    for sl in chunks:
+        fid, gain = _adam(d[sl], term(sl), model, bounds, iters - first, step, common)
         hist["fidelity_end"] += fid[-1]
         hist["gain_end"] += gain
     if model.domain == "voltage" and model.kernel is not None:
@@ -184,6 +195,10 @@ def refine_phase_levels(
 #: Frames optimised together.
 _CHUNK = 4
 
+#: One part of the loss: (wanted mask already projected (F, H, W) complex64, weight (H, W)
+#: float32, region (F, H, W) bool).
+Term = tuple[np.ndarray, np.ndarray, np.ndarray]
+
 
 def _project(x: np.ndarray, region: np.ndarray) -> np.ndarray:
     """``IFFT(region FFT(x))`` per frame: the part of a mask the readout region passes."""
@@ -192,9 +207,7 @@ def _project(x: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 def _adam(
     d: np.ndarray,
-    wanted: np.ndarray,
-    weight: np.ndarray,
-    region: np.ndarray,
+    terms: list[Term],
     c: float | DriveModel,
     bounds: tuple[float, float],
     iters: int,
@@ -211,7 +224,7 @@ def _adam(
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     fids: list[list[float]] = []
     for it in range(iters + 1):
-        fid, g, grad = objective(d, wanted, weight, region, c, gain=gain, with_grad=it < iters)
+        fid, g, grad = objective(d, terms, c=c, gain=gain, with_grad=it < iters)
         if it == 0:
             fids.append(fid.tolist())
         if it == iters:
@@ -229,10 +242,10 @@ def _adam(
 
 def objective(
     d: np.ndarray,
-    wanted: np.ndarray,
-    weight: np.ndarray,
-    region: np.ndarray,
-    c: float | DriveModel,
+    wanted: np.ndarray | list[Term],
+    weight: np.ndarray | None = None,
+    region: np.ndarray | None = None,
+    c: float | DriveModel = 0.0,
     gain: float | None = None,
     with_grad: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -242,11 +255,13 @@ def objective(
     region's projector ``P = IFFT region FFT`` and ``b`` the wanted one (already projected),
     inner products weighted by ``weight``: with ``gain`` None the loss is
     ``1 - |<b, a>|^2 / (|a|^2 |b|^2)``; with a gain ``g`` it is
-    ``|a - g e^{i psi} b|^2 / (g^2 |b|^2)``, ``psi`` each frame's best phase.
+    ``|a - g e^{i psi} b|^2 / (g^2 |b|^2)``, ``psi`` each frame's best phase. With several
+    terms (each its own region and weight) the inner products and norms are their sums.
 
     Args:
         d: (F, H, W) float32 drive phase, radians.
-        wanted: (F, H, W) complex64, ``b``.
+        wanted: (F, H, W) complex64, ``b``; or a list of terms ``(b, weight, region)`` (then
+            ``weight`` and ``region`` are not given).
         weight: (H, W) float32 >= 0.
         region: (F, H, W) bool.
         c: the drive model, or a nearest-neighbour fringing coupling (phase domain).
@@ -257,15 +272,15 @@ def objective(
         (fidelity (F,), gain magnitude |<b, a>| / |b|^2 (F,), dL/dd (F, H, W) float32 or None).
     """
     model = c if isinstance(c, DriveModel) else DriveModel(fringing_kernel(c) if c else None)
+    terms = wanted if isinstance(wanted, list) else [(wanted, weight, region)]
     r = model.phase(d)
     f = np.empty(d.shape, dtype=np.complex64)
     f.real = np.cos(r)
     f.imag = np.sin(r)
-    a = _project(f, region)
-    wa = a * weight
-    s = np.einsum("fij,fij->f", np.conj(wanted), wa)
-    b2 = np.maximum(_power(wanted, weight), 1e-30)
-    a2 = np.maximum(_power(a, weight), 1e-30)
+    proj = [(_project(f, reg), b, w, reg) for b, w, reg in terms]
+    s = sum(np.einsum("fij,fij->f", np.conj(b), a * w) for a, b, w, _ in proj)
+    b2 = np.maximum(sum(_power(b, w) for _, b, w, _ in proj), 1e-30)
+    a2 = np.maximum(sum(_power(a, w) for a, _, w, _ in proj), 1e-30)
     s_abs = np.maximum(np.abs(s), 1e-30)
     fid = s_abs**2 / (a2 * b2)
     achieved = s_abs / b2
@@ -280,9 +295,11 @@ def objective(
     else:  # L = a2 / (g^2 b2) - 2 |s| / (g b2) + 1
         ca = 1.0 / (gain**2 * b2)
         cw = (s / s_abs) / (gain * b2)
-    g = wa * ca.astype(np.float32)[:, None, None]
-    g -= (wanted * weight) * cw.astype(np.complex64)[:, None, None]
-    g_f = _project(g, region)
+    g_f = np.zeros_like(f)
+    for a, b, w, reg in proj:
+        g = (a * w) * ca.astype(np.float32)[:, None, None]
+        g -= (b * w) * cw.astype(np.complex64)[:, None, None]
+        g_f += _project(g, reg)
     grad = model.adjoint(d, (g_f * np.conj(f)).imag * np.float32(2.0))
     return fid, achieved, grad
 
