@@ -28,6 +28,10 @@ def input_levels(
     (:func:`beam_flattening`), applied before the lookup."""
     if flat is not None:
         transmission = np.asarray(transmission) * flat
+    exponent = cal.input_exponent(tuple(bench.input_slm.shape))
+    if exponent is not None:  # the panel shows A ** m: ask each pixel for t ** (1 / m)
+        t = np.clip(np.asarray(transmission), 0, 1)
+        transmission = (t ** (1.0 / exponent)).astype(t.dtype, copy=False)
     if support is not None:
         t = np.asarray(transmission)
         dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())

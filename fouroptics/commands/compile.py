@@ -190,6 +190,12 @@ def slm_from_calibration(
         )
     name = f"{base.name} (calibrated: {Path(path).name})"
     measured = cal.crosstalk() if "crosstalk" in cal.sections else None
+    panel = cal.panel("fourier_slm") if base.modulation == "phase" else None
+    if panel is not None:  # the response by region: the map over the Fourier SLM's pixels
+        from fouroptics.optics import FourFSystem
+        from fouroptics.optics.panel import panel_map
+
+        panel = panel_map(panel, FourFSystem.from_yaml(system_yaml).fourier_shape)
     slm = SLMModel(
         base.bit_depth,
         base.modulation,
@@ -197,6 +203,7 @@ def slm_from_calibration(
         name=name,
         source="calibration",
         fringing=base.fringing,
+        panel=panel,
         **(
             {}
             if measured is None
