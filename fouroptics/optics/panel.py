@@ -43,14 +43,21 @@ def panel_map(coefficients: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def fit_panel(
-    y: np.ndarray, x: np.ndarray, values: np.ndarray, weights: np.ndarray | None = None
+    y: np.ndarray,
+    x: np.ndarray,
+    values: np.ndarray,
+    weights: np.ndarray | None = None,
+    ridge: float = 1e-3,
 ) -> np.ndarray:
     """Least-squares (6,) coefficients of the map through ``values`` at normalised
-    coordinates ``y``, ``x`` (n,) (``weights`` (n,) >= 0: each point's weight)."""
+    coordinates ``y``, ``x`` (n,) (``weights`` (n,) >= 0: each point's weight, relative to
+    the largest), the quadratic terms held towards 0 by ``ridge`` (a term the points barely
+    see, such as ``xy`` when only the corners hold it, stays small instead of fitting noise)."""
     a = panel_basis(np.ravel(y), np.ravel(x)).T
     v = np.ravel(values).astype(np.float64)
-    w = np.ones_like(v) if weights is None else np.sqrt(np.ravel(weights))
-    if len(v) < len(PANEL_TERMS):  # too few points for the bowl: tilt only
-        a = a[:, :3]
-    coef, *_ = np.linalg.lstsq(a * w[:, None], v * w, rcond=None)
-    return np.r_[coef, np.zeros(len(PANEL_TERMS) - len(coef))]
+    w = np.ones_like(v) if weights is None else np.ravel(weights) / max(np.max(weights), 1e-300)
+    w = np.sqrt(w)
+    reg = np.sqrt(ridge) * np.eye(len(PANEL_TERMS))[3:]
+    a = np.vstack([a * w[:, None], reg])
+    coef, *_ = np.linalg.lstsq(a, np.r_[v * w, np.zeros(len(reg))], rcond=None)
+    return coef
