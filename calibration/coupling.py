@@ -44,22 +44,13 @@ def _expose(session: Session, camera: object, show: np.ndarray) -> None:
     session.display(show, np.zeros(session.fourier_shape, dtype=np.int64))
     lo, hi = camera.exposure_limits
     for _ in range(8):
-        frame = np.asarray(session.bench.capture_fourier(1, average=True), np.float64)
-        session._count("captured", 1)
+        frame = session.capture_fourier(1)
         level = float(np.percentile(frame, 99.5)) - float(np.median(frame))
         want = 0.35 * camera.max_value
         t = float(np.clip(camera.exposure * want / max(level, 1.0), lo, hi))
         if abs(t / camera.exposure - 1) < 0.1:
             return
         camera.set_exposure(t)
-
-
-def _capture(session: Session, n_frames: int) -> np.ndarray:
-    frame = session.bench.capture_fourier(n_frames, average=True)
-    session._count("captured", n_frames)
-    if session.progress is not None:
-        session.progress(n_frames)
-    return np.asarray(frame, np.float64)
 
 
 def measure_phase_coupling(session: Session, floor: float, n_frames: int = 2) -> PhaseCoupling:
@@ -94,8 +85,8 @@ def measure_phase_coupling(session: Session, floor: float, n_frames: int = 2) ->
 
     _expose(session, camera, show(top))
     with session.dark():
-        dark = _capture(session, 4)
-    ref = _capture(session, n_frames) - dark
+        dark = session.capture_fourier(4)
+    ref = session.capture_fourier(n_frames) - dark
     # block the floor's spot at the axis and its sidelobes along the axes
     yy, xx = np.mgrid[: ref.shape[0], : ref.shape[1]]
     spot = ref >= 0.9 * ref.max()  # the axis: the centre of the brightest (saturated) spot
@@ -127,7 +118,7 @@ def measure_phase_coupling(session: Session, floor: float, n_frames: int = 2) ->
     for g in levels:
         session.display(show(int(g)), None)
         # the camera sees the fringes' conjugate: exp(+i 2 pi u x / (lambda f)) convention
-        z.append(np.conj(component(_capture(session, n_frames) - dark)))
+        z.append(np.conj(component(session.capture_fourier(n_frames) - dark)))
     z = np.array(z)
     d = (z - z[0]) / (z[-1] - z[0])
     above = np.nonzero(np.abs(d) > 3 * floor)[0]
