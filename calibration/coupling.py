@@ -27,7 +27,7 @@ from calibration.session import Session
 #: patch side and spacing (input pixels), and levels measured
 PATCH = 16
 SPACING = 48
-LEVELS = 16
+LEVELS = 12
 
 
 @dataclass
@@ -53,7 +53,7 @@ def _expose(session: Session, camera: object, show: np.ndarray) -> None:
         camera.set_exposure(t)
 
 
-def measure_phase_coupling(session: Session, floor: float, n_frames: int = 2) -> PhaseCoupling:
+def measure_phase_coupling(session: Session, floor: float, n_frames: int = 1) -> PhaseCoupling:
     """The input SLM's phase per level (relative to the top level) on the Fourier camera.
 
     Args:

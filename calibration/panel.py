@@ -26,7 +26,7 @@ from fouroptics.optics.panel import fit_panel
 
 #: regions per side of the Fourier SLM, levels per region, and the scales searched
 REGIONS = 3
-REGION_LEVELS = 10
+REGION_LEVELS = 8
 SCALES = (0.8, 1.25)
 
 

@@ -97,8 +97,8 @@ def calibrate(
         for role in ("input_slm", "fourier_slm"):
             slm = getattr(bench, role)
             if slm.modulation == "phase" and role == "fourier_slm":
-                # fewer levels than the amplitude's step: the frames go to the regions
-                luts[role] = fourier_phase_lut(session, step=lut_step * 3 // 2)
+                # every other level of the step: the frames go to the panel's regions
+                luts[role] = fourier_phase_lut(session, step=2 * lut_step)
             elif slm.modulation != "phase":
                 luts[role] = amplitude_lut(session, role, step=2 * lut_step)
         inp = luts.get("input_slm")

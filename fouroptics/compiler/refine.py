@@ -104,14 +104,14 @@ class DriveModel:
         d = self.curve[np.asarray(levels)].astype(np.float32)
         return d if self.panel is None else d * self.panel
 
-    def bounds(self) -> tuple[float, float]:
+    def bounds(self) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """The drive's range: numbers, or per pixel (H, W) with a panel (phase domain)."""
         if self.voltage:
             return 0.0, (len(self.curve) - 1) * self.step
         lo, hi = float(self.curve.min()), float(self.curve.max())
         if self.panel is None:
             return lo, hi
-        m0, m1 = float(self.panel.min()), float(self.panel.max())
-        return min(lo * m0, lo * m1), max(hi * m0, hi * m1)
+        return lo * self.panel, hi * self.panel
 
     def levels(self, d: np.ndarray, slm: SLMModel) -> np.ndarray:
         """The gray levels (uint16) nearest the drive ``d``."""
@@ -215,7 +215,7 @@ def _adam(
     weight: np.ndarray,
     region: np.ndarray,
     c: float | DriveModel,
-    bounds: tuple[float, float],
+    bounds: tuple[float | np.ndarray, float | np.ndarray],
     iters: int,
     step: float,
     gain: float | None,

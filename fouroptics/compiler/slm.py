@@ -16,6 +16,7 @@ from fouroptics.errors import ConfigError
 from fouroptics.optics.pixels import (
     DOMAINS,
     check_kernel,
+    crosstalk,
     crosstalk_response,
     fringing_kernel,
 )
@@ -228,10 +229,11 @@ class SLMModel:
     def realise(self, levels: np.ndarray) -> np.ndarray:
         """Complex transmission (..., H, W) of displayed ``levels`` (..., H, W), crosstalk
         included in its domain (none: the table lookup) and the panel's map."""
-        if self.panel is not None:
-            kernel = self.kernel if self.has_crosstalk else None
-            phase = crosstalk_response(levels, self.phase_curve(), kernel, self.crosstalk_domain)
-            return np.exp(1j * phase * self.panel)
+        if self.panel is not None:  # the panel scales what each pixel's LC realises
+            curve, kernel = self.phase_curve(), self.kernel if self.has_crosstalk else None
+            if kernel is not None and self.crosstalk_domain == "phase":
+                return np.exp(1j * crosstalk(curve[levels] * self.panel, kernel))
+            return np.exp(1j * crosstalk_response(levels, curve, kernel, "voltage") * self.panel)
         if not self.has_crosstalk:
             return self.response[levels]
         if self.modulation == "phase":
