@@ -35,8 +35,9 @@ def test_regional_luts_and_phase_coupling_within_their_limits(seed) -> None:
         t = bench.truth()
     f_true, i_true = t["fourier_slm"], t["input_slm"]
     args = (f_true["response"], f_true["panel"], "phase")
-    got, uniform = panel_error(fourier.curve, fourier.panel, *args), panel_error(
-        fourier.curve, None, *args
+    got, uniform = (
+        panel_error(fourier.curve, fourier.panel, *args),
+        panel_error(fourier.curve, None, *args),
     )
     assert got <= LIMITS["lut_panel_phase"].value and got < 0.6 * uniform, (got, uniform)
     args = (i_true["response"], i_true["panel"], "amplitude")
