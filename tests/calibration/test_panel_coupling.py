@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from calibration.coupling import coupling_error, measure_phase_coupling
@@ -18,7 +17,6 @@ from calibration.panel import input_panel, panel_error
 from calibration.registration import register
 from calibration.session import Session
 from devices.config.bench_yaml import load_bench
-
 
 NOISY = Path(__file__).resolve().parents[2] / "examples" / "benches" / "misaligned_noisy.yaml"
 
