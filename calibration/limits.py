@@ -52,7 +52,7 @@ LIMITS: dict[str, Limit] = {
         "Fourier-SLM phase by region of the panel, rms over pixels and levels", 0.1, "rad"
     ),
     "lut_panel_amplitude": Limit(
-        "input-SLM amplitude by region of the panel, rms over pixels and levels", 0.02, "field"
+        "input-SLM amplitude by region of the panel, rms over pixels and levels", 0.005, "field"
     ),
     "phase_coupling": Limit("input-SLM phase coupling, amplitude-weighted rms", 0.03, "rad"),
 }

@@ -348,7 +348,11 @@ def run(args: argparse.Namespace) -> int:
                 "phase error after linearisation over all levels (true: on the real device); "
                 "crosstalk.kernel.error is the rms field difference a random double-phase "
                 "pattern realises through the measured and the true crosstalk (profile_error: "
-                "through the profile's nominal fringing)"
+                "through the profile's nominal fringing); lut.panel_<slm>.error is the rms "
+                "error of the response by region over pixels and levels (rad, or field "
+                "amplitude; uniform: a uniform response's), lut.phase_coupling.error the "
+                "amplitude-weighted rms of the input SLM's phase per level (rad; uncalibrated: "
+                "none assumed)"
             )
             truth = bench.truth()
             lut_truth = {}

@@ -37,11 +37,14 @@ def test_regional_luts_and_phase_coupling_within_their_limits(seed) -> None:
         panel_error(fourier.curve, fourier.panel, *args),
         panel_error(fourier.curve, None, *args),
     )
+    print(f"seed {seed}: fourier panel {got:.4f} rad (uniform {uniform:.4f})")
     assert got <= LIMITS["lut_panel_phase"].value and got < 0.6 * uniform, (got, uniform)
     args = (i_true["response"], i_true["panel"], "amplitude")
     got, uniform = panel_error(amp.curve, coef, *args), panel_error(amp.curve, None, *args)
+    print(f"seed {seed}: input panel {got:.5f} (uniform {uniform:.5f})")
     assert got <= LIMITS["lut_panel_amplitude"].value and got < 0.6 * uniform, (got, uniform)
     a = i_true["response"] / i_true["response"].max()
     got = coupling_error(coupling.curve, a, i_true["phase_coupling"])
     none = coupling_error(None, a, i_true["phase_coupling"])
+    print(f"seed {seed}: phase coupling {got:.4f} rad (none {none:.4f})")
     assert got <= LIMITS["phase_coupling"].value and got < 0.5 * none, (got, none)
