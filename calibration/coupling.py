@@ -17,6 +17,7 @@ of the darkest level whose fringes stand above it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -38,7 +39,7 @@ class PhaseCoupling:
     raw: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _expose(session: Session, camera: object, show: np.ndarray) -> None:
+def _expose(session: Session, camera: Any, show: np.ndarray) -> None:
     """The Fourier camera's exposure: the 99.5th percentile (the axis spot left to saturate)
     at half the range."""
     session.display(show, np.zeros(session.fourier_shape, dtype=np.int64))

@@ -1,11 +1,12 @@
 """Run the calibration routines in order on one bench and collect a :class:`CalibrationSet`.
 
-Order: camera (EMVA 1288), LUTs (input amplitude, Fourier phase), the Fourier SLM's crosstalk
-(through its LUT; phase Fourier SLMs), registration, Fourier mapping, aberration (then the
-registration again, through the conjugate of the measured wavefront); later routines use
-earlier results when present (the input LUT shapes the Fourier routine's pattern, the
-registration places its camera window, the Fourier LUT blazes its gratings, the Fourier centre
-centres the aberration's basis).
+Order: camera (EMVA 1288), LUTs (input amplitude and, with a Fourier camera, its phase
+coupling; Fourier phase and its regions), the Fourier SLM's crosstalk (through its LUT; phase
+Fourier SLMs), registration (then the input SLM's gamma map through it), Fourier mapping,
+aberration (then the registration again, through the conjugate of the measured wavefront);
+later routines use earlier results when present (the input LUT shapes the Fourier routine's
+pattern, the registration places its camera window, the Fourier LUT blazes its gratings, the
+Fourier centre centres the aberration's basis).
 """
 
 from __future__ import annotations
