@@ -15,7 +15,10 @@ Payload layout (plain data: the compiler and simulate may read it with
   ``dsnu_map`` / ``prnu_map`` (H, W), ``raw`` (photon-transfer data);
 * ``lut/<slm role>``: ``modulation``, ``curve`` (L,) rad (relative to level 0) or relative
   amplitude, ``inverse`` (L,) gray levels (phase: nearest ``2 pi k / L``; amplitude: nearest
-  ``k / (L - 1)``), ``raw``;
+  ``k / (L - 1)``, with ``coupling`` the complex field nearest it), ``raw``; optional ``panel``
+  (6,) coefficients of the map of how the response varies across the panel
+  (:mod:`fouroptics.optics.panel`: ``m curve`` for phase, ``curve ** m`` for amplitude) and
+  ``coupling`` (L,) rad (an amplitude SLM's phase per level, relative to its top level);
 * ``crosstalk``: the Fourier SLM's ``kernel`` (k, k) (share of a pixel landing a rows and b
   columns away, sum 1), ``domain`` ("phase" or "voltage"), ``axes`` (fitted couplings per
   axis), ``raw`` (gratings and order powers);
@@ -100,6 +103,20 @@ class CalibrationSet:
         """(L,) measured response of ``slm``: radians relative to level 0, or amplitude."""
         self.inverse_lut(slm)
         return np.asarray(self.sections["lut"][slm]["curve"])
+
+    def panel(self, slm: str) -> np.ndarray | None:
+        """(6,) coefficients of how ``slm``'s response varies across its panel
+        (:mod:`fouroptics.optics.panel`), or None (not measured)."""
+        self.inverse_lut(slm)
+        c = self.sections["lut"][slm].get("panel")
+        return None if c is None else np.asarray(c, np.float64)
+
+    def coupling(self, slm: str) -> np.ndarray | None:
+        """(L,) radians an amplitude ``slm``'s levels add to their field, relative to its top
+        level, or None (not measured)."""
+        self.inverse_lut(slm)
+        c = self.sections["lut"][slm].get("coupling")
+        return None if c is None else np.asarray(c, np.float64)
 
     def crosstalk(self) -> dict[str, Any]:
         """The Fourier SLM's measured crosstalk: ``{"kernel": (k, k) float64, "domain": str}``."""

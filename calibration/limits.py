@@ -48,6 +48,13 @@ LIMITS: dict[str, Limit] = {
         "Fourier-SLM crosstalk, rms field error of a double-phase pattern", 0.05, "field"
     ),  # fmt: skip
     "aberration": Limit("Fourier-path wavefront, rms after the measured one", 0.1, "rad"),
+    "lut_panel_phase": Limit(
+        "Fourier-SLM phase by region of the panel, rms over pixels and levels", 0.1, "rad"
+    ),
+    "lut_panel_amplitude": Limit(
+        "input-SLM amplitude by region of the panel, rms over pixels and levels", 0.005, "field"
+    ),
+    "phase_coupling": Limit("input-SLM phase coupling, amplitude-weighted rms", 0.03, "rad"),
 }
 
 #: a beam profile whose 5th percentile (inside the border) is below this is not flat

@@ -43,6 +43,11 @@ class SLMResponse:
         inverse: (L,) int gray levels: for phase, the level whose phase is nearest
             ``2 pi k / L`` (mod 2 pi) for k = 0..L-1; for amplitude, nearest ``k / (L - 1)``.
         raw: measured levels and camera powers.
+        panel: (6,) coefficients of the map of how the response varies across the panel
+            (:mod:`fouroptics.optics.panel`; :mod:`calibration.panel`), or None.
+        coupling: (L,) radians an amplitude SLM's levels add to their field, relative to the
+            top level (:mod:`calibration.coupling`), or None; ``inverse`` then minimises
+            ``|curve e^{i coupling} - k / (L - 1)|``.
     """
 
     slm: str
@@ -50,14 +55,21 @@ class SLMResponse:
     curve: np.ndarray
     inverse: np.ndarray
     raw: dict[str, np.ndarray] = field(default_factory=dict)
+    panel: np.ndarray | None = None
+    coupling: np.ndarray | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        out = {
             "modulation": self.modulation,
             "curve": np.asarray(self.curve, np.float64),
             "inverse": np.asarray(self.inverse, np.int32),
             "raw": dict(self.raw),
         }
+        if self.panel is not None:
+            out["panel"] = np.asarray(self.panel, np.float64)
+        if self.coupling is not None:
+            out["coupling"] = np.asarray(self.coupling, np.float64)
+        return out
 
 
 def inverse_phase_lut(curve: np.ndarray) -> np.ndarray:
@@ -68,11 +80,13 @@ def inverse_phase_lut(curve: np.ndarray) -> np.ndarray:
     return np.argmin(np.abs(diff), axis=1).astype(np.int64)
 
 
-def inverse_amplitude_lut(curve: np.ndarray) -> np.ndarray:
-    """(L,) levels whose amplitude (``curve``) is nearest ``k / (L - 1)``."""
+def inverse_amplitude_lut(curve: np.ndarray, coupling: np.ndarray | None = None) -> np.ndarray:
+    """(L,) levels whose amplitude (``curve``) is nearest ``k / (L - 1)``; with a phase
+    ``coupling`` (L,) radians, whose field ``curve e^{i coupling}`` is nearest it."""
     n = len(curve)
     target = np.arange(n) / (n - 1)
-    return np.argmin(np.abs(curve[None, :] - target[:, None]), axis=1).astype(np.int64)
+    field = curve if coupling is None else curve * np.exp(1j * np.asarray(coupling))
+    return np.argmin(np.abs(field[None, :] - target[:, None]), axis=1).astype(np.int64)
 
 
 def quadrature_phase(p0: np.ndarray, pq: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
@@ -147,10 +161,14 @@ def _windows(signal: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(mask, iterations=3)
 
 
-def fourier_phase_lut(session: Session, step: int = 2, n_frames: int = 1) -> SLMResponse:
-    """Gray level -> phase of the Fourier SLM by the two-reference split-field method.
+def fourier_phase_lut(
+    session: Session, step: int = 2, n_frames: int = 1, regions: bool = True
+) -> SLMResponse:
+    """Gray level -> phase of the Fourier SLM by the two-reference split-field method, then
+    (``regions``) its variation across the panel (:func:`calibration.panel.fourier_regions`).
 
-    Frames: about ``2 L / step`` (one capture each) plus exposure and dark frames.
+    Frames: about ``2 L / step`` (one capture each) plus exposure and dark frames, and
+    :data:`calibration.panel.REGIONS` squared times :data:`calibration.panel.REGION_LEVELS`.
     """
     session.start("lut.fourier_slm")
     slm = session.bench.fourier_slm
@@ -187,12 +205,19 @@ def fourier_phase_lut(session: Session, step: int = 2, n_frames: int = 1) -> SLM
     pq = series(g_q)
     phase, params = quadrature_phase(p0, pq)
     curve = PchipInterpolator(measured, phase)(np.arange(n_levels))
+    panel, panel_raw = None, {}
+    if regions:
+        from calibration.panel import fourier_regions
+
+        panel, panel_raw = fourier_regions(session, curve, win, dark_sum)
     return SLMResponse(
         slm="fourier_slm",
         modulation="phase",
         curve=curve,
         inverse=inverse_phase_lut(curve),
+        panel=panel,
         raw={
+            **panel_raw,
             "levels": measured,
             "power_ref0": p0,
             "power_refq": pq,

@@ -1,11 +1,12 @@
 """Run the calibration routines in order on one bench and collect a :class:`CalibrationSet`.
 
-Order: camera (EMVA 1288), LUTs (input amplitude, Fourier phase), the Fourier SLM's crosstalk
-(through its LUT; phase Fourier SLMs), registration, Fourier mapping, aberration (then the
-registration again, through the conjugate of the measured wavefront); later routines use
-earlier results when present (the input LUT shapes the Fourier routine's pattern, the
-registration places its camera window, the Fourier LUT blazes its gratings, the Fourier centre
-centres the aberration's basis).
+Order: camera (EMVA 1288), LUTs (input amplitude and, with a Fourier camera, its phase
+coupling; Fourier phase and its regions), the Fourier SLM's crosstalk (through its LUT; phase
+Fourier SLMs), registration (then the input SLM's gamma map through it), Fourier mapping,
+aberration (then the registration again, through the conjugate of the measured wavefront);
+later routines use earlier results when present (the input LUT shapes the Fourier routine's
+pattern, the registration places its camera window, the Fourier LUT blazes its gratings, the
+Fourier centre centres the aberration's basis).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 from calibration.aberration import measure_aberration
 from calibration.calset import CalibrationSet
 from calibration.camera import calibrate_camera
+from calibration.coupling import measure_phase_coupling
 from calibration.crosstalk import measure_crosstalk
 from calibration.errors import CalibrationError
 from calibration.fingerprint import bench_fingerprint
 from calibration.fourier import fourier_mapping
 from calibration.limits import out_of_limits
-from calibration.lut import amplitude_lut, fourier_phase_lut
+from calibration.lut import amplitude_lut, fourier_phase_lut, inverse_amplitude_lut
+from calibration.panel import input_panel
 from calibration.patterns import phase_levels
 from calibration.registration import register
 from calibration.session import Session
@@ -33,7 +36,7 @@ ROUTINES = ("camera", "lut", "crosstalk", "registration", "fourier", "aberration
 #: rough frames per routine (captures), for progress bars
 EXPECTED_FRAMES = {
     "camera": 115,
-    "lut": 200,
+    "lut": 330,
     "crosstalk": 260,
     "registration": 30,
     "fourier": 145,
@@ -95,9 +98,16 @@ def calibrate(
         for role in ("input_slm", "fourier_slm"):
             slm = getattr(bench, role)
             if slm.modulation == "phase" and role == "fourier_slm":
-                luts[role] = fourier_phase_lut(session, step=lut_step)
+                # every other level of the step: the frames go to the panel's regions
+                luts[role] = fourier_phase_lut(session, step=2 * lut_step)
             elif slm.modulation != "phase":
                 luts[role] = amplitude_lut(session, role, step=2 * lut_step)
+        inp = luts.get("input_slm")
+        if inp is not None and getattr(bench, "fourier_camera", None) is not None:
+            # the amplitude input SLM's phase coupling (Young's slits on the Fourier camera):
+            # its inverse LUT then picks the level whose complex field is nearest
+            inp.coupling = measure_phase_coupling(session, float(inp.curve[0])).curve
+            inp.inverse = inverse_amplitude_lut(inp.curve, inp.coupling)
         results["lut"] = luts
         sections["lut"] = {k: v.to_payload() for k, v in luts.items()}
     luts = results.get("lut", {})  # the later routines' patterns go through the measured LUTs
@@ -116,6 +126,11 @@ def calibrate(
         begin("registration")
         results["registration"] = register(session)
         sections["registration"] = results["registration"].to_payload()
+        inp = results.get("lut", {}).get("input_slm")
+        if inp is not None:  # the input SLM's gamma across its panel, through the registration
+            inp.panel, raw = input_panel(session, inp.curve, results["registration"].affine)
+            inp.raw.update(raw)
+            sections["lut"]["input_slm"] = inp.to_payload()
     if "fourier" in only:
         begin("fourier")
         registration = results["registration"].affine if "registration" in results else None

@@ -91,6 +91,16 @@ class Session:
             self.progress(n_frames)
         return np.asarray(frame, dtype=np.float64)
 
+    def capture_fourier(self, n_frames: int = 1) -> np.ndarray:
+        """Mean of ``n_frames`` Fourier-camera frames, float64 DN (counted as captures)."""
+        cam = self.bench.fourier_camera
+        timeout = max(cam.timeout, 2.0 * n_frames * cam.exposure + 1.0)
+        frame = self.bench.capture_fourier(n_frames, average=True, timeout=timeout)
+        self._count("captured", n_frames)
+        if self.progress is not None:
+            self.progress(n_frames)
+        return np.asarray(frame, dtype=np.float64)
+
     def capture_stack(self, n_frames: int) -> np.ndarray:
         """``(n_frames, H, W)`` float64 frames (for temporal statistics)."""
         cam = self.bench.camera

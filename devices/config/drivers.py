@@ -35,7 +35,13 @@ from devices.interface import SLM, Camera, DeviceError, InvalidSetting
 from devices.interface.camera import DATASHEET_KEYS
 from devices.simulated.camera import SimulatedCamera
 from devices.simulated.slm import SimulatedSLM
-from devices.simulated.slm_response import CROSSTALK_DOMAINS, draw_crosstalk, draw_curve
+from devices.simulated.slm_response import (
+    CROSSTALK_DOMAINS,
+    draw_crosstalk,
+    draw_curve,
+    draw_panel,
+    draw_phase_coupling,
+)
 from fouroptics.optics import PixelGrid
 from fouroptics.units import UnitError
 
@@ -97,19 +103,26 @@ def _simulated_slm(
     bit_depth = kw.get("bit_depth", 1 if modulation == "binary" else 8)
     kw["bit_depth"] = bit_depth
     lut = parse_mapping(ctx.spreads.get("lut"), "bench.imperfections.lut")
-    unknown = set(lut) - {"range_spread", "gamma_spread"}
+    lut_keys = ("range_spread", "gamma_spread", "panel_spread", "coupling_spread")
+    unknown = set(lut) - set(lut_keys)
     if unknown:
         raise BenchConfigError(
             f"bench.imperfections.lut: unknown {sorted(unknown, key=str)}; allowed: "
-            "range_spread, gamma_spread"
+            f"{', '.join(lut_keys)}"
         )
     try:
         spreads = {
-            k: parse_number(lut.get(k, 0.0), f"bench.imperfections.lut.{k}")
-            for k in ("range_spread", "gamma_spread")
+            k: parse_number(lut.get(k, 0.0), f"bench.imperfections.lut.{k}") for k in lut_keys
         }
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
+    for k in ("panel_spread", "coupling_spread"):  # rms fractions, drawn as 1 + s N
+        if not 0 <= spreads[k] <= 0.5:
+            raise BenchConfigError(
+                f"bench.imperfections.lut.{k}: got {lut.get(k)!r}; expected an rms fraction "
+                "in [0, 0.5]"
+            )
+    coupling = kw.pop("phase_coupling", 0.0)
     rng = np.random.default_rng(ctx.seed)
     try:
         curve, _ = draw_curve(
@@ -135,6 +148,16 @@ def _simulated_slm(
         except ValueError as exc:
             raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
         kw.update(crosstalk=kernel, crosstalk_domain=domain)
+    # after those: how the response varies across the panel, and an amplitude SLM's phase
+    # coupling (a seed's earlier values do not move)
+    panel, _ = draw_panel(rng, tuple(kw["shape"]), spreads["panel_spread"])
+    phase, _ = draw_phase_coupling(rng, 1 << bit_depth, coupling, spreads["coupling_spread"])
+    if phase is not None and modulation == "phase":
+        raise BenchConfigError(
+            f"bench.{ctx.role}.phase_coupling: {coupling:g} rad on a phase SLM; it applies to "
+            "amplitude SLMs (an LCoS between polarisers)"
+        )
+    kw.update(panel=panel, phase_coupling=phase)
     kw.setdefault("name", ctx.role)
     try:
         return SimulatedSLM(response=curve, **kw)

@@ -160,6 +160,26 @@ def parse_limits(v: Any, name: str) -> tuple[float, float]:
     return (parse_time(v[0], name), parse_time(v[1], name))
 
 
+#: angle units a YAML phase may carry, in radians
+_ANGLE_UNITS = {"rad": 1.0, "mrad": 1e-3, "deg": np.pi / 180}
+
+
+def parse_angle(v: Any, name: str) -> float:
+    """``v`` as an angle with its unit ("0.3 rad", "20 mrad", "15 deg") in radians; a bare
+    number is refused (a phase in a YAML names its unit), as is a negative one."""
+    parts = v.split() if isinstance(v, str) else []
+    try:
+        value = float(parts[0]) if len(parts) == 2 and parts[1] in _ANGLE_UNITS else None
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value) or value < 0:
+        raise BenchConfigError(
+            f"{name}: got {v!r}; expected an angle >= 0 with its unit ("
+            f"{', '.join(_ANGLE_UNITS)}), e.g. '0.3 rad'"
+        )
+    return value * _ANGLE_UNITS[parts[1]]
+
+
 SLM_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "shape": _shape,
     "pitch": parse_length,
@@ -171,6 +191,7 @@ SLM_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "gamma": parse_number,
     "amplitude_min": _fraction(0.0, 1.0, high_open=True),
     "dead_space": _complex,
+    "phase_coupling": parse_angle,
     "name": parse_text,
 }
 CAMERA_FIELDS: dict[str, Callable[[Any, str], Any]] = {

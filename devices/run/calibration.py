@@ -28,6 +28,17 @@ class RunCalibration:
     source: str = "none"
     camera: dict[str, float] | None = None
     beam: dict[str, Any] | None = None
+    #: (6,) coefficients of the input SLM's gamma map across its panel
+    #: (:mod:`fouroptics.optics.panel`: it shows ``A(g) ** m(y, x)``), or None
+    input_panel: np.ndarray | None = None
+
+    def input_exponent(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """(H_in, W_in) the input SLM's map ``m`` (None: uniform, or not measured)."""
+        if self.input_panel is None:
+            return None
+        from fouroptics.optics.panel import panel_map
+
+        return panel_map(self.input_panel, shape)
 
     def beam_amplitude(self, shape: tuple[int, int]) -> np.ndarray | None:
         """Relative field amplitude of the measured Gaussian beam on an input SLM of ``shape``
@@ -59,6 +70,9 @@ class RunCalibration:
                 if name == "camera":
                     response = getattr(cal, "camera_response", None)
                     return response() if callable(response) else None
+                if name == "input_panel":
+                    panel = getattr(cal, "panel", None)
+                    return panel("input_slm") if callable(panel) else None
                 if name == "beam":
                     fit = getattr(cal, "beam", None)
                     return fit() if callable(fit) else fit
@@ -96,4 +110,7 @@ class RunCalibration:
                     f"calibration.beam: {beam}; expected a finite centre (input px) and a "
                     "waist > 0 (inf: flat)"
                 )
-        return cls(registration=reg, input_inverse_lut=inv, source=src, camera=cam, beam=beam)
+        panel = get("input_panel")
+        panel = None if panel is None else np.asarray(panel, np.float64)
+        return cls(registration=reg, input_inverse_lut=inv, source=src, camera=cam, beam=beam,
+                   input_panel=panel)  # fmt: skip

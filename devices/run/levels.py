@@ -30,6 +30,10 @@ def input_levels(
     that stands on the SLM's ``floor`` (``a + (1 - a) t`` becomes ``a + (1 - a) t flat``)."""
     if flat is not None:
         transmission = floor + (np.asarray(transmission) - np.float32(floor)) * flat
+    exponent = cal.input_exponent(tuple(bench.input_slm.shape))
+    if exponent is not None:  # the panel shows A ** m: ask each pixel for t ** (1 / m)
+        t = np.clip(np.asarray(transmission), 0, 1)
+        transmission = (t ** (1.0 / exponent)).astype(t.dtype, copy=False)
     if support is not None:
         t = np.asarray(transmission)
         dark = _levels(bench, np.zeros((1,) * t.ndim, dtype=t.dtype), cal).reshape(())

@@ -317,7 +317,7 @@ class TrueOptics:
             out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
         light = self.illumination() * np.sqrt(power_scale)
         slm = self.input_slm
-        real = not np.iscomplexobj(light) and slm.modulation != "phase" and slm.dead_space.imag == 0
+        real = not np.iscomplexobj(light) and not slm.complex_field
         if not exact:
             light = light.astype(np.float32 if real else np.complex64)
         keep = np.float32(1.0 - self.splitter_ratio)

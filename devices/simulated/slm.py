@@ -49,6 +49,12 @@ class SimulatedSLM(SLM):
             mixes the drive before the LUT, the response interpolated between levels).
         lut: believed response (see :class:`devices.interface.slm.SLM`).
         name: label.
+        panel: (H, W) map of how the response varies across the panel (cell-gap
+            non-uniformity, :func:`devices.simulated.slm_response.draw_panel`): a phase SLM
+            realises ``panel * response[l]``, an amplitude SLM ``response[l] ** panel``.
+            None: the same response on every pixel.
+        phase_coupling: (L,) radians an amplitude SLM's level adds to its field
+            (``A(l) exp(i phase_coupling[l])``, an LCoS between polarisers); None: none.
     """
 
     def __init__(
@@ -68,6 +74,8 @@ class SimulatedSLM(SLM):
         crosstalk_domain: str = "phase",
         lut: np.ndarray | Sequence[float] | None = None,
         name: str | None = None,
+        panel: np.ndarray | None = None,
+        phase_coupling: np.ndarray | None = None,
     ) -> None:
         super().__init__(
             shape, pitch, bit_depth=bit_depth, modulation=modulation, lut=lut, name=name
@@ -109,6 +117,23 @@ class SimulatedSLM(SLM):
         self._table = np.exp(1j * curve) if modulation == "phase" else curve.astype(complex)
         self._cache: tuple[int, np.ndarray] | None = None
         self._version = 0
+        self._panel = None if panel is None else np.asarray(panel, dtype=np.float64)
+        if self._panel is not None and (
+            self._panel.shape != tuple(self.shape) or not np.all(self._panel > 0)
+        ):
+            raise ValueError(
+                f"{self.label}.panel: got shape {self._panel.shape}; expected {tuple(self.shape)} "
+                "positive factors"
+            )
+        self._coupling = None
+        if phase_coupling is not None:
+            self._coupling = np.asarray(phase_coupling, dtype=np.float64)
+            if modulation == "phase" or self._coupling.shape != (self.levels,):
+                raise ValueError(
+                    f"{self.label}.phase_coupling: {self._coupling.shape} radians on a "
+                    f"{modulation} SLM; expected ({self.levels},) on an amplitude SLM"
+                )
+            self._table = self._table * np.exp(1j * self._coupling)
 
     @property
     def fill_factor(self) -> float:
@@ -155,7 +180,7 @@ class SimulatedSLM(SLM):
         """(L,) ``dtype`` reflectance of each gray level (true response, and with
         ``fill_factor`` the gap mix), or None when crosstalk couples neighbouring pixels (a
         pixel's field then depends on its neighbours' levels too)."""
-        if self._kernel is not None:
+        if self._kernel is not None or self._panel is not None:
             return None
         out = np.asarray(self._table, dtype=dtype)
         if fill_factor and self._fill_factor < 1:  # the one home of pixel-aperture physics
@@ -184,7 +209,12 @@ class SimulatedSLM(SLM):
         if table is not None:
             return table[lv]
         real = crosstalk_response(lv, self._response, self._kernel, self._domain)
-        out = np.exp(1j * real) if self.modulation == "phase" else real + 0j
+        if self.modulation == "phase":
+            out = np.exp(1j * (real if self._panel is None else real * self._panel))
+        else:
+            out = (real if self._panel is None else real**self._panel) + 0j
+            if self._coupling is not None:  # the retardance of the level shown (its own)
+                out = out * np.exp(1j * self._coupling[lv])
         if fill_factor and self._fill_factor < 1:
             out = effective_transmission(out, self._fill_factor, self._dead_space)
         return out
@@ -202,7 +232,17 @@ class SimulatedSLM(SLM):
             },
             "modulation": self.modulation,
             "bit_depth": self.bit_depth,
+            "panel": None if self._panel is None else self._panel.copy(),
+            "phase_coupling": None if self._coupling is None else self._coupling.copy(),
         }
+
+    @property
+    def complex_field(self) -> bool:
+        """Whether a level's field has a phase besides its sign (phase SLMs, phase coupling,
+        a complex gap reflectance): the physics model then keeps the field complex."""
+        return (
+            self.modulation == "phase" or self._coupling is not None or (self._dead_space.imag != 0)
+        )
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "fill_factor": self._fill_factor}

@@ -130,3 +130,58 @@ def draw_crosstalk(
     if kernel.min() < 0:
         raise ValueError(f"crosstalk: drawn coupling too large (centre tap {kernel.max():.3g})")
     return kernel, domain, params
+
+
+def draw_panel(
+    rng: np.random.Generator, shape: tuple[int, int], spread: float
+) -> tuple[np.ndarray | None, dict[str, float]]:
+    """Draw how an SLM's response varies across its panel (cell-gap non-uniformity).
+
+    The map is ``1 + spread * s(y, x) / rms(s)`` over the panel's pixels (y, x in [-1, 1]):
+    ``s`` a tilt ``n0 y + n1 x``, a bowl ``n2 ((y - a)^2 + (x - b)^2)`` about a drawn centre
+    and a broad Gaussian bump ``n3 exp(-((y - c)^2 + (x - d)^2) / (2 w^2))`` (w in 0.6..1.0),
+    its mean removed: so the map's rms deviation from 1 is ``spread``. Phase SLMs realise
+    ``map * phase(l)``, amplitude SLMs ``amplitude(l) ** map`` (the gamma varies). Always 9
+    draws (the same later draws whatever the spread); None for a zero spread.
+
+    Returns:
+        (H, W) float64 map or None, and the drawn parameters.
+    """
+    n = rng.standard_normal(4)
+    u = rng.random(5)
+    if not spread:
+        return None, {}
+    h, w = shape
+    y = np.linspace(-1.0, 1.0, h)[:, None]
+    x = np.linspace(-1.0, 1.0, w)[None, :]
+    a, b, c, d = u[0] - 0.5, u[1] - 0.5, 1.2 * (u[2] - 0.5), 1.2 * (u[3] - 0.5)
+    width = 0.6 + 0.4 * u[4]
+    s = n[0] * y + n[1] * x + n[2] * ((y - a) ** 2 + (x - b) ** 2)
+    s = s + n[3] * np.exp(-((y - c) ** 2 + (x - d) ** 2) / (2 * width**2))
+    s = s - s.mean()
+    rms = float(np.sqrt(np.mean(s**2)))
+    params = {"tilt_y": n[0], "tilt_x": n[1], "bowl": n[2], "bump": n[3], "bump_width": width}
+    return 1.0 + spread * s / max(rms, 1e-12), {k: float(v) for k, v in params.items()}
+
+
+def draw_phase_coupling(
+    rng: np.random.Generator, levels: int, size: float, spread: float = 0.0
+) -> tuple[np.ndarray | None, dict[str, float]]:
+    """Draw an amplitude LCoS's phase coupling: the phase (radians) each gray level adds to its
+    field ``A(l) exp(i phi_c(l))`` (the liquid crystal between polarisers retards as it turns).
+
+    ``phi_c(l) = c x^q + b sin(pi x)``, ``x = l / (L - 1)``: size ``c = size (1 + spread N)``,
+    shape ``q = exp(0.5 N)`` and a bow ``b = 0.2 c N``. Always 3 draws; None for a zero size.
+
+    Returns:
+        (L,) float64 radians or None, and the drawn parameters.
+    """
+    n = rng.standard_normal(3)
+    if not size:
+        return None, {}
+    c = size * (1.0 + spread * n[0])
+    q = float(np.exp(0.5 * n[1]))
+    bow = 0.2 * c * n[2]
+    x = np.arange(levels) / (levels - 1)
+    curve = c * x**q + bow * np.sin(np.pi * x)
+    return curve, {"size": float(c), "exponent": q, "bow": float(bow)}

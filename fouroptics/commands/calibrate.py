@@ -100,6 +100,8 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
                     "amplitude_rms_error": float(np.sqrt(np.mean((r.curve - true_curve) ** 2))),
                     "amplitude_min": _rel(float(r.curve[0]), float(true_curve[0])),
                 }
+    if "lut" in results:  # by region of the panel, and the input SLM's phase coupling
+        out["lut"].update(_regional_against_truth(results["lut"], truth))
     if "crosstalk" in results:  # graded by the field a double-phase pattern realises
         from calibration.crosstalk import CROSSTALK_LIMIT, double_phase_field_error
         from fouroptics.optics.pixels import fringing_kernel
@@ -165,6 +167,43 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
             }
     if "aberration" in results:
         out["aberration"] = aberration_against_truth(bench, results["aberration"], truth)
+    return out
+
+
+def _regional_against_truth(luts: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    """``panel_<role>``: the response by region's rms error (measured map) beside the error
+    a uniform response leaves (``uniform``); ``phase_coupling``: the input SLM's."""
+    from calibration.coupling import coupling_error
+    from calibration.limits import LIMITS
+    from calibration.panel import panel_error
+
+    out: dict[str, Any] = {}
+    for role, r in luts.items():
+        t = truth[role]
+        if r.panel is None and t.get("panel") is None:
+            continue
+        key = "lut_panel_phase" if r.modulation == "phase" else "lut_panel_amplitude"
+        args = (np.asarray(t["response"]), t.get("panel"), r.modulation)
+        out[f"panel_{role}"] = {
+            "measured": None if r.panel is None else np.asarray(r.panel).tolist(),
+            "true": None if t.get("panel") is None else float(np.std(t["panel"])),
+            "error": panel_error(r.curve, r.panel, *args),
+            "uniform": panel_error(r.curve, None, *args),
+            "limit": LIMITS[key].value,
+        }
+        if r.modulation != "phase" and (
+            r.coupling is not None or t.get("phase_coupling") is not None
+        ):
+            true = t.get("phase_coupling")
+            true = np.zeros(len(r.curve)) if true is None else np.asarray(true)
+            amp = np.asarray(t["response"]) / np.max(t["response"])
+            out["phase_coupling"] = {
+                "measured": None if r.coupling is None else float(np.ptp(r.coupling)),
+                "true": float(np.ptp(true)),
+                "error": coupling_error(r.coupling, amp, true),
+                "uncalibrated": coupling_error(None, amp, true),
+                "limit": LIMITS["phase_coupling"].value,
+            }
     return out
 
 
@@ -309,7 +348,11 @@ def run(args: argparse.Namespace) -> int:
                 "phase error after linearisation over all levels (true: on the real device); "
                 "crosstalk.kernel.error is the rms field difference a random double-phase "
                 "pattern realises through the measured and the true crosstalk (profile_error: "
-                "through the profile's nominal fringing)"
+                "through the profile's nominal fringing); lut.panel_<slm>.error is the rms "
+                "error of the response by region over pixels and levels (rad, or field "
+                "amplitude; uniform: a uniform response's), lut.phase_coupling.error the "
+                "amplitude-weighted rms of the input SLM's phase per level (rad; uncalibrated: "
+                "none assumed)"
             )
             truth = bench.truth()
             lut_truth = {}

@@ -192,6 +192,12 @@ def slm_from_calibration(
         )
     name = f"{base.name} (calibrated: {Path(path).name})"
     measured = cal.crosstalk() if "crosstalk" in cal.sections else None
+    panel = cal.panel("fourier_slm") if base.modulation == "phase" else None
+    if panel is not None:  # the response by region: the map over the Fourier SLM's pixels
+        from fouroptics.optics import FourFSystem
+        from fouroptics.optics.panel import panel_map
+
+        panel = panel_map(panel, FourFSystem.from_yaml(system_yaml).fourier_shape)
     slm = SLMModel(
         base.bit_depth,
         base.modulation,
@@ -199,6 +205,7 @@ def slm_from_calibration(
         name=name,
         source="calibration",
         fringing=base.fringing,
+        panel=panel,
         **(
             {}
             if measured is None
@@ -220,6 +227,16 @@ def input_leak(cal: Any) -> float:
         return 0.0
     curve = np.asarray(lut["curve"], dtype=np.float64)
     return float(np.clip(curve.min() / max(float(curve.max()), 1e-12), 0.0, 0.5))
+
+
+def input_coupling(cal: Any) -> np.ndarray | None:
+    """(L,) radians: the input SLM's measured phase coupling at the level its inverse LUT shows
+    for each transmission ``k / (L - 1)``, relative to the top level; None when not measured."""
+    lut = cal.sections.get("lut", {}).get("input_slm")
+    if lut is None or lut.get("coupling") is None:
+        return None
+    phi = np.asarray(cal.coupling("input_slm"), dtype=np.float64)
+    return phi[np.asarray(cal.inverse_lut("input_slm"))] - phi[-1]
 
 
 def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
@@ -332,6 +349,13 @@ def run(args: argparse.Namespace) -> int:
                 raise
             raise ConfigError(f"{exc}{_other_detections(compile_as)}") from None
         samples = np.random.default_rng(0).random((2, *bundle.image_shape))
+    phi = None if args.calibration is None else input_coupling(cal)
+    if phi is not None:  # the twin shows the input SLM's measured phase coupling
+        bundle.arrays["input_coupling"] = phi
+        notes.append(
+            f"the input SLM's measured phase coupling ({np.ptp(phi):.3g} rad over its range) is "
+            "in the bundle's twin"
+        )
     bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
     stage(f"{bundle.n_frames} frame(s) compiled; measuring fidelity and efficiency")

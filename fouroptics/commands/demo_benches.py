@@ -39,7 +39,7 @@ imperfections:
   focal_error: 0.003      # fractional rms, per lens
   aberration: 0.3         # rad rms per term: defocus, astigmatism 0 and 45 deg
   aberration_high: 0.1    # rad rms per term: coma x/y, spherical, trefoil 0/30 deg
-  lut: {range_spread: 0.12, gamma_spread: 0.3}
+  lut: {range_spread: 0.12, gamma_spread: 0.3, panel_spread: 0.03, coupling_spread: 0.3}
   # SLM crosstalk around the profile's fringing: size (log rms), left/right asymmetry (rms),
   # second-neighbour fall-off (up to), and whether it mixes the drive voltage or the phase
   crosstalk: {spread: 0.2, asymmetry: 0.3, width: 0.5, domain: random}
@@ -50,6 +50,7 @@ input_slm:
   modulation: amplitude
   gamma: 2.2
   amplitude_min: 0.02
+  phase_coupling: 0.3 rad
 fourier_slm:
   driver: simulated
   profile: holoeye_pluto2

@@ -286,6 +286,17 @@ class MaskBundle:
         bundle with a floor and DC-free kernels has none: nothing to cancel)."""
         return bool(self.meta.get("input_leak")) and bool(self.meta.get("leak_block", True))
 
+    def input_field(self, t: np.ndarray) -> np.ndarray:
+        """The input SLM's field for transmissions ``t`` (B, H_in, W_in) as the compile
+        believes it: ``t``, or with a measured phase coupling (``arrays["input_coupling"]``:
+        (L,) radians of the level the run shows for ``t = k / (L - 1)``, relative to the top
+        level) ``t exp(i phi(t))``, complex64."""
+        phi = self.arrays.get("input_coupling")
+        if phi is None:
+            return t
+        k = np.rint(np.clip(t, 0, 1) * (len(phi) - 1)).astype(np.int64)
+        return (t * np.exp(1j * phi[k])).astype(np.complex64)
+
     def input_fields(self, images: Any) -> np.ndarray:
         """Input-SLM field per frame (B, F, H_in, W_in), real >= 0, sqrt(W)/m
         (``input_amplitude`` times the transmission; a read-only broadcast view)."""
@@ -347,7 +358,8 @@ class MaskBundle:
         """Noise-free reference: input_fields -> system.forward (realised masks) -> intensity
         -> readout, evaluated at the readout windows only and ``chunk`` images at a time (so
         memory stays bounded for any number of images). Returns features (B, C, n_out, n_out)."""
-        t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
+        t = self.input_field(self.input_transmission(images))
+        t = t * np.float32(self.meta["input_amplitude"])
         windows = self.window_mask()
         read = np.flatnonzero(windows.any(axis=0))
         # about 0.5 GB of frames per chunk (float32 here, float64 in the readout)
@@ -365,7 +377,8 @@ class MaskBundle:
     ) -> np.ndarray:
         """Noise-free camera power (B, F, H_cam, W_cam), W; with ``pixels`` (flat camera
         indices) the power there only, (B, F, P), at the cost of their rows and columns."""
-        t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
+        t = self.input_field(self.input_transmission(images))
+        t = t * np.float32(self.meta["input_amplitude"])
         return self.camera_frames_from_transmission(t, chunk, pixels)
 
     def camera_frames_from_transmission(

@@ -50,19 +50,30 @@ class DriveModel:
             drive level times ``step`` and ``r = curve(K d / step)``.
         curve: (L,) unwrapped phase per level (voltage domain).
         step: radians per level of ``d``'s scale (voltage domain).
+        panel: (H, W) the SLM's map across its panel (:attr:`SLMModel.panel`), or None: the
+            drive phase of level l at pixel (y, x) is ``panel * curve[l]`` (phase domain), and
+            the voltage domain's realised phase is ``panel * curve(K d / step)``.
     """
 
     kernel: np.ndarray | None
     domain: str = "phase"
     curve: np.ndarray | None = None
     step: float = 1.0
+    panel: np.ndarray | None = None
 
     @classmethod
     def of(cls, slm: SLMModel) -> DriveModel:
-        """The drive model of a phase SLM (its kernel, domain and response)."""
+        """The drive model of a phase SLM (its kernel, domain, response and panel map)."""
         curve = slm.phase_curve()
         step = float(abs(curve[-1] - curve[0]) / (len(curve) - 1)) or 1.0
-        return cls(slm.kernel if slm.has_crosstalk else None, slm.crosstalk_domain, curve, step)
+        kernel = slm.kernel if slm.has_crosstalk else None
+        panel = None if slm.panel is None else slm.panel.astype(np.float32)
+        return cls(kernel, slm.crosstalk_domain, curve, step, panel)
+
+    @property
+    def voltage(self) -> bool:
+        """Whether the drive is a level (the crosstalk mixes the voltage)."""
+        return self.domain == "voltage" and self.kernel is not None
 
     def phase(self, d: np.ndarray) -> np.ndarray:
         """Realised phase (F, H, W) of the drive ``d``."""
@@ -71,7 +82,8 @@ class DriveModel:
         if self.domain == "phase":
             return crosstalk(d, self.kernel)
         v = crosstalk(d, self.kernel) * np.float32(1.0 / self.step)
-        return interp_curve(self.curve, v)
+        r = interp_curve(self.curve, v)
+        return r if self.panel is None else r * self.panel
 
     def adjoint(self, d: np.ndarray, g: np.ndarray) -> np.ndarray:
         """dL/dd from dL/dr (``g``) at the drive ``d``."""
@@ -81,18 +93,32 @@ class DriveModel:
             return crosstalk(g, self.kernel, adjoint=True)
         v = crosstalk(d, self.kernel) * np.float32(1.0 / self.step)
         slope = interp_curve(self.curve, v, slope=True) * np.float32(1.0 / self.step)
+        if self.panel is not None:
+            slope = slope * self.panel
         return crosstalk(g * slope, self.kernel, adjoint=True)
 
     def start(self, levels: np.ndarray) -> np.ndarray:
         """The drive (float32) of gray ``levels``."""
-        if self.domain == "voltage" and self.kernel is not None:
+        if self.voltage:
             return (np.asarray(levels) * self.step).astype(np.float32)
-        return self.curve[np.asarray(levels)].astype(np.float32)
+        d = self.curve[np.asarray(levels)].astype(np.float32)
+        return d if self.panel is None else d * self.panel
 
-    def bounds(self) -> tuple[float, float]:
-        if self.domain == "voltage" and self.kernel is not None:
+    def bounds(self) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """The drive's range: numbers, or per pixel (H, W) with a panel (phase domain)."""
+        if self.voltage:
             return 0.0, (len(self.curve) - 1) * self.step
-        return float(self.curve.min()), float(self.curve.max())
+        lo, hi = float(self.curve.min()), float(self.curve.max())
+        if self.panel is None:
+            return lo, hi
+        return lo * self.panel, hi * self.panel
+
+    def levels(self, d: np.ndarray, slm: SLMModel) -> np.ndarray:
+        """The gray levels (uint16) nearest the drive ``d``."""
+        if self.voltage:
+            top = len(self.curve) - 1
+            return np.clip(np.rint(d / self.step), 0, top).astype(np.uint16)
+        return slm.nearest_phase_level(d if self.panel is None else d / self.panel)
 
 
 #: The common gain magnitude of the second stage, relative to the weakest frame's free gain.
@@ -186,10 +212,7 @@ def refine_phase_levels(
         fid, gain = _adam(d[sl], term(sl), model, bounds, iters - first, step, common)
         hist["fidelity_end"] += fid[-1]
         hist["gain_end"] += gain
-    if model.domain == "voltage" and model.kernel is not None:
-        top = len(model.curve) - 1
-        return np.clip(np.rint(d / model.step), 0, top).astype(np.uint16), hist
-    return slm.nearest_phase_level(d), hist
+    return model.levels(d, slm), hist
 
 
 #: Frames optimised together.
@@ -209,7 +232,7 @@ def _adam(
     d: np.ndarray,
     terms: list[Term],
     c: float | DriveModel,
-    bounds: tuple[float, float],
+    bounds: tuple[float | np.ndarray, float | np.ndarray],
     iters: int,
     step: float,
     gain: float | None,

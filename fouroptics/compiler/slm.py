@@ -16,6 +16,7 @@ from fouroptics.errors import ConfigError
 from fouroptics.optics.pixels import (
     DOMAINS,
     check_kernel,
+    crosstalk,
     crosstalk_response,
     fringing_kernel,
 )
@@ -48,6 +49,9 @@ class SLMModel:
             response interpolated between levels); see
             :func:`fouroptics.optics.pixels.crosstalk_response`.
         crosstalk_source: "profile" (the nominal ``fringing``) or "calibration" (measured).
+        panel: (H, W) how a phase SLM's response varies across its panel (a calibration's
+            :func:`fouroptics.optics.panel.panel_map`): pixel (y, x) at level l realises the
+            phase ``panel[y, x] * phase_curve()[l]``; None: the same on every pixel.
     """
 
     bit_depth: int = 8
@@ -59,6 +63,7 @@ class SLMModel:
     crosstalk: np.ndarray | None = field(default=None, repr=False, compare=False)
     crosstalk_domain: str = "phase"
     crosstalk_source: str = "profile"
+    panel: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.modulation not in MODULATIONS:
@@ -109,6 +114,14 @@ class SLMModel:
                 f"slm.crosstalk_domain: got {self.crosstalk_domain!r}; allowed: "
                 f"{', '.join(DOMAINS)}"
             )
+        if self.panel is not None:
+            panel = np.asarray(self.panel, dtype=np.float64)
+            if self.modulation != "phase" or panel.ndim != 2 or not np.all(panel > 0):
+                raise ConfigError(
+                    f"slm.panel: a (H, W) map of positive factors on a phase SLM; got shape "
+                    f"{panel.shape} on a {self.modulation} SLM"
+                )
+            object.__setattr__(self, "panel", panel)
         if self.crosstalk_source not in CROSSTALK_SOURCES:
             raise ConfigError(
                 f"slm.crosstalk_source: got {self.crosstalk_source!r}; allowed: "
@@ -153,6 +166,8 @@ class SLMModel:
         (complex). Returns (levels uint16, realised complex128), shapes of ``wanted``."""
         wanted = np.asarray(wanted)
         table = self.response
+        if self.panel is not None:
+            return self._quantise_panel(wanted)
         if self.modulation == "complex":
             from scipy.spatial import cKDTree
 
@@ -179,6 +194,21 @@ class SLMModel:
         lv = lv.astype(np.uint16)
         return lv, table[lv]
 
+    def _quantise_panel(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`quantise` of a phase SLM whose response varies across its panel: per pixel,
+        the level whose phase ``panel * curve`` is nearest the wanted one modulo 2 pi (the
+        candidates ``(angle + 2 pi k) / panel`` on the unwrapped curve)."""
+        curve = self.phase_curve()
+        m = self.panel
+        target = np.mod(np.angle(wanted) - curve[0] * m, 2 * np.pi) + curve[0] * m
+        best = err = None
+        for k in (-1, 0, 1, 2):
+            lv = self.nearest_phase_level((target + 2 * np.pi * (k - 1)) / m)
+            e = np.abs(np.angle(np.exp(1j * (m * curve[lv] - target))))
+            best = lv if best is None else np.where(e < err, lv, best)
+            err = e if err is None else np.minimum(e, err)
+        return best, np.exp(1j * m * curve[best])
+
     def phase_curve(self) -> np.ndarray:
         """Phase of each level in radians, unwrapped from level 0 (a phase SLM's response as
         the liquid crystal realises it: a stroke beyond 2 pi stays beyond). Shape (levels,)."""
@@ -198,7 +228,12 @@ class SLMModel:
 
     def realise(self, levels: np.ndarray) -> np.ndarray:
         """Complex transmission (..., H, W) of displayed ``levels`` (..., H, W), crosstalk
-        included in its domain (none: the table lookup)."""
+        included in its domain (none: the table lookup) and the panel's map."""
+        if self.panel is not None:  # the panel scales what each pixel's LC realises
+            curve, kernel = self.phase_curve(), self.kernel if self.has_crosstalk else None
+            if kernel is not None and self.crosstalk_domain == "phase":
+                return np.exp(1j * crosstalk(curve[levels] * self.panel, kernel))
+            return np.exp(1j * crosstalk_response(levels, curve, kernel, "voltage") * self.panel)
         if not self.has_crosstalk:
             return self.response[levels]
         if self.modulation == "phase":
@@ -217,6 +252,9 @@ class SLMModel:
             "modulation": self.modulation,
             "source": self.source,
             "fringing": float(self.fringing),
+            "panel": None
+            if self.panel is None
+            else {"min": float(self.panel.min()), "max": float(self.panel.max())},
             "crosstalk": {
                 "source": self.crosstalk_source,
                 "domain": self.crosstalk_domain,
