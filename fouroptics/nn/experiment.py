@@ -31,7 +31,7 @@ from fouroptics.nn.models import (
     seg_teacher_config,
     teacher_config,
 )
-from fouroptics.nn.options import check_images, check_limit, check_options
+from fouroptics.nn.options import check_images, check_limit, check_options, option_values
 from fouroptics.nn.presets import get_preset
 from fouroptics.nn.runfolder import check_folder, differences, flatten, write_manifest
 from fouroptics.nn.train import (
@@ -74,6 +74,11 @@ class ExperimentOptions:
     #: called before a model starts training; :func:`run` sets it to record ``run.json``
     #: (so an attempt refused before training anything leaves no record behind).
     on_train: Callable[[], None] | None = None
+
+    @property
+    def student(self) -> dict[str, Any]:
+        """The student's detection and DC options (``sclc_config`` keywords)."""
+        return {"detection": self.detection, "dc_free": self.dc_free}
 
 
 def _train_or_load(
@@ -210,9 +215,7 @@ def run_classify(opts: ExperimentOptions) -> dict[str, Any]:
         evaluated_on = f"validation ({opts.val} images carved from the training set)"
     res = data.train_x.shape[-1]
     t_cfg = teacher_config(res, data.num_classes, preset["teacher"]["widths"])
-    s_cfg = sclc_config(
-        res, data.num_classes, preset["student"]["channels"], opts.detection, dc_free=opts.dc_free
-    )
+    s_cfg = sclc_config(res, data.num_classes, preset["student"]["channels"], **opts.student)
     names = ("teacher", "sclc", "sclc_kd")
     hists: dict[str, list] = {k: [] for k in names}
     finals: dict[str, list] = {k: [] for k in names}
@@ -297,9 +300,7 @@ def run_segment(opts: ExperimentOptions) -> dict[str, Any]:
         evaluated_on = f"validation ({opts.val} canvases carved from the training set)"
     cw = balanced_class_weights(data.train_y, data.num_classes)
     t_cfg = seg_teacher_config(data.num_classes, preset["teacher"]["width"])
-    s_cfg = seg_sclc_config(
-        64, data.num_classes, preset["student"]["channels"], opts.detection, dc_free=opts.dc_free
-    )
+    s_cfg = seg_sclc_config(64, data.num_classes, preset["student"]["channels"], **opts.student)
     names = ("teacher", "sclc", "sclc_kd")
     hists: dict[str, list] = {k: [] for k in names}
     models: dict[str, torch.nn.Module] = {}
@@ -380,9 +381,7 @@ def run_resolution(opts: ExperimentOptions) -> dict[str, Any]:
             base.num_classes,
         )
         t_cfg = teacher_config(r, data.num_classes, preset["teacher"]["widths"])
-        s_cfg = sclc_config(
-            r, data.num_classes, preset["student"]["channels"], opts.detection, dc_free=opts.dc_free
-        )
+        s_cfg = sclc_config(r, data.num_classes, preset["student"]["channels"], **opts.student)
         accs: dict[str, list[float]] = {"teacher": [], "sclc_kd": []}
         secs: dict[str, list[float]] = {"teacher": [], "sclc_kd": []}
         models: dict[str, torch.nn.Module] = {}
@@ -472,14 +471,6 @@ def results_markdown(results: dict[str, Any], metric: str) -> str:
 
 
 RUNNERS = {"classify": run_classify, "segment": run_segment, "resolution": run_resolution}
-
-
-def option_values(opts: ExperimentOptions) -> dict[str, Any]:
-    """The options that define an experiment, by the names the user types."""
-    names = ("dataset", "preset", "seeds", "detection", "dc_free", "temperature", "alpha",
-             "feature_weight", "student_epochs", "teacher_epochs", "val", "resolutions",
-             "limit_train", "limit_test")  # fmt: skip
-    return {"--" + n.replace("_", "-"): getattr(opts, n) for n in names}
 
 
 def run(opts: ExperimentOptions) -> dict[str, Any]:

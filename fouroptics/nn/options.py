@@ -133,3 +133,12 @@ def check_images(shape: tuple[int, ...], dataset: str) -> None:
             f"dataset {dataset}: images are {h}x{w} pixels; the models take square images "
             f"of side >= {MIN_RESOLUTION}"
         )
+
+
+def option_values(opts: Any) -> dict[str, Any]:
+    """The options that define an experiment (an ``ExperimentOptions``), by the names the
+    user types."""
+    names = ("dataset", "preset", "seeds", "detection", "dc_free", "temperature", "alpha",
+             "feature_weight", "student_epochs", "teacher_epochs", "val", "resolutions",
+             "limit_train", "limit_test")  # fmt: skip
+    return {"--" + n.replace("_", "-"): getattr(opts, n) for n in names}

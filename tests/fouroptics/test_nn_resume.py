@@ -119,7 +119,8 @@ def _experiment_argv(out: Path, **changes: str) -> list[str]:
 
 
 def test_experiment_resume_refuses_other_settings(tmp_path: Path, capsys) -> None:
-    from fouroptics.nn.experiment import ExperimentOptions, option_values
+    from fouroptics.nn.experiment import ExperimentOptions
+    from fouroptics.nn.options import option_values
     from fouroptics.nn.presets import get_preset
     from fouroptics.nn.runfolder import flatten, write_manifest
 
