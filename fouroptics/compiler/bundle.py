@@ -512,12 +512,14 @@ class MaskBundle:
 
     # ------------------------------------------------------------------ quality
 
-    def quality(self, images: Any) -> dict[str, Any]:
-        """Per optical channel: fidelity (normalised overlap of the realised camera field with
-        the ideal-mask field over the readout window) and efficiency (power in the window /
-        input power), for ``images`` (B, C_in, n, n)."""
+    def channel_fields(
+        self, images: Any, masks: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """The noise-free twin's camera fields over each channel's readout window: (realised
+        (B, C, h, w) through ``masks`` (default the bundle's realised masks), ideal (B, C, h, w)
+        through the ideal complex masks, input power W), for ``images`` (B, C_in, n, n)."""
         t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
-        real = self._twin_forward(t, self.fourier_masks)
+        real = self._twin_forward(t, self.fourier_masks if masks is None else masks)
         ideal = self._twin_forward(t, self.ideal_masks)
         a = self.arrays
         offs = a["window_offsets"]
@@ -527,6 +529,13 @@ class MaskBundle:
         fr = a["channel_frame"]
         er = real[:, fr[:, None, None], rows[:, :, None], cols[:, None, :]]
         ei = ideal[:, fr[:, None, None], rows[:, :, None], cols[:, None, :]]
+        return er, ei, p_in
+
+    def quality(self, images: Any) -> dict[str, Any]:
+        """Per optical channel: fidelity (normalised overlap of the realised camera field with
+        the ideal-mask field over the readout window) and efficiency (power in the window /
+        input power), for ``images`` (B, C_in, n, n)."""
+        er, ei, p_in = self.channel_fields(images)
         num = np.abs(np.sum(np.conj(ei) * er, axis=(0, 2, 3))) ** 2
         den = np.sum(np.abs(er) ** 2, axis=(0, 2, 3)) * np.sum(np.abs(ei) ** 2, axis=(0, 2, 3))
         fid = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)

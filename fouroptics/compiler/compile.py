@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from fouroptics.compiler import binary, encodings
+from fouroptics.compiler import binary, encodings, multiplex, multiplex_check
 from fouroptics.compiler import geometry as geo
 from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for, refine_steps
 from fouroptics.compiler.fourier_frame import FourierFrame
@@ -346,6 +346,7 @@ def compile_program(
     head: dict[str, np.ndarray] | None = None,
     frame: FourierFrame | None = None,
     input_leak: float = 0.0,
+    robust: float | None = None,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -359,11 +360,15 @@ def compile_program(
             below 1e-4 at the zone edge; blocks are q + 1 periods wide). Default: 3, or 2
             when 3 does not fit the system (said in the warnings); 2 for binary encodings.
         max_frames: the most exposures per image allowed.
-        max_tiles: the most output channels per frame (default: as many as fit).
+        max_tiles: the most output channels per frame (default: as many as fit). For
+            ``phase-multi``: the tiles per frame asked for (refused when they do not fit);
+            default: the most for which the fidelity check passes
+            (:func:`fouroptics.compiler.multiplex_check.choose`).
         guard_px: clearance between lights, input-SLM pixels.
         input_amplitude: input field in sqrt(W)/m for unit image value (transmission 1).
         refine: optimisation steps of the phase encodings through the SLM's fringing and LUT
-            (:mod:`fouroptics.compiler.refine`); default 100 on an SLM with fringing, else 0.
+            (:mod:`fouroptics.compiler.refine`); default 100 on an SLM with fringing, else 0
+            (``phase-multi``: :data:`fouroptics.compiler.multiplex.MULTIPLEX_STEPS`).
         source: provenance stored in the bundle.
         head: the electronic head's weights (models only).
         frame: where calibration found the Fourier SLM (centre, scale, wavefront,
@@ -375,18 +380,27 @@ def compile_program(
             (:func:`~fouroptics.compiler.synthesis.leak_coefficient`); the bundle's input
             becomes ``a + (1 - a) t``. When the block does not fit, the bundle is compiled
             without it and says so.
+        robust: ``phase-multi``: relative spread of the crosstalk coupling the drive is made
+            robust to (:func:`fouroptics.compiler.multiplex.crosstalk_variants`; default
+            :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`, 0: the belief only).
     """
     from fouroptics.compiler.bundle import MaskBundle
 
-    if order is None and encodings.iris_for(encoding, system) is not None:
+    if order is None and (
+        encodings.iris_for(encoding, system) is not None or encoding == "phase-multi"
+    ):
         # binary encodings: order 2, the smallest window sight (their own error, ~1 %, dwarfs
-        # order 2's tails, 1e-3 of the band at the zone edge)
+        # order 2's tails, 1e-3 of the band at the zone edge); phase-multi: the smallest
+        # readout region per tile ((2q + 2) periods wide), which a phase-only drive must fill
+        # while its other light goes elsewhere (8 tiles: 48 % of the camera plane at order 2,
+        # 79 % at 3 on misaligned_noisy.yaml)
         order = 2
     if order is None:
         args = dict(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
             refine=refine, source=source, head=head, frame=frame, input_leak=input_leak,
+            robust=robust,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -407,6 +421,10 @@ def compile_program(
         raise ConfigError(f"detection: got {program.detection!r}; allowed: {DETECTIONS}")
     if not isinstance(order, int) or order < 2:
         raise ConfigError(f"order: got {order!r}; allowed integers >= 2")
+    multi = encoding == "phase-multi"
+    spread = multiplex.ROBUST_SPREAD if robust is None else robust
+    if isinstance(spread, bool) or not isinstance(spread, int | float) or not 0 <= spread < 1:
+        raise ConfigError(f"robust: got {robust!r}; allowed numbers in [0, 1)")
     s = upsample or default_upsample(program, system)
     if not isinstance(s, int) or s < 1:
         raise ConfigError(f"upsample: got {upsample!r}; allowed integers >= 1")
@@ -474,6 +492,18 @@ def compile_program(
         )
         leak, n_blocks = 0.0, c_in
         placement = layout(n_blocks)
+    if multi and max_tiles is None:  # the most tiles per frame that pass the fidelity check
+        args = dict(
+            encoding=encoding, slm=slm, upsample=upsample, order=order, guard_px=guard_px,
+            input_amplitude=input_amplitude, refine=refine, source=source, head=head,
+            frame=frame, input_leak=input_leak, robust=robust, max_frames=max_frames,
+        )  # fmt: skip
+        return multiplex_check.choose(
+            lambda n: compile_program(program, system, max_tiles=n, **args),
+            len(placement.tiles),
+            c_opt,
+            max_frames // (2 if ideal else 1),
+        )
     if max_tiles is None and encoding.startswith("double-phase"):
         max_tiles = 1
         warnings.append(
@@ -482,11 +512,20 @@ def compile_program(
             "at 2 channels, 0.9997 at 1, on the matched example)"
         )
     if max_tiles is not None:
-        if not isinstance(max_tiles, int) or max_tiles < 1:
+        if isinstance(max_tiles, bool) or not isinstance(max_tiles, int) or max_tiles < 1:
             raise ConfigError(f"max_tiles: got {max_tiles!r}; allowed integers >= 1")
+        if multi and len(placement.tiles) < min(max_tiles, c_opt):
+            raise ConfigError(
+                f"tiles per frame: {max_tiles} asked for, but {len(placement.tiles)} fit this "
+                f"system's camera and Fourier SLM (blocks of {block_px} input pixels, order "
+                f"{order}); ask for at most {len(placement.tiles)} or leave it to the compiler"
+            )
         placement = placement.first(max_tiles)
     per_frame = len(placement.tiles)
     groups = math.ceil(c_opt / per_frame)
+    if multi:  # the same number of tiles in every frame: the fewest per frame for these frames
+        per_frame = math.ceil(c_opt / groups)
+        placement = placement.first(per_frame)
     n_frames = groups * (2 if ideal else 1)
     if n_frames > max_frames:
         raise ConfigError(
@@ -542,6 +581,8 @@ def compile_program(
     displayed = pixels.compensate(sigma * targets, grid.fill_factor, gap)
     realised, levels, slm_used = encode(encoding, displayed, slm)
     steps = refine_steps(encoding, slm_used, refine)
+    if multi and refine is None:
+        steps = multiplex.MULTIPLEX_STEPS
     if steps == 0 and slm_used is not None and slm_used.has_crosstalk:
         warnings.append(
             f"{encoding}: the SLM's {_crosstalk_words(slm_used)} is not compensated "
@@ -573,6 +614,27 @@ def compile_program(
         input_leak=leak,
     )
     bundle = MaskBundle.build(**build)
+    if multi:
+        region, weight = _readout_weight(bundle, displayed, block_px)
+        bins = multiplex.cluster_bins(
+            [
+                system.shift_ramp_factors(
+                    *shift, coords=None if frame is None else frame.coords(system)
+                )
+                for shift in frames.tile_shifts.reshape(-1, 2)
+            ]
+        )
+        owner = np.repeat(np.arange(per_frame), frames.tile_shifts.shape[1])
+        labels = multiplex.tile_labels(region, bins, owner)
+        levels, info = multiplex.optimise(
+            displayed, slm_used, region, labels, per_frame, weight, spread=spread, iters=steps
+        )
+        build.update(
+            fourier_masks=slm_used.realise(levels), fourier_levels=levels, gain=info["gain"]
+        )
+        bundle = MaskBundle.build(**build)
+        bundle.meta["multiplex"] = multiplex_check.report(bundle, slm_used, levels, info, spread)
+        return bundle
     if steps:
         levels, info = _refine(bundle, displayed, levels, slm_used, block_px, steps)
         warnings.append(
@@ -612,6 +674,16 @@ def _refine(
 ) -> tuple[np.ndarray, dict[str, list[float]]]:
     """The phase drive optimised through the SLM's fringing (:mod:`fouroptics.compiler.refine`),
     for the readout region of this layout and the Fourier-plane power of positive images."""
+    region, weight = _readout_weight(bundle, displayed, block_px)
+    return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps)
+
+
+def _readout_weight(
+    bundle: Any, displayed: np.ndarray, block_px: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The readout region (F, H_F, W_F) bool of this layout's masks and the Fourier-plane power
+    (H_F, W_F) of positive images on the real pixels: where and how much a mask's error is
+    seen (:mod:`fouroptics.compiler.refine`)."""
     system = bundle.system
     m = bundle.meta
     # the readout sees a mask's light within a block's plus a window's half-extent of where the
@@ -628,7 +700,7 @@ def _refine(
     # the input's Fourier-plane power on the real pixels (the bundle's frame)
     field = bundle.twin_system.fourier_plane(bundle.twin_fields(t))
     weight = np.mean(np.abs(field) ** 2, axis=0)
-    return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps)
+    return region, weight
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:
