@@ -102,10 +102,10 @@ def choose(compile_at: Callable[[int], Any], capacity: int, channels: int, group
     """The bundle with the most tiles per frame whose check passes.
 
     Tiles per frame ``ceil(C / g)`` for ``g`` frames (groups), from the fewest frames the layout
-    allows (``capacity`` tiles) to ``groups``: the first is tried, then a bisection over the rest
-    (fidelity falls as tiles are added). Every try is recorded in the bundle's
-    ``meta["multiplex"]["tries"]``; when none passes, the fewest tiles tried is returned with a
-    warning.
+    allows (``capacity`` tiles) up to ``groups``, tried in that order until one passes (fidelity
+    falls as tiles are added, smoothly: the first count that passes is usually one or two steps
+    down). Every try is recorded in the bundle's ``meta["multiplex"]["tries"]``; when none
+    passes, the last tried (the fewest tiles) is returned with a warning.
 
     Args:
         compile_at: compiles with a given number of tiles per frame.
@@ -122,37 +122,20 @@ def choose(compile_at: Callable[[int], Any], capacity: int, channels: int, group
     if not counts:
         return compile_at(min(capacity, channels))  # refused there, with the frames it needs
     tries: list[dict[str, Any]] = []
-    bundles: dict[int, Any] = {}
-
-    def attempt(i: int) -> bool:
-        b = compile_at(counts[i])
-        m = b.meta["multiplex"]
-        bundles[i] = b
+    for n in counts:  # a few tries: the first passing count ends the search
+        bundle = compile_at(n)
+        m = bundle.meta["multiplex"]
         tries.append(
             {
                 "tiles_per_frame": m["tiles_per_frame"],
-                "frames": b.n_frames,
+                "frames": bundle.n_frames,
                 "mean_fidelity": m["mean_fidelity"],
                 "worst_fidelity": m["worst_fidelity"],
                 "passed": m["check"]["passed"],
             }
         )
-        return bool(m["check"]["passed"])
-
-    if attempt(0):
-        best = 0
-    else:
-        lo, hi, best = 1, len(counts) - 1, None  # counts[lo..hi] untried, fewer tiles onwards
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            if attempt(mid):
-                best, hi = mid, mid - 1
-            else:
-                lo = mid + 1
-        if best is None:
-            best = max(bundles)
-    bundle = bundles[best]
-    m = bundle.meta["multiplex"]
+        if m["check"]["passed"]:
+            break
     m["chosen"] = "automatic: the most tiles per frame that pass the check"
     m["tries"] = tries
     if not m["check"]["passed"]:
