@@ -311,10 +311,12 @@ class MaskBundle:
         cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
         r = a["readout"]
         frame_power = np.asarray(a.get("frame_gain", np.ones(self.n_frames))) ** 2
+        # phase-multi: each channel's field gain relative to the bundle's, fitted on the twin
+        channel_power = np.asarray(a.get("channel_gain", np.ones(len(rows)))) ** 2
 
         def sampled(frame_idx: np.ndarray) -> np.ndarray:
             crops = f[:, frame_idx[:, None, None], rows[:, :, None], cols[:, None, :]]
-            scale = m["power_scale"] * frame_power[frame_idx][:, None, None]
+            scale = m["power_scale"] * (frame_power[frame_idx] * channel_power)[:, None, None]
             return np.real(r @ crops @ r.T) / scale  # (B, C, n, n)
 
         if self.detection == "intensity":

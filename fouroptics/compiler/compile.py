@@ -358,7 +358,8 @@ def compile_program(
         upsample: input-SLM pixels per image pixel (default: :func:`default_upsample`).
         order: B-spline order q of the mask's smoothing (>= 2; 3 keeps the band's tails
             below 1e-4 at the zone edge; blocks are q + 1 periods wide). Default: 3, or 2
-            when 3 does not fit the system (said in the warnings); 2 for binary encodings.
+            when 3 does not fit the system (said in the warnings); 2 for binary encodings
+            and ``phase-multi`` (the smallest readout region per tile).
         max_frames: the most exposures per image allowed.
         max_tiles: the most output channels per frame (default: as many as fit). For
             ``phase-multi``: the tiles per frame asked for (refused when they do not fit);
@@ -633,7 +634,11 @@ def compile_program(
             fourier_masks=slm_used.realise(levels), fourier_levels=levels, gain=info["gain"]
         )
         bundle = MaskBundle.build(**build)
-        bundle.meta["multiplex"] = multiplex_check.report(bundle, slm_used, levels, info, spread)
+        report = multiplex_check.report(bundle, slm_used, levels, info, spread)
+        # each channel read at its own gain (the check's fit through the twin): the tiles of a
+        # frame share one gain in the optimiser's weighted loss, within a few per cent here
+        bundle.arrays["channel_gain"] = np.asarray(report["gain_relative"], dtype=np.float64)
+        bundle.meta["multiplex"] = report
         return bundle
     if steps:
         levels, info = _refine(bundle, displayed, levels, slm_used, block_px, steps)
