@@ -18,10 +18,11 @@ with each ``psi_t`` at its closed-form best ``arg <P_t m, w P f>`` and the gain 
 all tiles (free per frame in a first stage, then common to all frames: the readout has one
 power scale). The start is a Gerchberg-Saxton projection (the region's spectrum replaced by the
 target with the best tile phases, the rest of the camera plane left free) from the kinoform of
-the tiles' sum with random tile phases; then Adam on the continuous drive, the loss averaged over
+the tiles' sum with random tile phases; then Adam on the continuous drive, the loss taken over
 a few crosstalk kernels around the believed one (:func:`crosstalk_variants`: the off-centre
-coupling scaled by ``1 -+ spread``) so that the drive holds on a device whose crosstalk differs
-from the belief. Six FFTs per model and step, whatever the number of tiles.
+coupling scaled by ``1 -+ spread``), each weighted by its share of the loss, so that the drive
+holds on a device whose crosstalk differs from the belief. Six FFTs per model and step, whatever
+the number of tiles.
 """
 
 from __future__ import annotations
@@ -298,7 +299,9 @@ def _adam(
     step: float,
     gain: float | None,
 ) -> tuple[list[list[float]], list[float]]:
-    """Adam on the drive ``d`` (F, H, W), in place, the loss averaged over ``models``.
+    """Adam on the drive ``d`` (F, H, W), in place, over ``models``: per frame the gradient of
+    ``sum_k L_k^2 / sum_k L_k`` (each model's gradient weighted by its share of the loss, the
+    shares held fixed: a soft minimax, so the drive does not trade the worst variant away).
 
     Returns:
         ([the belief's fidelity at the start, at the end] per frame, its gain per frame).
@@ -310,14 +313,19 @@ def _adam(
     for it in range(iters + 1):  # optimiser steps
         last = it == iters
         grad = np.zeros_like(d)
+        parts = []
         for k, model in enumerate(models):  # the belief and its variants
             fid, g, gr = objective(d, target, weight, model, gain=gain, with_grad=not last)
             if k == 0:
                 fid0, g0 = fid, g
                 if last or it == 0:
                     fids.append(fid.tolist())
-            if gr is not None:
-                grad += gr / np.float32(len(models))
+            parts.append((1.0 - fid, gr))
+        if not last:  # each model weighted by its share of the loss: the worst pulls hardest
+            loss = np.maximum(np.stack([p[0] for p in parts]), 1e-12)  # (K, F)
+            share = (loss / loss.sum(axis=0)).astype(np.float32)
+            for (_, gr), wk in zip(parts, share, strict=True):
+                grad += gr * wk[:, None, None]
         if last:
             break
         m1 *= beta1

@@ -116,8 +116,8 @@ def test_fidelity_falls_off_the_belief_and_the_robust_drive_falls_less(case, rob
     """Shown by devices whose coupling is not the belief c = 0.05, the drive optimised for the
     belief alone loses fidelity; the drive optimised over c = 0.05 +- 0.01 loses less. Worst
     channel measured (belief only -> robust): c = 0.05 0.9956 -> 0.9950, c = 0.03 0.957 ->
-    0.973, c = 0.075 0.952 -> 0.956 (c = 0.065: 0.9776 -> 0.9784; the spread 0.4 gives 0.984
-    at c = 0.03)."""
+    0.974, c = 0.075 0.952 -> 0.957, c = 0.065 0.978 -> 0.979, a 5-tap kernel 0.988 -> 0.990
+    (with the spread 0.4: 0.979 at c = 0.03, 0.966 at c = 0.075)."""
     belief_only = _compile(case, robust=0.0, max_tiles=3)
     worst = {}
     for name, w in (("c=0.05", taps(C)), ("c=0.03", taps(0.03)), ("c=0.075", taps(0.075))):
@@ -127,7 +127,7 @@ def test_fidelity_falls_off_the_belief_and_the_robust_drive_falls_less(case, rob
     assert worst["belief", "c=0.05"] >= 0.99 and worst["robust", "c=0.05"] >= 0.99
     for name in ("c=0.03", "c=0.075"):
         assert worst["belief", name] < worst["belief", "c=0.05"] - 0.03  # the fall is real
-        assert worst["robust", name] > worst["belief", name] + 0.002  # and smaller when robust
+        assert worst["robust", name] > worst["belief", name] + 0.003  # and smaller when robust
     # the compiler's own sensitivity report (its variants, c = 0.04 and 0.06) says the same
     report = {
         kind: {s["coupling_scale"]: s["mean_fidelity"] for s in b.meta["multiplex"]["sensitivity"]}
