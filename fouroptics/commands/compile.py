@@ -371,6 +371,19 @@ def run(args: argparse.Namespace) -> int:
         f"fidelity {quality['mean_fidelity']:.4f} (worst {min(quality['fidelity']):.4f}), "
         f"efficiency {quality['total_efficiency']:.3g}, {summary['seconds']:.0f} s"
     )
+    mx = bundle.meta.get("multiplex")
+    if mx is not None:
+        print(
+            f"compile: phase-multi check on {len(mx['fidelity'])} channels (random images): mean "
+            f"fidelity {mx['mean_fidelity']:.4f}, worst {mx['worst_fidelity']:.4f} ("
+            f"{'passed' if mx['check']['passed'] else 'failed'}: mean >= "
+            f"{mx['check']['mean_floor']}, worst >= {mx['check']['worst_floor']}), efficiency "
+            f"{mx['total_efficiency']:.3g}; crosstalk coupling x"
+            + ", x".join(
+                f"{s['coupling_scale']:g}: worst {s['worst_fidelity']:.3f}"
+                for s in mx["sensitivity"]
+            )
+        )
     for w in bundle.warnings:
         print(f"compile: warning: {w}")
     print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")
