@@ -250,6 +250,7 @@ def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
 def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.compiler.encodings import MAX_REFINE_STEPS, modulation_of
+    from fouroptics.compiler.multiplex_check import summary_line
     from fouroptics.optics import FourFSystem
     from fouroptics.progress import Stages
     from fouroptics.report import prepare_out, write_json
@@ -257,7 +258,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     stage = Stages("compile", not args.no_progress)
     for flag, value, low in (("--upsample", args.upsample, 1), ("--max-frames", args.max_frames, 1),
-                             ("--refine", args.refine, 0)):  # fmt: skip
+                             ("--refine", args.refine, 0),
+                             ("--tiles-per-frame", args.tiles_per_frame, 1)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
     if args.refine is not None and args.refine > MAX_REFINE_STEPS:
@@ -265,16 +267,9 @@ def run(args: argparse.Namespace) -> int:
             f"--refine: got {args.refine}; expected an integer from 0 to {MAX_REFINE_STEPS:,} "
             "(a bound on the work)"
         )
-    if args.encoding != "phase-multi":
-        for flag, value in (("--tiles-per-frame", args.tiles_per_frame), ("--robust", args.robust)):
-            if value is not None:
-                raise ConfigError(f"{flag}: applies to --encoding phase-multi, not {args.encoding}")
-    if args.tiles_per_frame is not None and args.tiles_per_frame < 1:
-        raise ConfigError(
-            f"--tiles-per-frame: got {args.tiles_per_frame}; expected an integer >= 1"
-        )
-    if args.robust is not None and not 0 <= args.robust < 1:
-        raise ConfigError(f"--robust: got {args.robust}; expected a number in [0, 1)")
+    for flag, value in (("--tiles-per-frame", args.tiles_per_frame), ("--robust", args.robust)):
+        if value is not None and args.encoding != "phase-multi":
+            raise ConfigError(f"{flag}: applies to --encoding phase-multi, not {args.encoding}")
     if str(args.out).strip() == "":
         raise ConfigError("--out: empty; expected a folder to write bundle.h5 and compile.json")
     out_files = [p for p in (Path(args.out) / n for n in OUTPUTS) if p.exists()]
@@ -371,19 +366,8 @@ def run(args: argparse.Namespace) -> int:
         f"fidelity {quality['mean_fidelity']:.4f} (worst {min(quality['fidelity']):.4f}), "
         f"efficiency {quality['total_efficiency']:.3g}, {summary['seconds']:.0f} s"
     )
-    mx = bundle.meta.get("multiplex")
-    if mx is not None:
-        print(
-            f"compile: phase-multi check on {len(mx['fidelity'])} channels (random images): mean "
-            f"fidelity {mx['mean_fidelity']:.4f}, worst {mx['worst_fidelity']:.4f} ("
-            f"{'passed' if mx['check']['passed'] else 'failed'}: mean >= "
-            f"{mx['check']['mean_floor']}, worst >= {mx['check']['worst_floor']}), efficiency "
-            f"{mx['total_efficiency']:.3g}; crosstalk coupling x"
-            + ", x".join(
-                f"{s['coupling_scale']:g}: worst {s['worst_fidelity']:.3f}"
-                for s in mx["sensitivity"]
-            )
-        )
+    if bundle.meta.get("multiplex") is not None:
+        print(f"compile: {summary_line(bundle.meta['multiplex'])}")
     for w in bundle.warnings:
         print(f"compile: warning: {w}")
     print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")

@@ -109,6 +109,21 @@ def report(
     }
 
 
+def summary_line(m: dict[str, Any]) -> str:
+    """One line of the ``multiplex`` section for compile's summary."""
+    check = m["check"]
+    sens = ", ".join(
+        f"x{s['coupling_scale']:g} worst {s['worst_fidelity']:.3f}" for s in m["sensitivity"]
+    )
+    return (
+        f"phase-multi: {m['tiles_per_frame']} tiles per frame, check on random images: mean "
+        f"fidelity {m['mean_fidelity']:.4f}, worst {m['worst_fidelity']:.4f} ("
+        f"{'passed' if check['passed'] else 'failed'}: mean >= {check['mean_floor']}, worst >= "
+        f"{check['worst_floor']}), efficiency {m['total_efficiency']:.3g}; crosstalk coupling "
+        f"{sens or 'not varied (no crosstalk)'}"
+    )
+
+
 def choose(compile_at: Callable[[int], Any], capacity: int, channels: int, groups: int) -> Any:
     """The bundle with the most tiles per frame whose check passes.
 
@@ -158,4 +173,12 @@ def choose(compile_at: Callable[[int], Any], capacity: int, channels: int, group
     return bundle
 
 
-__all__ = ["MEAN_FLOOR", "WORST_FLOOR", "channel_quality", "choose", "report"]
+__all__ = [
+    "MEAN_FLOOR",
+    "WORST_FLOOR",
+    "channel_quality",
+    "check_images",
+    "choose",
+    "report",
+    "summary_line",
+]
