@@ -37,11 +37,14 @@ def check_images(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     return np.concatenate([dense, sparse])
 
 
-def channel_quality(bundle: Any, masks: np.ndarray, images: np.ndarray) -> dict[str, Any]:
+def channel_quality(
+    bundle: Any, masks: np.ndarray, images: np.ndarray, minus: bool = False
+) -> dict[str, Any]:
     """Per channel: fidelity ``|<e_i, e_r>|^2 / (|e_i|^2 |e_r|^2)``, the fitted gain's magnitude
     relative to the bundle's (``|<e_i, e_r>| / |e_i|^2 / |g|``: 1 when the channel's features come
-    out at the scale the readout assumes) and efficiency (window power / input power)."""
-    er, ei, p_in = bundle.channel_fields(images, masks)
+    out at the scale the readout assumes) and efficiency (window power / input power); with
+    ``minus``, in the channels' -R frames."""
+    er, ei, p_in = bundle.channel_fields(images, masks, minus)
     cross = np.abs(np.sum(np.conj(ei) * er, axis=(0, 2, 3)))
     pi = np.sum(np.abs(ei) ** 2, axis=(0, 2, 3))
     pr = np.sum(np.abs(er) ** 2, axis=(0, 2, 3))
@@ -75,6 +78,12 @@ def report(
     :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`) and the optimiser's own numbers."""
     images = check_images(bundle.image_shape)
     quality = channel_quality(bundle, bundle.fourier_masks, images)
+    if bundle.detection == "ideal":  # the -R frames: the readout takes I+ - I-
+        minus = channel_quality(bundle, bundle.fourier_masks, images, minus=True)
+        quality["minus_gain_relative"] = minus["gain_relative"]
+        quality["fidelity"] = list(np.minimum(quality["fidelity"], minus["fidelity"]))
+        quality["mean_fidelity"] = float(np.mean(quality["fidelity"]))
+        quality["worst_fidelity"] = float(np.min(quality["fidelity"]))
     sensitivity = []
     for alpha, variant in crosstalk_variants(slm, spread or ROBUST_SPREAD)[1:]:
         q = channel_quality(bundle, variant.realise(levels), images)
