@@ -625,7 +625,10 @@ def compile_program(
     )
     bundle = MaskBundle.build(**build)
     if multi:
-        region, weight = _readout_weight(bundle, displayed, block_px)
+        # the run resamples each window from the camera pixels around it (registration,
+        # Lanczos-4): the light a phase-only drive sheds must stay clear of those too
+        guard = multiplex.READOUT_GUARD_PX * system.camera.pitch
+        region, weight = _readout_weight(bundle, displayed, block_px, guard)
         bins = multiplex.cluster_bins(
             [
                 system.shift_ramp_factors(
@@ -695,17 +698,18 @@ def _refine(
 
 
 def _readout_weight(
-    bundle: Any, displayed: np.ndarray, block_px: int
+    bundle: Any, displayed: np.ndarray, block_px: int, guard_m: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The readout region (F, H_F, W_F) bool of this layout's masks and the Fourier-plane power
     (H_F, W_F) of positive images on the real pixels: where and how much a mask's error is
-    seen (:mod:`fouroptics.compiler.refine`)."""
+    seen (:mod:`fouroptics.compiler.refine`); ``guard_m``: camera-plane metres added around
+    each window."""
     system = bundle.system
     m = bundle.meta
     # the readout sees a mask's light within a block's plus a window's half-extent of where the
     # design puts it (camera-plane DFT bins of lambda f2 / (N p_F))
     reach = (block_px + m["period"] * m["upsample"]) * system.input_pitch
-    reach *= system.magnification / 2
+    reach = reach * system.magnification / 2 + guard_m
     half = tuple(
         int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
         for n in system.fourier_shape
