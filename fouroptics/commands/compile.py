@@ -17,6 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from fouroptics.commands.compile_beliefs import (
+    fourier_frame,
+    input_coupling,
+    input_leak,
+    slm_from_bench,
+    slm_from_calibration,
+    slm_from_profile,
+)
 from fouroptics.errors import ConfigError, FileFormatError
 
 #: what compile writes into --out (a folder holding one of them holds a compiled bundle)
@@ -79,6 +87,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="optimisation steps of the phase encodings through the SLM's fringing and LUT "
         "(default 100 when the --slm profile has fringing, else 0; at most 100,000)",
     )
+    p.add_argument(
+        "--tiles-per-frame",
+        type=int,
+        default=None,
+        help="phase-multi: output channels per frame (refused when they do not fit; default: "
+        "the most for which the fidelity check passes, mean >= 0.99 and worst >= 0.97)",
+    )
+    p.add_argument(
+        "--robust",
+        type=float,
+        default=None,
+        help="phase-multi: relative spread of the SLM crosstalk's coupling the drive is "
+        "optimised over (default 0.2: c = 0.05 +- 0.01 for a 5 %% fringing; 0: the belief only)",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--no-progress", action="store_true", help="no stage lines (shown on a terminal only)"
@@ -88,173 +110,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def slm_from_profile(name: str) -> Any:
-    """The compiler's SLMModel from a device profile (LUT from its response curve)."""
-    from devices.config import load_profile
-
-    prof = load_profile(name)
-    if prof.get("kind") != "slm":
-        raise ConfigError(f"--slm {name}: profile kind {prof.get('kind')!r}; expected an slm")
-    return _slm_model(prof, str(prof.get("model", name)), "profile")
-
-
-def _slm_model(d: dict[str, Any], name: str, source: str) -> Any:
-    """SLMModel from declared values (bit_depth, modulation, phase_range, gamma,
-    amplitude_min, fringing): the gamma-curve LUT of :mod:`devices.simulated.slm_response`."""
-    from devices.simulated.slm_response import gamma_amplitude_curve, gamma_phase_curve
-    from fouroptics.compiler import SLMModel
-
-    mod = d.get("modulation", "phase")
-    bits = int(d.get("bit_depth", 1 if mod == "binary" else 8))
-    levels = 2**bits
-    if mod == "phase":
-        curve = gamma_phase_curve(
-            levels, float(d.get("phase_range", 2 * np.pi)), float(d.get("gamma", 1.0))
-        )
-        table = np.exp(1j * curve)
-    else:
-        gamma = 1.0 if mod == "binary" else float(d.get("gamma", 1.0))
-        table = gamma_amplitude_curve(levels, gamma, float(d.get("amplitude_min", 0.0))) + 0j
-    return SLMModel(
-        bits,
-        mod,
-        response=table,
-        name=name,
-        source=source,
-        fringing=float(d.get("fringing", 0.0)),
-    )
-
-
-def slm_from_bench(path: Path) -> Any:
-    """The compiler's SLMModel for the Fourier SLM a bench YAML declares (profile and
-    overrides: bit depth, LUT curve, fringing), or None when ``path`` is a plain system YAML."""
-    from devices.config import declared_slm
-    from fouroptics.io.yaml_load import load_yaml
-
-    cfg = load_yaml(path, "system file")
-    if not (isinstance(cfg, dict) and "system" in cfg and "fourier_slm" in cfg):
-        return None
-    d = declared_slm(path, "fourier_slm")
-    try:
-        return _slm_model(d, str(d["name"]), "bench")
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: fourier_slm: {exc}") from None
-
-
-def slm_from_calibration(
-    path: Path,
-    base: Any,
-    system_yaml: Path,
-    allow_other_bench: bool = False,
-) -> tuple[Any, Any]:
-    """The compiler's SLMModel with the Fourier SLM's measured response and, when the
-    calibration has a ``crosstalk`` section, its measured crosstalk (kernel and domain; else the
-    profile's nominal fringing stays the belief), and the CalibrationSet (checked against the
-    bench; see :func:`fourier_frame` and :func:`input_leak` for what else compile takes from
-    it).
-
-    Args:
-        path: calibration.h5 (``fouroptics calibrate``), with a ``lut`` section for
-            ``fourier_slm``.
-        base: the profile's SLMModel (bit depth, modulation), or None for an 8-bit phase SLM.
-        system_yaml: the --system file; when it is a bench YAML, a calibration measured on
-            another bench (name, seed, grids, drivers, profiles, the Fourier SLM's bit depth
-            or modulation) is refused (warns with ``allow_other_bench``); one older than the
-            YAML warns.
-
-    Raises:
-        FileFormatError: not a CalibrationSet, or it holds no Fourier-SLM LUT.
-        ConfigError: measured on another bench; the measured table does not match the SLM's
-            levels.
-    """
-    from calibration.calset import CalibrationSet
-    from fouroptics.compiler import SLMModel
-    from fouroptics.io.yaml_load import load_yaml
-
-    cfg = load_yaml(system_yaml, "system file")
-    bench = system_yaml if isinstance(cfg, dict) and "system" in cfg else None
-    cal = CalibrationSet.load(path, bench=bench, allow_other_bench=allow_other_bench)
-    curve = np.asarray(cal.lut("fourier_slm"), dtype=np.float64)
-    base = base or SLMModel()
-    if curve.shape != (base.levels,):
-        raise ConfigError(
-            f"--calibration {path}: the Fourier SLM's measured LUT has {curve.size} levels, the "
-            f"SLM {base.name!r} has {base.levels}"
-        )
-    if base.modulation == "phase":
-        table = np.exp(1j * curve)  # radians relative to level 0: a global phase is free
-    elif base.modulation == "amplitude":
-        table = np.clip(curve / max(float(curve.max()), 1e-12), 0.0, 1.0) + 0j
-    else:
-        raise ConfigError(
-            f"--calibration {path}: a measured LUT applies to phase or amplitude SLMs, not "
-            f"{base.modulation!r}"
-        )
-    name = f"{base.name} (calibrated: {Path(path).name})"
-    measured = cal.crosstalk() if "crosstalk" in cal.sections else None
-    panel = cal.panel("fourier_slm") if base.modulation == "phase" else None
-    if panel is not None:  # the response by region: the map over the Fourier SLM's pixels
-        from fouroptics.optics import FourFSystem
-        from fouroptics.optics.panel import panel_map
-
-        panel = panel_map(panel, FourFSystem.from_yaml(system_yaml).fourier_shape)
-    slm = SLMModel(
-        base.bit_depth,
-        base.modulation,
-        response=table,
-        name=name,
-        source="calibration",
-        fringing=base.fringing,
-        panel=panel,
-        **(
-            {}
-            if measured is None
-            else {
-                "crosstalk": measured["kernel"],
-                "crosstalk_domain": measured["domain"],
-                "crosstalk_source": "calibration",
-            }
-        ),
-    )
-    return slm, cal
-
-
-def input_leak(cal: Any) -> float:
-    """The input SLM's floor from a CalibrationSet: its measured amplitude LUT's darkest level
-    relative to its brightest (0 for a phase-only input SLM or no input LUT)."""
-    lut = cal.sections.get("lut", {}).get("input_slm")
-    if lut is None or str(lut.get("modulation", "amplitude")) == "phase":
-        return 0.0
-    curve = np.asarray(lut["curve"], dtype=np.float64)
-    return float(np.clip(curve.min() / max(float(curve.max()), 1e-12), 0.0, 0.5))
-
-
-def input_coupling(cal: Any) -> np.ndarray | None:
-    """(L,) radians: the input SLM's measured phase coupling at the level its inverse LUT shows
-    for each transmission ``k / (L - 1)``, relative to the top level; None when not measured."""
-    lut = cal.sections.get("lut", {}).get("input_slm")
-    if lut is None or lut.get("coupling") is None:
-        return None
-    phi = np.asarray(cal.coupling("input_slm"), dtype=np.float64)
-    return phi[np.asarray(cal.inverse_lut("input_slm"))] - phi[-1]
-
-
-def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
-    """The Fourier SLM's frame (of ``shape`` pixels) from a loaded CalibrationSet: its
-    ``fourier`` section (centre, scale, rotation) and, when measured, the ``aberration``
-    section's wavefront."""
-    from fouroptics.compiler.fourier_frame import FourierFrame
-
-    fourier = cal.fourier if "fourier" in cal.sections else None
-    wavefront = None
-    if "aberration" in cal.sections:
-        wavefront = np.asarray(cal.aberration_phase(shape), dtype=np.float64)
-    return FourierFrame.from_calibration(fourier, shape, wavefront, source=Path(path).name)
-
-
 def run(args: argparse.Namespace) -> int:
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.compiler.encodings import MAX_REFINE_STEPS, modulation_of
+    from fouroptics.compiler.multiplex_check import summary_line
     from fouroptics.optics import FourFSystem
     from fouroptics.progress import Stages
     from fouroptics.report import prepare_out, write_json
@@ -262,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     stage = Stages("compile", not args.no_progress)
     for flag, value, low in (("--upsample", args.upsample, 1), ("--max-frames", args.max_frames, 1),
-                             ("--refine", args.refine, 0)):  # fmt: skip
+                             ("--refine", args.refine, 0),
+                             ("--tiles-per-frame", args.tiles_per_frame, 1)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}: got {value}; expected an integer >= {low}")
     if args.refine is not None and args.refine > MAX_REFINE_STEPS:
@@ -270,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
             f"--refine: got {args.refine}; expected an integer from 0 to {MAX_REFINE_STEPS:,} "
             "(a bound on the work)"
         )
+    for flag, value in (("--tiles-per-frame", args.tiles_per_frame), ("--robust", args.robust)):
+        if value is not None and args.encoding != "phase-multi":
+            raise ConfigError(f"{flag}: applies to --encoding phase-multi, not {args.encoding}")
     if str(args.out).strip() == "":
         raise ConfigError("--out: empty; expected a folder to write bundle.h5 and compile.json")
     out_files = [p for p in (Path(args.out) / n for n in OUTPUTS) if p.exists()]
@@ -304,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         slm, cal = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
         frame = fourier_frame(cal, args.calibration, system.fourier_shape)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
+    if args.encoding == "phase-multi":
+        opts.update(max_tiles=args.tiles_per_frame, robust=args.robust)
     if frame is not None and not frame.is_nominal:
         opts["frame"] = frame
     if args.leak_block and args.calibration is None:
@@ -366,10 +231,13 @@ def run(args: argparse.Namespace) -> int:
     write_json(out / "compile.json", summary)
     _figure(bundle, out / "masks.png")
     print(
-        f"compile: {summary['optical_channels']} optical channels, {bundle.n_frames} frame(s), "
-        f"encoding {bundle.encoding}, mean fidelity {quality['mean_fidelity']:.4f}, "
-        f"efficiency {quality['total_efficiency']:.3g}"
+        f"compile: {summary['optical_channels']} optical channels, {bundle.n_frames} frame(s) "
+        f"({summary['tiles_per_frame']} tiles per frame), encoding {bundle.encoding}, mean "
+        f"fidelity {quality['mean_fidelity']:.4f} (worst {min(quality['fidelity']):.4f}), "
+        f"efficiency {quality['total_efficiency']:.3g}, {summary['seconds']:.0f} s"
     )
+    if bundle.meta.get("multiplex") is not None:
+        print(f"compile: {summary_line(bundle.meta['multiplex'])}")
     for w in bundle.warnings:
         print(f"compile: warning: {w}")
     print(f"compile: wrote {path}, {out / 'compile.json'}, {out / 'masks.png'}")
@@ -456,6 +324,7 @@ def _summary(bundle: Any, quality: dict, args: argparse.Namespace, seconds: floa
         "iris": m.get("iris"),  # binary encodings: where the wanted light is read
         "fourier_frame": m.get("fourier_frame", {"source": "nominal"}),
         "input_leak": m.get("input_leak", 0.0),
+        "multiplex": m.get("multiplex"),  # phase-multi: the check, sensitivity and choice
         "seconds": round(seconds, 2),
     }
 

@@ -136,6 +136,8 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
         order=int(m["order"]),
         upsample=int(m["upsample"]),
         max_frames=max(16, bundle.n_frames),
+        # phase-multi: the tiles per frame the bundle has (no new search for them)
+        max_tiles=len(bundle.arrays["tiles"]) if bundle.encoding == "phase-multi" else None,
     )
 
 

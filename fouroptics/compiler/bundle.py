@@ -329,10 +329,13 @@ class MaskBundle:
         cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
         r = a["readout"]
         frame_power = np.asarray(a.get("frame_gain", np.ones(self.n_frames))) ** 2
+        # phase-multi: each channel's field gain relative to the bundle's, fitted on the twin
+        channel_power = np.asarray(a.get("channel_gain", np.ones(len(rows)))) ** 2
+        minus_power = np.asarray(a.get("minus_gain", np.ones(len(rows)))) ** 2
 
-        def sampled(frame_idx: np.ndarray) -> np.ndarray:
+        def sampled(frame_idx: np.ndarray, power: np.ndarray = channel_power) -> np.ndarray:
             crops = f[:, frame_idx[:, None, None], rows[:, :, None], cols[:, None, :]]
-            scale = m["power_scale"] * frame_power[frame_idx][:, None, None]
+            scale = m["power_scale"] * (frame_power[frame_idx] * power)[:, None, None]
             return np.real(r @ crops @ r.T) / scale  # (B, C, n, n)
 
         if self.detection == "intensity":
@@ -341,7 +344,7 @@ class MaskBundle:
             eps = m["sqrt_eps"]
             amp = np.sqrt(np.maximum(sampled(a["channel_frame"]), 0.0) + eps)
             return amp[:, 0::2] - amp[:, 1::2]
-        plus, minus = sampled(a["channel_frame"]), sampled(a["minus_frame"])
+        plus, minus = sampled(a["channel_frame"]), sampled(a["minus_frame"], minus_power)
         return (plus - minus) / (4.0 * m["reference"])
 
     def window_mask(self) -> np.ndarray:
@@ -532,21 +535,31 @@ class MaskBundle:
 
     # ------------------------------------------------------------------ quality
 
-    def quality(self, images: Any) -> dict[str, Any]:
-        """Per optical channel: fidelity (normalised overlap of the realised camera field with
-        the ideal-mask field over the readout window) and efficiency (power in the window /
-        input power), for ``images`` (B, C_in, n, n)."""
+    def channel_fields(
+        self, images: Any, masks: np.ndarray | None = None, minus: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """The noise-free twin's camera fields over each channel's readout window: (realised
+        (B, C, h, w) through ``masks`` (default the bundle's realised masks), ideal (B, C, h, w)
+        through the ideal complex masks, input power W), for ``images`` (B, C_in, n, n); with
+        ``minus``, in each channel's -R frame (``ideal`` detection)."""
         t = self.input_transmission(images) * np.float32(self.meta["input_amplitude"])
-        real = self._twin_forward(t, self.fourier_masks)
+        real = self._twin_forward(t, self.fourier_masks if masks is None else masks)
         ideal = self._twin_forward(t, self.ideal_masks)
         a = self.arrays
         offs = a["window_offsets"]
         p_in = float((np.abs(t) ** 2).sum() * self.system.input_pitch**2)
         rows = a["tiles"][a["channel_tile"], 0][:, None] + offs[None, :]
         cols = a["tiles"][a["channel_tile"], 1][:, None] + offs[None, :]
-        fr = a["channel_frame"]
+        fr = a["minus_frame" if minus else "channel_frame"]
         er = real[:, fr[:, None, None], rows[:, :, None], cols[:, None, :]]
         ei = ideal[:, fr[:, None, None], rows[:, :, None], cols[:, None, :]]
+        return er, ei, p_in
+
+    def quality(self, images: Any) -> dict[str, Any]:
+        """Per optical channel: fidelity (normalised overlap of the realised camera field with
+        the ideal-mask field over the readout window) and efficiency (power in the window /
+        input power), for ``images`` (B, C_in, n, n)."""
+        er, ei, p_in = self.channel_fields(images)
         num = np.abs(np.sum(np.conj(ei) * er, axis=(0, 2, 3))) ** 2
         den = np.sum(np.abs(er) ** 2, axis=(0, 2, 3)) * np.sum(np.abs(ei) ** 2, axis=(0, 2, 3))
         fid = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from fouroptics.compiler import binary, encodings
+from fouroptics.compiler import binary, encodings, multiplex, multiplex_check
 from fouroptics.compiler import geometry as geo
 from fouroptics.compiler.encodings import ENCODINGS, encode, ghosts_for, refine_steps
 from fouroptics.compiler.fourier_frame import FourierFrame
@@ -354,6 +354,7 @@ def compile_program(
     frame: FourierFrame | None = None,
     input_leak: float = 0.0,
     leak_block: bool = False,
+    robust: float | None = None,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -365,13 +366,18 @@ def compile_program(
         upsample: input-SLM pixels per image pixel (default: :func:`default_upsample`).
         order: B-spline order q of the mask's smoothing (>= 2; 3 keeps the band's tails
             below 1e-4 at the zone edge; blocks are q + 1 periods wide). Default: 3, or 2
-            when 3 does not fit the system (said in the warnings); 2 for binary encodings.
+            when 3 does not fit the system (said in the warnings); 2 for binary encodings
+            and ``phase-multi`` (the smallest readout region per tile).
         max_frames: the most exposures per image allowed.
-        max_tiles: the most output channels per frame (default: as many as fit).
+        max_tiles: the most output channels per frame (default: as many as fit). For
+            ``phase-multi``: the tiles per frame asked for (refused when they do not fit);
+            default: the most for which the fidelity check passes
+            (:func:`fouroptics.compiler.multiplex_check.choose`).
         guard_px: clearance between lights, input-SLM pixels.
         input_amplitude: input field in sqrt(W)/m for unit image value (transmission 1).
         refine: optimisation steps of the phase encodings through the SLM's fringing and LUT
-            (:mod:`fouroptics.compiler.refine`); default 100 on an SLM with fringing, else 0.
+            (:mod:`fouroptics.compiler.refine`); default 100 on an SLM with fringing, else 0
+            (``phase-multi``: :data:`fouroptics.compiler.multiplex.MULTIPLEX_STEPS`).
         source: provenance stored in the bundle.
         head: the electronic head's weights (models only).
         frame: where calibration found the Fourier SLM (centre, scale, wavefront,
@@ -388,19 +394,27 @@ def compile_program(
             becomes ``a + (1 - a) t``. When the block does not fit, the bundle is compiled
             without it and says so. False: the floor is not compensated (the run clips the
             images at it).
+        robust: ``phase-multi``: relative spread of the crosstalk coupling the drive is made
+            robust to (:func:`fouroptics.compiler.multiplex.crosstalk_variants`; default
+            :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`, 0: the belief only).
     """
     from fouroptics.compiler.bundle import MaskBundle
 
-    if order is None and encodings.iris_for(encoding, system) is not None:
+    if order is None and (
+        encodings.iris_for(encoding, system) is not None or encoding == "phase-multi"
+    ):
         # binary encodings: order 2, the smallest window sight (their own error, ~1 %, dwarfs
-        # order 2's tails, 1e-3 of the band at the zone edge)
+        # order 2's tails, 1e-3 of the band at the zone edge); phase-multi: the smallest
+        # readout region per tile ((2q + 2) periods wide), which a phase-only drive must fill
+        # while its other light goes elsewhere (8 tiles: 48 % of the camera plane at order 2,
+        # 79 % at 3 on misaligned_noisy.yaml)
         order = 2
     if order is None:
         args = dict(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
             refine=refine, source=source, head=head, frame=frame, input_leak=input_leak,
-            leak_block=leak_block,
+            leak_block=leak_block, robust=robust,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -421,6 +435,10 @@ def compile_program(
         raise ConfigError(f"detection: got {program.detection!r}; allowed: {DETECTIONS}")
     if not isinstance(order, int) or order < 2:
         raise ConfigError(f"order: got {order!r}; allowed integers >= 2")
+    multi = encoding == "phase-multi"
+    spread = multiplex.ROBUST_SPREAD if robust is None else robust
+    if isinstance(spread, bool) or not isinstance(spread, int | float) or not 0 <= spread < 1:
+        raise ConfigError(f"robust: got {robust!r}; allowed numbers in [0, 1)")
     s = upsample or default_upsample(program, system)
     if not isinstance(s, int) or s < 1:
         raise ConfigError(f"upsample: got {upsample!r}; allowed integers >= 1")
@@ -498,6 +516,27 @@ def compile_program(
         )
         leak, floor, n_blocks = 0.0, 0.0, c_in
         placement = layout(n_blocks)
+    if multi and max_tiles is None:  # the most tiles per frame that pass the fidelity check
+        args = dict(
+            encoding=encoding, slm=slm, upsample=upsample, order=order, guard_px=guard_px,
+            input_amplitude=input_amplitude, refine=refine, source=source, head=head,
+            frame=frame, input_leak=input_leak, robust=robust, max_frames=max_frames,
+        )  # fmt: skip
+        if ideal:  # the reference dominates each tile's field: I+ - I- needs one tile a frame
+            bundle = compile_program(program, system, max_tiles=1, **args)
+            bundle.meta["warnings"].append(
+                "phase-multi with detection 'ideal': one tile per frame (the reference R "
+                "dominates each tile's field and Re(E R*) = (I+ - I-) / 4 magnifies the error "
+                "of a shared frame: 22 % against scipy at 3 tiles per frame, 1.2 % at one, on "
+                "a 192-px test system; ask --tiles-per-frame to override)"
+            )
+            return bundle
+        return multiplex_check.choose(
+            lambda n: compile_program(program, system, max_tiles=n, **args),
+            len(placement.tiles),
+            c_opt,
+            max_frames // (2 if ideal else 1),
+        )
     if max_tiles is None and encoding.startswith("double-phase"):
         max_tiles = 1
         warnings.append(
@@ -506,11 +545,20 @@ def compile_program(
             "at 2 channels, 0.9997 at 1, on the matched example)"
         )
     if max_tiles is not None:
-        if not isinstance(max_tiles, int) or max_tiles < 1:
+        if isinstance(max_tiles, bool) or not isinstance(max_tiles, int) or max_tiles < 1:
             raise ConfigError(f"max_tiles: got {max_tiles!r}; allowed integers >= 1")
+        if multi and len(placement.tiles) < min(max_tiles, c_opt):
+            raise ConfigError(
+                f"tiles per frame: {max_tiles} asked for, but {len(placement.tiles)} fit this "
+                f"system's camera and Fourier SLM (blocks of {block_px} input pixels, order "
+                f"{order}); ask for at most {len(placement.tiles)} or leave it to the compiler"
+            )
         placement = placement.first(max_tiles)
     per_frame = len(placement.tiles)
     groups = math.ceil(c_opt / per_frame)
+    if multi:  # the same number of tiles in every frame: the fewest per frame for these frames
+        per_frame = math.ceil(c_opt / groups)
+        placement = placement.first(per_frame)
     n_frames = groups * (2 if ideal else 1)
     if n_frames > max_frames:
         raise ConfigError(
@@ -566,6 +614,8 @@ def compile_program(
     displayed = pixels.compensate(sigma * targets, grid.fill_factor, gap)
     realised, levels, slm_used = encode(encoding, displayed, slm)
     steps = refine_steps(encoding, slm_used, refine, floor=bool(floor))
+    if multi and refine is None:
+        steps = multiplex.MULTIPLEX_STEPS
     if steps == 0 and slm_used is not None and slm_used.has_crosstalk:
         warnings.append(
             f"{encoding}: the SLM's {_crosstalk_words(slm_used)} is not compensated "
@@ -598,6 +648,36 @@ def compile_program(
         leak_block=bool(leak),
     )
     bundle = MaskBundle.build(**build)
+    if multi:
+        # the run resamples each window from the camera pixels around it (registration,
+        # Lanczos-4): the light a phase-only drive sheds must stay clear of those too
+        guard = multiplex.READOUT_GUARD_PX * system.camera.pitch
+        region, weight = _readout_weight(bundle, displayed, block_px, guard)
+        bins = multiplex.cluster_bins(
+            [
+                system.shift_ramp_factors(
+                    *shift, coords=None if frame is None else frame.coords(system)
+                )
+                for shift in frames.tile_shifts.reshape(-1, 2)
+            ]
+        )
+        owner = np.repeat(np.arange(per_frame), frames.tile_shifts.shape[1])
+        labels = multiplex.tile_labels(region, bins, owner)
+        levels, info = multiplex.optimise(
+            displayed, slm_used, region, labels, per_frame, weight, spread=spread, iters=steps
+        )
+        build.update(
+            fourier_masks=slm_used.realise(levels), fourier_levels=levels, gain=info["gain"]
+        )
+        bundle = MaskBundle.build(**build)
+        report = multiplex_check.report(bundle, slm_used, levels, info, spread)
+        # each channel read at its own gain (the check's fit through the twin): the tiles of a
+        # frame share one gain in the optimiser's weighted loss, within a few per cent here
+        bundle.arrays["channel_gain"] = np.asarray(report["gain_relative"], dtype=np.float64)
+        if "minus_gain_relative" in report:  # ideal: the -R frame's tiles have their own gains
+            bundle.arrays["minus_gain"] = np.asarray(report["minus_gain_relative"], np.float64)
+        bundle.meta["multiplex"] = report
+        return bundle
     if steps:
         levels, info = _refine(bundle, displayed, levels, slm_used, block_px, steps)
         warnings.append(
@@ -637,36 +717,58 @@ def _refine(
 ) -> tuple[np.ndarray, dict[str, list[float]]]:
     """The phase drive optimised through the SLM's fringing (:mod:`fouroptics.compiler.refine`),
     for the readout region of this layout and the Fourier-plane power of positive images."""
-    system = bundle.system
-    m = bundle.meta
+    region, weight = _readout_weight(bundle, displayed, block_px)
+    floor = _floor_term(bundle, displayed)
+    return refine_phase_levels(displayed, levels, slm, region, weight, iters=steps, floor=floor)
 
+
+def _readout_weight(
+    bundle: Any, displayed: np.ndarray, block_px: int, guard_m: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The readout region (F, H_F, W_F) bool of this layout's masks and the Fourier-plane power
+    (H_F, W_F) of positive images on the real pixels: where and how much a mask's error is
+    seen (:mod:`fouroptics.compiler.refine`); ``guard_m``: camera-plane metres added around
+    each window."""
     # the readout sees a mask's light within a block's plus a window's half-extent of where the
-    # design puts it (camera-plane DFT bins of lambda f2 / (N p_F)); an input SLM's floor lights
-    # the whole panel: its light within the panel's half-extent, the zero order included
-    def region(lit: int, zero_order: bool = False) -> np.ndarray:
-        reach = (lit + m["period"] * m["upsample"]) * system.input_pitch
-        reach *= system.magnification / 2
-        half = tuple(
-            int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
-            for n in system.fourier_shape
-        )
-        return readout_region(displayed, half, zero_order=zero_order)
-
-    def power(t: np.ndarray) -> np.ndarray:
-        """The input's Fourier-plane power on the real pixels (the bundle's frame)."""
-        field = bundle.twin_system.fourier_plane(bundle.twin_fields(t.astype(np.complex64)))
-        return np.mean(np.abs(field) ** 2, axis=0)
-
-    a = m.get("input_leak", 0.0)
+    # design puts it (camera-plane DFT bins of lambda f2 / (N p_F)); an input SLM's floor, which
+    # lights the whole panel, has a term of its own (:func:`_floor_term`)
+    region = _region(bundle, displayed, block_px, guard_m)
     images = np.random.default_rng(0).random((4, *bundle.image_shape))
-    weight = power(bundle.input_transmission(images) - np.float32(a))
-    floor = None
-    if a and not bundle.has_leak_block:
-        panel = np.full((1, *system.input_shape), a, dtype=np.float32)
-        floor = (region(max(system.input_shape), zero_order=True), power(panel))
-    return refine_phase_levels(
-        displayed, levels, slm, region(block_px), weight, iters=steps, floor=floor
+    a = np.float32(bundle.meta.get("input_leak", 0.0))
+    return region, _power(bundle, bundle.input_transmission(images) - a)
+
+
+def _region(
+    bundle: Any, displayed: np.ndarray, lit_px: int, guard_m: float = 0.0, zero_order: bool = False
+) -> np.ndarray:
+    """:func:`readout_region` for light from ``lit_px`` input-SLM pixels around a block."""
+    system, m = bundle.system, bundle.meta
+    reach = (lit_px + m["period"] * m["upsample"]) * system.input_pitch
+    reach = reach * system.magnification / 2 + guard_m
+    half = tuple(
+        int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
+        for n in system.fourier_shape
     )
+    return readout_region(displayed, half, zero_order=zero_order)
+
+
+def _power(bundle: Any, t: np.ndarray) -> np.ndarray:
+    """The Fourier-plane power (H_F, W_F) of input transmissions ``t`` (B, H_in, W_in) on the
+    real pixels (the bundle's frame), averaged over B."""
+    field = bundle.twin_system.fourier_plane(bundle.twin_fields(t.astype(np.complex64)))
+    return np.mean(np.abs(field) ** 2, axis=0)
+
+
+def _floor_term(bundle: Any, displayed: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The refinement's term for an input SLM's floor that no leak block cancels (region,
+    weight: :func:`fouroptics.compiler.refine.refine_phase_levels`), or None: the floor lights
+    the whole panel, whose image reaches windows through the zero order."""
+    a = bundle.meta.get("input_leak", 0.0)
+    if not a or bundle.has_leak_block:
+        return None
+    shape = bundle.system.input_shape
+    panel = np.full((1, *shape), a, dtype=np.float32)
+    return _region(bundle, displayed, max(shape), zero_order=True), _power(bundle, panel)
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:

@@ -13,6 +13,9 @@ so that no readout window receives it (the camera plane is this 4f system's filt
   Fourier SLM's Nyquist frequency, i.e. a copy of all light shifted by half the camera-plane
   period ``lambda f2 / (2 p_F)`` in both axes (the low pass: tiles kept clear of it). ``-3pi``:
   an SLM with a 3 pi stroke (its default LUT).
+* ``phase-multi``: phase only, several tiles per frame: the drive is optimised through the
+  SLM model against every tile's readout region at once, each tile up to its own phase
+  (:mod:`fouroptics.compiler.multiplex`); the error light goes where no window looks.
 * ``amplitude``: amplitude SLM with bias: ``a = 1/2 + Re(m)/2`` carries ``m / 4``; the bias is
   unmodulated light (zero order) and ``conj(m) / 4`` a mirrored copy (tiles kept clear of both).
 * ``lee`` and ``superpixel`` (binary DMDs): the light sits on a carrier and the readout
@@ -37,6 +40,7 @@ from fouroptics.optics import FourFSystem
 ENCODINGS = (
     "complex",
     "phase",
+    "phase-multi",
     "double-phase",
     "double-phase-3pi",
     "amplitude",
@@ -53,6 +57,7 @@ REFINE_STEPS = 100
 _MODULATION = {
     "complex": "complex",
     "phase": "phase",
+    "phase-multi": "phase",
     "double-phase": "phase",
     "double-phase-3pi": "phase",
     "amplitude": "amplitude",
@@ -146,7 +151,7 @@ def encode(
             return m.copy(), None, None
         levels, _ = slm.quantise(m)
         return slm.realise(levels), levels, slm
-    if encoding == "phase":
+    if encoding in ("phase", "phase-multi"):  # phase-multi: the kinoform, then optimised
         wanted = np.exp(1j * np.angle(m))
     elif encoding.startswith("double-phase"):
         # a small real bias fixes the phase where the mask vanishes: the checkerboard's error

@@ -30,6 +30,9 @@ class Frames:
         minus_frame: (C_opt,) the -R frame (``ideal``), else -1.
         reference: R, model units (0 unless ``ideal``).
         t_anchor: image-pixel position of the anchor pixel each ramp aims from.
+        tile_shifts: (T, n_blocks, 2) camera-plane shift (m) each tile's term gives each source
+            block: where its light lands (:mod:`fouroptics.compiler.multiplex` labels the
+            readout region by it).
     """
 
     targets: np.ndarray
@@ -38,6 +41,7 @@ class Frames:
     minus_frame: np.ndarray
     reference: float
     t_anchor: float
+    tile_shifts: np.ndarray | None = None
 
 
 def synthesise(
@@ -107,6 +111,7 @@ def synthesise(
     channel_tile = np.zeros(c_opt, dtype=np.int64)
     minus_frame = np.full(c_opt, -1, dtype=np.int64)
     targets = np.zeros((n_frames, *system.fourier_shape), dtype=np.complex128)
+    tile_shifts = np.zeros((per_frame, len(placement.block_start), 2))
     for g in range(groups):
         members = range(g * per_frame, min((g + 1) * per_frame, c_opt))
         signs = (1.0, -1.0) if ideal else (1.0,)
@@ -127,8 +132,9 @@ def synthesise(
                     )
                 if ideal or leak:
                     sources.append((coef * dc, anchor[c_in]))
-                for kern, centre in sources:
+                for i, (kern, centre) in enumerate(sources):
                     shift = yo + mag * centre
+                    tile_shifts[t, i] = shift
                     ry, rx = system.shift_ramp_factors(*shift, coords=(uy, ux))
                     env = pixel_env(shift)
                     ay_cols.append(ry[:, None] * sy / env)
@@ -142,6 +148,7 @@ def synthesise(
         minus_frame=minus_frame,
         reference=float(ref_value),
         t_anchor=float(t_anchor),
+        tile_shifts=tile_shifts,
     )
 
 

@@ -183,7 +183,7 @@ def test_an_encoding_the_benchs_fourier_slm_cannot_show_is_refused_or_warned(
     assert main([*argv, "--encoding", "amplitude", "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--encoding amplitude: needs a Fourier SLM that modulates " in err[0]
-    assert "modulates phase; use an encoding for it (phase, double-phase" in err[0]
+    assert "modulates phase; use an encoding for it (phase, phase-multi, double-phase" in err[0]
     assert not (tmp_path / "a").exists()
     assert main([*argv, "--encoding", "complex", "--out", str(tmp_path / "c")]) == 0
     said = [w for w in capsys.readouterr().out.splitlines() if "warning" in w]
