@@ -15,6 +15,10 @@ Speed (the forward and the noise draws dominate): the readout's pixels only are 
 (``pixels``: intensity, misalignment taps, noise), and only the first image's frames in full
 (the example frame). The numbers are those of the full frames (tests hold them equal).
 
+Time: the batch is evaluated at the bench's clock when it starts (a batch of a few hundred
+images lasts seconds, short against any drift), then the clock advances by the frames it
+stands for (:meth:`devices.simulated.bench.SimulatedBench.advance_batch`).
+
 ``complex`` bundles (no drive levels) are shown as their complex masks: an ideal complex
 modulator, which only a simulation has.
 """
@@ -63,11 +67,13 @@ def capture(
     masks = bench.realised_masks(bundle)
     if pixels is None:
         dn = _frames(bench, masks, levels, n_average, noise, rng, power_scale, windows)
+        bench.advance_batch(len(levels), len(masks), n_average)
         return _adc(bench.camera, dn, adc_bits)
     vals, frame0 = _pixel_frames(
         bench, masks, levels, n_average, noise, rng, power_scale, windows, np.asarray(pixels),
         first,
     )  # fmt: skip
+    bench.advance_batch(len(levels), len(masks), n_average)
     cam = bench.camera
     return _adc(cam, vals, adc_bits), (_adc(cam, frame0, adc_bits) if first else None)
 
