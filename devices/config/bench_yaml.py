@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from devices.config.drift_yaml import bench_drift
+from devices.config.drift_yaml import bench_drift, laser_rin
 from devices.config.drivers import DeviceContext, build_device
 from devices.config.fields import (
     ROLES,
@@ -265,10 +265,10 @@ def _assemble(
             name=name,
         )
     laser = parse_mapping(cfg.get("laser"), "bench.laser")
-    unknown = set(laser) - {"power", "beam_waist"}
+    unknown = set(laser) - {"power", "beam_waist", "rin"}
     if unknown:
         raise BenchConfigError(
-            f"bench.laser: unknown {sorted(unknown, key=str)}; allowed: power, beam_waist"
+            f"bench.laser: unknown {sorted(unknown, key=str)}; allowed: power, beam_waist, rin"
         )
     try:
         power = parse_quantity(laser.get("power", 1e-3), "power", "bench.laser.power")
@@ -298,6 +298,7 @@ def _assemble(
         )
         ratio = parse_number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
         drift, refresh = bench_drift(imp, imp_rng, cfg)
+        laser_noise = laser_rin(laser.get("rin", 0), imp_rng)
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
     try:
@@ -314,6 +315,7 @@ def _assemble(
             name=name,
             drift=drift,
             refresh_hz=refresh,
+            laser_noise=laser_noise,
         )
     except ValueError as exc:
         raise BenchConfigError(str(exc) if "bench" in str(exc) else f"bench: {exc}") from exc

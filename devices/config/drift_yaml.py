@@ -1,5 +1,7 @@
-"""A bench YAML's ``imperfections: drift:`` section: the rates the hidden imperfections drift at
-with the bench's clock (:mod:`devices.simulated.drift`).
+"""A bench YAML's time-dependent fields: ``imperfections: drift:``, the rates the hidden
+imperfections drift at with the bench's clock (:mod:`devices.simulated.drift`), and
+``laser: rin:``, the laser's relative intensity noise per exposure
+(:mod:`devices.simulated.temporal`).
 
 ::
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from devices.config.fields import BenchConfigError, parse_mapping, parse_number
 from devices.simulated.drift import DriftRates
@@ -85,3 +89,17 @@ def bench_drift(
         hz = DEFAULT_RATES[role] if rate is None else rate
         refresh.append(parse_quantity(hz, "frequency", f"bench.{role}.frame_rate"))
     return (None if rates is None else Drift(rates, rng)), (refresh[0], refresh[1])
+
+
+def laser_rin(value: Any, rng: Any) -> Any:
+    """``laser.rin`` (rms relative power per exposure: ``0.2 %`` or 0.002) as a
+    :class:`~devices.simulated.temporal.LaserNoise` seeded from ``rng`` after every other
+    draw, or None (0)."""
+    from devices.simulated.temporal import LaserNoise
+
+    rin = parse_number(value, "bench.laser.rin")
+    if not (math.isfinite(rin) and rin >= 0):
+        raise BenchConfigError(f"bench.laser.rin: got {value!r}; expected an rms fraction >= 0")
+    if rin == 0:
+        return None
+    return LaserNoise(rin, np.random.default_rng(rng.integers(2**63)))

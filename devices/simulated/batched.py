@@ -101,6 +101,7 @@ def _frames(bench, masks, levels, n_average, noise, rng, power_scale, windows) -
     power = bench.camera_powers(levels, masks, power_scale=power_scale, exact=rng is None)
     if not noise:
         return cam.mean_dn(power).astype(np.float64)
+    power = _rin(bench, power, rng)
     photons = photons_from_power(power, cam.exposure, cam.wavelength)
     if rng is not None:
         b, f = photons.shape[:2]
@@ -123,6 +124,7 @@ def _noisy_window(bench, masks, levels, n_average, rng, power_scale, windows, fi
     pw, first = bench.camera_powers(
         levels, masks, power_scale=power_scale, exact=False, pixels=used, first=first
     )
+    pw = _rin(bench, pw, rng)
     b, f = pw.shape[:2]
     sub = photons_from_power(pw.reshape(b * f, -1), cam.exposure, cam.wavelength)
     if n_average > 1:
@@ -137,6 +139,16 @@ def _noisy_window(bench, masks, levels, n_average, rng, power_scale, windows, fi
     frame0 = np.rint(cam.mean_dn(first)).reshape(f, -1)
     frame0[:, used] = vals[0]
     return vals, frame0.reshape(f, *cam.shape), used
+
+
+def _rin(bench: Any, power: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """Powers (B, F, ...) times the laser's power factor of each exposure (one per image and
+    bundle frame, :mod:`devices.simulated.temporal`), from ``rng`` or the laser's stream."""
+    laser = getattr(bench, "laser_noise", None)
+    if laser is None:
+        return power
+    f = laser.factors(power.shape[:2], rng)
+    return power * f.reshape(*f.shape, *(1,) * (power.ndim - 2))
 
 
 def _used(cam: Any, windows: np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ from devices.simulated.drift import Drift
 from devices.simulated.imperfections import Imperfections
 from devices.simulated.optics import TrueOptics
 from devices.simulated.slm import SimulatedSLM
+from devices.simulated.temporal import LaserNoise
 from fouroptics.optics import FourFSystem, PixelGrid
 
 __all__ = ["Imperfections", "SimulatedBench", "truth_calibration"]
@@ -75,6 +76,8 @@ class SimulatedBench(Bench):
             None (a bench frozen in time).
         refresh_hz: (input SLM, Fourier SLM) refresh rates, Hz: each display takes a period
             of the bench's clock (:mod:`devices.simulated.clock`).
+        laser_noise: the laser's relative intensity noise per exposure
+            (:class:`devices.simulated.temporal.LaserNoise`), or None.
         splitter_ratio: fraction of the Fourier-plane power sent to the Fourier camera.
         name: label.
 
@@ -98,6 +101,7 @@ class SimulatedBench(Bench):
         name: str = "simulated bench",
         drift: Drift | None = None,
         refresh_hz: tuple[float, float] = (DEFAULT_REFRESH_HZ, DEFAULT_REFRESH_HZ),
+        laser_noise: LaserNoise | None = None,
     ) -> None:
         super().__init__(system, input_slm, fourier_slm, camera, fourier_camera, name=name)
         for role, dev, cls in (
@@ -123,6 +127,7 @@ class SimulatedBench(Bench):
         self._base = imperfections or Imperfections()
         self.drift = drift
         self.refresh_hz = (float(refresh_hz[0]), float(refresh_hz[1]))
+        self.laser_noise = laser_noise if laser_noise is not None and laser_noise.rin else None
         cams = [camera] + ([fourier_camera] if fourier_camera is not None else [])
         self.clock = BenchClock(
             [(input_slm, self.refresh_hz[0]), (fourier_slm, self.refresh_hz[1])], cams
@@ -144,7 +149,7 @@ class SimulatedBench(Bench):
         self._optics_at = 0.0
         self.laser_on = True
         camera.wavelength = system.wavelength
-        camera.set_source(self.ideal_power)
+        camera.set_source(self.ideal_power if self.laser_noise is None else self._exposed_power)
         if fourier_camera is not None:
             fourier_camera.set_source(self.ideal_fourier_power)
         self._cache: dict[str, tuple[Any, Any]] = {}
@@ -215,6 +220,11 @@ class SimulatedBench(Bench):
         power.flags.writeable = False
         self._cache["camera"] = (key, power)
         return power
+
+    def _exposed_power(self) -> np.ndarray:
+        """What the camera integrates in one capture: :meth:`ideal_power` times the laser's
+        power factor of that exposure (:mod:`devices.simulated.temporal`)."""
+        return self.ideal_power() * self.laser_noise.factors(())
 
     def ideal_fourier_power(self) -> np.ndarray:
         """Noiseless power per Fourier-camera pixel in W (truth: tests and reports only)."""
@@ -311,6 +321,7 @@ class SimulatedBench(Bench):
             name=self.name,
             drift=self.drift,
             refresh_hz=self.refresh_hz,
+            laser_noise=self.laser_noise,
         )
 
     # -- the truth ----------------------------------------------------------------------------
@@ -359,6 +370,7 @@ class SimulatedBench(Bench):
             "fourier_camera": None if self.fourier_camera is None else self.fourier_camera.truth(),
             "splitter_ratio": self.splitter_ratio,
             "clock_s": self.clock.t,
+            "laser_rin": 0.0 if self.laser_noise is None else self.laser_noise.rin,
             "drift": None if self.drift is None else self.drift.describe(self._optics_at),
         }
 
