@@ -54,8 +54,8 @@ from fouroptics.optics import FourFSystem, PixelGrid
 __all__ = ["Imperfections", "SimulatedBench", "truth_calibration"]
 
 #: a drifting bench's imperfections are evaluated at its clock rounded down to this many
-#: seconds (the optics are rebuilt when it moves on): at 0.5 px/h, 10 s move 1.4e-3 px
-DRIFT_STEP_S = 10.0
+#: seconds (the optics are rebuilt when it moves on): at 0.5 px/h a minute moves 0.008 px
+DRIFT_STEP_S = 60.0
 #: SLM refresh rate (Hz) when none is given (devices/config/rates.py's assumed rate)
 DEFAULT_REFRESH_HZ = 60.0
 
