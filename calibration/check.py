@@ -31,6 +31,7 @@ from calibration.errors import CalibrationError
 from calibration.fourier import peak_centre, split_setup
 from calibration.patterns import dot_grid, phase_levels
 from calibration.registration import beam_weighted_centres, spot_centre
+from calibration.run import ROUTINES
 from calibration.session import Session
 from fouroptics.optics.zernike import aberration_phase
 
@@ -70,8 +71,6 @@ class CheckResult:
     @property
     def routines(self) -> tuple[str, ...]:
         """The calibration routines to rerun (in :data:`calibration.run.ROUTINES` order)."""
-        from calibration.run import ROUTINES
-
         wanted = {r for k in self.failed for r in RERUN[k]}
         return tuple(r for r in ROUTINES if r in wanted)
 
