@@ -165,6 +165,93 @@ def _input_pattern(
     return levels, (float(rc), float(cc))
 
 
+@dataclass
+class SplitSetup:
+    """What the split-region measurement of a spectral peak needs (:func:`peak_centre`): the
+    camera ``window`` around the input pattern's image, its ``dark`` sum, the two steep blazed
+    gratings that throw the rest of the Fourier SLM's light out of it, and the flat level."""
+
+    window: np.ndarray
+    dark: float
+    ramp_rows: np.ndarray
+    ramp_cols: np.ndarray
+    flat_level: int
+
+
+def split_setup(
+    session: Session,
+    registration: np.ndarray | None,
+    inverse_phase: np.ndarray | None,
+    inverse_amplitude: np.ndarray | None,
+    period: int,
+    sigma: float,
+) -> SplitSetup:
+    """Show the input pattern (Fourier SLM flat), expose, and take the window's dark sum."""
+    sys_ = session.bench.system
+    hf, wf = session.fourier_shape
+    levels, centre_in = _input_pattern(session, period, sigma, inverse_amplitude)
+    affine = sys_.imaging_affine() if registration is None else np.asarray(registration)
+    cy, cx = affine @ np.r_[centre_in, 1.0]
+    ych, xch = np.mgrid[: session.camera_shape[0], : session.camera_shape[1]]
+    mag = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+    radius = 4.0 * sigma * mag
+    window = (ych - cy) ** 2 + (xch - cx) ** 2 <= radius**2
+    # deflect the rest of the Fourier SLM beyond the window and the image
+    shift_per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
+    grating_period = max(2.0, np.floor(shift_per_cycle / (2.5 * radius)))
+    n_levels = session.bench.fourier_slm.levels
+    ramp_rows = blazed_levels((hf, wf), (grating_period, np.inf), inverse_phase, n_levels)
+    ramp_cols = blazed_levels((hf, wf), (np.inf, grating_period), inverse_phase, n_levels)
+    flat_level = 0 if inverse_phase is None else int(np.asarray(inverse_phase)[0])
+    session.display(levels, np.full((hf, wf), flat_level, dtype=np.int64))
+    session.auto_expose(target=0.5, percentile=99.99)
+    dark = float(session.dark_frame(4)[window].sum())
+    return SplitSetup(window, dark, ramp_rows, ramp_cols, flat_level)
+
+
+def peak_centre(
+    session: Session,
+    setup: SplitSetup,
+    peak: np.ndarray,
+    half_band: int,
+    steps: tuple[int, ...],
+    n_frames: int = 1,
+) -> tuple[list[float], list[np.ndarray]]:
+    """Centre (row, col) of the spectral peak near Fourier pixel ``peak``: the boundary of two
+    adjacent flat regions where their window powers cross (see the module); frames:
+    2 axes x 2 regions x ``len(steps)``. Returns the centre and the power differences per
+    axis."""
+    centre, diffs = [], []
+    for axis in (0, 1):  # 0: boundary between rows (centre row); 1: between columns
+        base = setup.ramp_cols if axis == 0 else setup.ramp_rows
+        p_axis, p_other = int(round(peak[axis])), int(round(peak[1 - axis]))
+        band = slice(p_other - half_band, p_other + half_band + 1)
+        d = []
+        for s in steps:
+            c = p_axis + s
+            w = []
+            for region in (slice(c - half_band, c), slice(c, c + half_band)):
+                pattern = base.copy()
+                if axis == 1:
+                    pattern[band, region] = setup.flat_level
+                else:
+                    pattern[region, band] = setup.flat_level
+                session.display(None, pattern)
+                w.append(float(session.capture(n_frames)[setup.window].sum()) - setup.dark)
+            d.append(w[0] - w[1])
+        d = np.array(d)
+        boundary = p_axis + np.array(steps, dtype=np.float64) - 0.5
+        if not (d.max() > 0 > d.min()):
+            raise CalibrationError(
+                f"fourier: the spectral peak near Fourier pixel {tuple(np.round(peak, 1))} "
+                f"is not within {min(steps)}..{max(steps)} pixels of where the believed "
+                "system puts it: check f1, the pitches and the alignment of the Fourier SLM"
+            )
+        centre.append(zero_crossing(boundary, d))
+        diffs.append(d)
+    return centre, diffs
+
+
 def fourier_mapping(
     session: Session,
     registration: np.ndarray | None = None,
@@ -202,59 +289,14 @@ def fourier_mapping(
             f"fourier: the spectrum of a {period}-pixel input grating reaches {reach:.0f} Fourier "
             f"pixels from the axis, beyond the Fourier SLM ({hf}x{wf}): use a longer period"
         )
-    levels, centre_in = _input_pattern(session, period, sigma, inverse_amplitude)
-    affine = sys_.imaging_affine() if registration is None else np.asarray(registration)
-    cy, cx = affine @ np.r_[centre_in, 1.0]
-    ych, xch = np.mgrid[: session.camera_shape[0], : session.camera_shape[1]]
-    mag = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
-    radius = 4.0 * sigma * mag
-    window = (ych - cy) ** 2 + (xch - cx) ** 2 <= radius**2
-    # deflect the rest of the Fourier SLM beyond the window and the image
-    shift_per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
-    grating_period = max(2.0, np.floor(shift_per_cycle / (2.5 * radius)))
-    n_levels = fslm.levels
-    ramp_rows = blazed_levels((hf, wf), (grating_period, np.inf), inverse_phase, n_levels)
-    ramp_cols = blazed_levels((hf, wf), (np.inf, grating_period), inverse_phase, n_levels)
-    flat_level = 0 if inverse_phase is None else int(np.asarray(inverse_phase)[0])
-
-    session.display(levels, np.full((hf, wf), flat_level, dtype=np.int64))
-    session.auto_expose(target=0.5, percentile=99.99)
-    dark = float(session.dark_frame(4)[window].sum())
-
+    setup = split_setup(session, registration, inverse_phase, inverse_amplitude, period, sigma)
     nominal = np.array([(0.0, 0.0), (0.0, g), (0.0, -g), (g, 0.0), (-g, 0.0)])
     c0 = np.array([hf // 2, wf // 2], dtype=np.float64)
     found, diffs = [], []
     for off in nominal:
-        peak = c0 + off
-        centre = []
-        for axis in (0, 1):  # 0: boundary between rows (centre row); 1: between columns
-            base = ramp_cols if axis == 0 else ramp_rows
-            p_axis, p_other = int(round(peak[axis])), int(round(peak[1 - axis]))
-            band = slice(p_other - half_band, p_other + half_band + 1)
-            d = []
-            for s in steps:
-                c = p_axis + s
-                w = []
-                for region in (slice(c - half_band, c), slice(c, c + half_band)):
-                    pattern = base.copy()
-                    if axis == 1:
-                        pattern[band, region] = flat_level
-                    else:
-                        pattern[region, band] = flat_level
-                    session.display(None, pattern)
-                    w.append(float(session.capture(n_frames)[window].sum()) - dark)
-                d.append(w[0] - w[1])
-            d = np.array(d)
-            boundary = p_axis + np.array(steps, dtype=np.float64) - 0.5
-            if not (d.max() > 0 > d.min()):
-                raise CalibrationError(
-                    f"fourier: the spectral peak near Fourier pixel {tuple(np.round(peak, 1))} "
-                    f"is not within {min(steps)}..{max(steps)} pixels of where the believed "
-                    "system puts it: check f1, the pitches and the alignment of the Fourier SLM"
-                )
-            centre.append(zero_crossing(boundary, d))
-            diffs.append(d)
+        centre, d = peak_centre(session, setup, c0 + off, half_band, steps, n_frames)
         found.append(centre)
+        diffs.extend(d)
     found_a = np.array(found)
     centre, scale, rotation, res = fit_similarity(nominal, found_a)
     kmap, kres = kspace_to_camera(session, registration, inverse_phase)

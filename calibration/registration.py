@@ -193,6 +193,7 @@ def register(
     session.display(np.full((h, w), slm.levels - 1), flat)
     session.auto_expose(target=0.6, percentile=99.9)
     full = np.maximum(session.capture(n_frames) - session.dark_frame(4), 0.0)
+    flat_dn_per_s = float(full.mean() / session.bench.camera.exposure)  # the laser, for a check
     rr, cc = np.mgrid[:h, :w].astype(np.float64)
 
     def beam_fit(m: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
@@ -213,5 +214,10 @@ def register(
         beam_profile=profile,
         beam_centre_px=centre,
         beam_waist_px=waist,
-        raw={"dots_input_px": src_a, "dots_camera_px": dst_a, "residuals_px": res},
+        raw={
+            "dots_input_px": src_a,
+            "dots_camera_px": dst_a,
+            "residuals_px": res,
+            "flat_dn_per_s": np.float64(flat_dn_per_s),
+        },  # fmt: skip
     )

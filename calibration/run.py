@@ -67,6 +67,7 @@ def calibrate(
     on_routine: Callable[[str], Callable[[int], None] | None] | None = None,
     lut_step: int = 4,
     seed: int | None = None,
+    previous: CalibrationSet | None = None,
 ) -> tuple[CalibrationSet, dict[str, Any]]:
     """Run the selected routines; returns the CalibrationSet and the result objects by name.
 
@@ -80,6 +81,9 @@ def calibrate(
         seed: the seed ``bench`` was loaded with when it overrode the YAML's (``--seed``);
             recorded, with the rest of :func:`~calibration.calset.bench_fingerprint`, so the
             calibration is refused on another draw of the bench.
+        previous: an earlier calibration of the bench whose LUTs, registration and Fourier
+            centre the selected routines use where they are not rerun (a recalibration of
+            what drifted: :mod:`calibration.check`).
     """
     session = Session(bench)
     results: dict[str, Any] = {}
@@ -115,6 +119,10 @@ def calibrate(
         "inverse_phase": luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
         "inverse_amplitude": luts["input_slm"].inverse if "input_slm" in luts else None,
     }
+    before = _previous(previous)
+    for key, role in (("inverse_phase", "fourier_slm"), ("inverse_amplitude", "input_slm")):
+        if inverse[key] is None:
+            inverse[key] = before.get(role)
     if "crosstalk" in only and bench.fourier_slm.modulation == "phase":  # through its LUT
         begin("crosstalk")
         lut = luts.get("fourier_slm")
@@ -124,24 +132,31 @@ def calibrate(
         sections["crosstalk"] = results["crosstalk"].to_payload()
     if "registration" in only:
         begin("registration")
-        results["registration"] = register(session)
+        held = None if previous is None else previous.sections.get("aberration")
+        conjugate = None  # through an earlier wavefront's conjugate when it is not remeasured
+        if held is not None and "aberration" not in only:
+            wave = aberration_phase(held, bench.system.fourier_shape)
+            conjugate = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels)
+        results["registration"] = register(session, fourier_levels=conjugate)
         sections["registration"] = results["registration"].to_payload()
         inp = results.get("lut", {}).get("input_slm")
         if inp is not None:  # the input SLM's gamma across its panel, through the registration
             inp.panel, raw = input_panel(session, inp.curve, results["registration"].affine)
             inp.raw.update(raw)
             sections["lut"]["input_slm"] = inp.to_payload()
+    affine = results["registration"].affine if "registration" in results else None
+    affine = before.get("registration") if affine is None else affine
     if "fourier" in only:
         begin("fourier")
-        registration = results["registration"].affine if "registration" in results else None
-        results["fourier"] = fourier_mapping(session, registration=registration, **inverse)
+        results["fourier"] = fourier_mapping(session, registration=affine, **inverse)
         sections["fourier"] = results["fourier"].to_payload()
+    centre = before.get("centre_px")
     if "aberration" in only:
         begin("aberration")
         results["aberration"] = measure_aberration(
             session,
-            centre_px=results["fourier"].centre_px if "fourier" in results else None,
-            registration=results["registration"].affine if "registration" in results else None,
+            centre_px=results["fourier"].centre_px if "fourier" in results else centre,
+            registration=affine,
             **inverse,
         )
         sections["aberration"] = results["aberration"].to_payload()
@@ -165,3 +180,18 @@ def calibrate(
     )
     cal.out_of_limits = out_of_limits(cal.sections)
     return cal, results
+
+
+def _previous(cal: CalibrationSet | None) -> dict[str, Any]:
+    """An earlier calibration's inverse LUTs (by SLM role), ``registration`` and Fourier
+    ``centre_px``, those it holds."""
+    out: dict[str, Any] = {}
+    if cal is None:
+        return out
+    for role, lut in cal.sections.get("lut", {}).items():
+        out[role] = lut["inverse"]
+    if "registration" in cal.sections:
+        out["registration"] = cal.registration
+    if "fourier" in cal.sections:
+        out["centre_px"] = cal.fourier["centre_px"]
+    return out

@@ -29,7 +29,16 @@ UNITS: dict[str, dict[str, float]] = {
         "nm": 1e-9,
         "pm": 1e-12,
     },
-    "time": {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9, "min": 60.0},
+    "time": {
+        "s": 1.0,
+        "ms": 1e-3,
+        "us": 1e-6,
+        "µs": 1e-6,
+        "μs": 1e-6,
+        "ns": 1e-9,
+        "min": 60.0,
+        "h": 3600.0,
+    },
     "power": {"W": 1.0, "mW": 1e-3, "uW": 1e-6, "µW": 1e-6, "nW": 1e-9},
     "frequency": {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6},
     "dimensionless": {"": 1.0, "%": 1e-2},
@@ -181,3 +190,36 @@ def _dimension_of(unit: str) -> str | None:
         if unit in table and unit:
             return dim
     return None
+
+
+#: Time units a rate may be given per (``"0.5 px/h"``), to seconds.
+RATE_TIMES = {"s": 1.0, "min": 60.0, "h": 3600.0}
+_RATE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^/\d\s]*)\s*/\s*(\S+)\s*$")
+
+
+def parse_rate(value: object, numerators: dict[str, float], name: str) -> float:
+    """A drift rate in SI per second: ``"<number> <unit>/<time>"`` with the unit one of
+    ``numerators`` (its factor to SI: e.g. ``{"px": 1.0}``, ``{"": 1.0, "%": 0.01}``) and the
+    time one of :data:`RATE_TIMES` (``"0.5 px/h"``, ``"2 %/h"``, ``"1e-3/h"``). Zero may be
+    bare; any other bare number is refused (a rate needs its time unit). Rates are >= 0.
+
+    Raises:
+        UnitError: naming the field, the value and what is allowed.
+    """
+    allowed = ", ".join(repr(f"{u}/{t}") for u in numerators for t in RATE_TIMES)
+    if isinstance(value, Real) and not isinstance(value, bool) and float(value) == 0:
+        return 0.0
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if not match:
+        example = f"0.5 {next(iter(numerators))}/h"
+        raise UnitError(
+            f"{name}: {value!r} has no time unit; write a rate such as {example!r} "
+            f"(allowed: {allowed})"
+        )
+    number, unit, per = match.groups()
+    if unit not in numerators or per not in RATE_TIMES:
+        raise UnitError(f"{name}: unknown rate unit in {value!r}; allowed: {allowed}")
+    rate = float(number) * numerators[unit] / RATE_TIMES[per]
+    if not (math.isfinite(rate) and rate >= 0):
+        raise UnitError(f"{name}: got {value!r}; a drift rate must be finite and >= 0")
+    return rate

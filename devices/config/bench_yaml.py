@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from devices.config.drift_yaml import bench_drift, laser_rin
 from devices.config.drivers import DeviceContext, build_device
 from devices.config.fields import (
     ROLES,
@@ -75,6 +76,7 @@ IMPERFECTION_KEYS = {
     "lut",
     "crosstalk",
     "camera",
+    "drift",
 }
 
 
@@ -263,17 +265,18 @@ def _assemble(
             name=name,
         )
     laser = parse_mapping(cfg.get("laser"), "bench.laser")
-    unknown = set(laser) - {"power", "beam_waist"}
+    unknown = set(laser) - {"power", "beam_waist", "rin"}
     if unknown:
         raise BenchConfigError(
-            f"bench.laser: unknown {sorted(unknown, key=str)}; allowed: power, beam_waist"
+            f"bench.laser: unknown {sorted(unknown, key=str)}; allowed: power, beam_waist, rin"
         )
     try:
         power = parse_quantity(laser.get("power", 1e-3), "power", "bench.laser.power")
         waist = laser.get("beam_waist")
         waist = None if waist is None else parse_length(waist, "bench.laser.beam_waist")
+        imp_rng = np.random.default_rng(imp_seq)
         imperfections = Imperfections.draw(
-            np.random.default_rng(imp_seq),
+            imp_rng,
             shift=parse_number(imp.get("shift", 0), "bench.imperfections.shift"),
             rotation=np.deg2rad(
                 parse_number(imp.get("rotation_deg", 0), "bench.imperfections.rotation_deg")
@@ -294,6 +297,8 @@ def _assemble(
             aberration_high=_aberration_high(imp.get("aberration_high", 0)),
         )
         ratio = parse_number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
+        drift, refresh = bench_drift(imp, imp_rng, cfg)
+        laser_noise = laser_rin(laser.get("rin", 0), imp_rng)
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
     try:
@@ -308,6 +313,9 @@ def _assemble(
             imperfections=imperfections,
             splitter_ratio=ratio,
             name=name,
+            drift=drift,
+            refresh_hz=refresh,
+            laser_noise=laser_noise,
         )
     except ValueError as exc:
         raise BenchConfigError(str(exc) if "bench" in str(exc) else f"bench: {exc}") from exc

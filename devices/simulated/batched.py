@@ -15,6 +15,10 @@ Speed (the forward and the noise draws dominate): the readout's pixels only are 
 (``pixels``: intensity, misalignment taps, noise), and only the first image's frames in full
 (the example frame). The numbers are those of the full frames (tests hold them equal).
 
+Time: the batch is evaluated at the bench's clock when it starts (a batch of a few hundred
+images lasts seconds, short against any drift), then the clock advances by the frames it
+stands for (:meth:`devices.simulated.bench.SimulatedBench.advance_batch`).
+
 ``complex`` bundles (no drive levels) are shown as their complex masks: an ideal complex
 modulator, which only a simulation has.
 """
@@ -63,11 +67,13 @@ def capture(
     masks = bench.realised_masks(bundle)
     if pixels is None:
         dn = _frames(bench, masks, levels, n_average, noise, rng, power_scale, windows)
+        bench.advance_batch(len(levels), len(masks), n_average)
         return _adc(bench.camera, dn, adc_bits)
     vals, frame0 = _pixel_frames(
         bench, masks, levels, n_average, noise, rng, power_scale, windows, np.asarray(pixels),
         first,
     )  # fmt: skip
+    bench.advance_batch(len(levels), len(masks), n_average)
     cam = bench.camera
     return _adc(cam, vals, adc_bits), (_adc(cam, frame0, adc_bits) if first else None)
 
@@ -95,6 +101,7 @@ def _frames(bench, masks, levels, n_average, noise, rng, power_scale, windows) -
     power = bench.camera_powers(levels, masks, power_scale=power_scale, exact=rng is None)
     if not noise:
         return cam.mean_dn(power).astype(np.float64)
+    power = _rin(bench, power, rng)
     photons = photons_from_power(power, cam.exposure, cam.wavelength)
     if rng is not None:
         b, f = photons.shape[:2]
@@ -117,6 +124,7 @@ def _noisy_window(bench, masks, levels, n_average, rng, power_scale, windows, fi
     pw, first = bench.camera_powers(
         levels, masks, power_scale=power_scale, exact=False, pixels=used, first=first
     )
+    pw = _rin(bench, pw, rng)
     b, f = pw.shape[:2]
     sub = photons_from_power(pw.reshape(b * f, -1), cam.exposure, cam.wavelength)
     if n_average > 1:
@@ -131,6 +139,16 @@ def _noisy_window(bench, masks, levels, n_average, rng, power_scale, windows, fi
     frame0 = np.rint(cam.mean_dn(first)).reshape(f, -1)
     frame0[:, used] = vals[0]
     return vals, frame0.reshape(f, *cam.shape), used
+
+
+def _rin(bench: Any, power: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """Powers (B, F, ...) times the laser's power factor of each exposure (one per image and
+    bundle frame, :mod:`devices.simulated.temporal`), from ``rng`` or the laser's stream."""
+    laser = getattr(bench, "laser_noise", None)
+    if laser is None:
+        return power
+    f = laser.factors(power.shape[:2], rng)
+    return power * f.reshape(*f.shape, *(1,) * (power.ndim - 2))
 
 
 def _used(cam: Any, windows: np.ndarray) -> np.ndarray:

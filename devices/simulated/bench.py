@@ -43,12 +43,21 @@ import numpy as np
 from devices.interface.bench import Bench
 from devices.interface.errors import DeviceError
 from devices.simulated.camera import SimulatedCamera
+from devices.simulated.clock import BenchClock
+from devices.simulated.drift import Drift
 from devices.simulated.imperfections import Imperfections
 from devices.simulated.optics import TrueOptics
 from devices.simulated.slm import SimulatedSLM
+from devices.simulated.temporal import LaserNoise
 from fouroptics.optics import FourFSystem, PixelGrid
 
 __all__ = ["Imperfections", "SimulatedBench", "truth_calibration"]
+
+#: a drifting bench's imperfections are evaluated at its clock rounded down to this many
+#: seconds (the optics are rebuilt when it moves on): at 0.5 px/h a minute moves 0.008 px
+DRIFT_STEP_S = 60.0
+#: SLM refresh rate (Hz) when none is given (devices/config/rates.py's assumed rate)
+DEFAULT_REFRESH_HZ = 60.0
 
 
 class SimulatedBench(Bench):
@@ -62,7 +71,13 @@ class SimulatedBench(Bench):
         fourier_camera: optional :class:`SimulatedCamera` in the Fourier plane.
         laser_power: nominal laser power in W (the true one is ``power_factor`` times it).
         beam_waist: 1/e^2 intensity radius in metres; None for flat illumination of the SLM.
-        imperfections: the hidden values (default: none).
+        imperfections: the hidden values at t = 0 (default: none).
+        drift: how they drift with the bench's clock (:mod:`devices.simulated.drift`), or
+            None (a bench frozen in time).
+        refresh_hz: (input SLM, Fourier SLM) refresh rates, Hz: each display takes a period
+            of the bench's clock (:mod:`devices.simulated.clock`).
+        laser_noise: the laser's relative intensity noise per exposure
+            (:class:`devices.simulated.temporal.LaserNoise`), or None.
         splitter_ratio: fraction of the Fourier-plane power sent to the Fourier camera.
         name: label.
 
@@ -84,6 +99,9 @@ class SimulatedBench(Bench):
         imperfections: Imperfections | None = None,
         splitter_ratio: float = 0.1,
         name: str = "simulated bench",
+        drift: Drift | None = None,
+        refresh_hz: tuple[float, float] = (DEFAULT_REFRESH_HZ, DEFAULT_REFRESH_HZ),
+        laser_noise: LaserNoise | None = None,
     ) -> None:
         super().__init__(system, input_slm, fourier_slm, camera, fourier_camera, name=name)
         for role, dev, cls in (
@@ -106,7 +124,14 @@ class SimulatedBench(Bench):
         self.laser_power = float(laser_power)
         self.beam_waist = beam_waist
         self.splitter_ratio = float(splitter_ratio) if fourier_camera is not None else 0.0
-        self._imperfections = imperfections or Imperfections()
+        self._base = imperfections or Imperfections()
+        self.drift = drift
+        self.refresh_hz = (float(refresh_hz[0]), float(refresh_hz[1]))
+        self.laser_noise = laser_noise if laser_noise is not None and laser_noise.rin else None
+        cams = [camera] + ([fourier_camera] if fourier_camera is not None else [])
+        self.clock = BenchClock(
+            [(input_slm, self.refresh_hz[0]), (fourier_slm, self.refresh_hz[1])], cams
+        )
         fcam_grid = None
         if fourier_camera is not None:
             if not isinstance(fourier_camera, SimulatedCamera):
@@ -119,23 +144,66 @@ class SimulatedBench(Bench):
             fcam_grid = PixelGrid(
                 shape=fourier_camera.shape, pitch=fourier_camera.pitch, name="fourier_slm"
             )
-        self._optics = TrueOptics(
-            system,
-            input_slm,
-            fourier_slm,
-            camera.shape,
-            self._imperfections,
-            self.laser_power,
-            beam_waist,
-            self.splitter_ratio,
-            fcam_grid,
-        )
+        self._fcam_grid = fcam_grid
+        self._true = self._build_optics(self._base)
+        self._optics_at = 0.0
         self.laser_on = True
         camera.wavelength = system.wavelength
-        camera.set_source(self.ideal_power)
+        camera.set_source(self.ideal_power if self.laser_noise is None else self._exposed_power)
         if fourier_camera is not None:
             fourier_camera.set_source(self.ideal_fourier_power)
         self._cache: dict[str, tuple[Any, Any]] = {}
+
+    # -- time --------------------------------------------------------------------------------
+    def _build_optics(self, imperfections: Imperfections) -> TrueOptics:
+        return TrueOptics(
+            self.system,
+            self.input_slm,
+            self.fourier_slm,
+            self.camera.shape,
+            imperfections,
+            self.laser_power,
+            self.beam_waist,
+            self.splitter_ratio,
+            self._fcam_grid,
+        )
+
+    @property
+    def time(self) -> float:
+        """The bench's clock, seconds since it was built (:mod:`devices.simulated.clock`)."""
+        return self.clock.t
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of idle time pass (a drifting bench drifts meanwhile)."""
+        self.clock.advance(seconds)
+
+    def advance_batch(self, n_images: int, n_frames: int, n_average: int = 1) -> None:
+        """Advance the clock by what a frame-by-frame capture of ``n_images`` images under
+        ``n_frames`` bundle frames takes (:meth:`devices.interface.bench.Bench.
+        capture_bundle`): ``n_frames`` Fourier refreshes, ``n_images * n_frames`` input
+        refreshes and exposures of ``n_average`` frames each (a batched capture is evaluated
+        at the time it starts: it is short against the drift)."""
+        cam = self.camera
+        exposures = n_images * n_frames * n_average * (cam.exposure + cam.readout_time)
+        refreshes = n_frames / self.refresh_hz[1] + n_images * n_frames / self.refresh_hz[0]
+        self.clock.advance(exposures + refreshes)
+
+    @property
+    def _optics(self) -> TrueOptics:
+        """The optics at the clock's time (rebuilt, and the caches dropped, when a drifting
+        bench's clock moved past another :data:`DRIFT_STEP_S`)."""
+        if self.drift is not None:
+            t = np.floor(self.clock.t / DRIFT_STEP_S) * DRIFT_STEP_S
+            if t != self._optics_at:
+                self._true = self._build_optics(self.drift.at(self._base, t))
+                self._optics_at = t
+                self._cache.clear()
+        return self._true
+
+    @property
+    def _imperfections(self) -> Imperfections:
+        """The hidden imperfections now."""
+        return self._optics.imperfections
 
     # -- the light on the cameras (truth: tests and reports) ---------------------------------
     def ideal_power(self) -> np.ndarray:
@@ -143,14 +211,20 @@ class SimulatedBench(Bench):
         patterns (truth: for tests and reports only). Zero while :attr:`laser_on` is False."""
         if not self.laser_on:
             return np.zeros(self.camera.shape, np.float32)
+        optics = self._optics  # first: a drifted bench drops its caches
         key = (self.input_slm.version, self.fourier_slm.version)
         hit = self._cache.get("camera")
         if hit is not None and hit[0] == key:
             return hit[1]
-        power = self._optics.camera_power()
+        power = optics.camera_power()
         power.flags.writeable = False
         self._cache["camera"] = (key, power)
         return power
+
+    def _exposed_power(self) -> np.ndarray:
+        """What the camera integrates in one capture: :meth:`ideal_power` times the laser's
+        power factor of that exposure (:mod:`devices.simulated.temporal`)."""
+        return self.ideal_power() * self.laser_noise.factors(())
 
     def ideal_fourier_power(self) -> np.ndarray:
         """Noiseless power per Fourier-camera pixel in W (truth: tests and reports only)."""
@@ -162,11 +236,12 @@ class SimulatedBench(Bench):
             )
         if not self.laser_on:
             return np.zeros(self.fourier_camera.shape, np.float32)
+        optics = self._optics
         key = (self.input_slm.version,)
         hit = self._cache.get("fourier")
         if hit is not None and hit[0] == key:
             return hit[1]
-        power = self._optics.fourier_camera_power(self.fourier_camera.pitch)
+        power = optics.fourier_camera_power(self.fourier_camera.pitch)
         power.flags.writeable = False
         self._cache["fourier"] = (key, power)
         return power
@@ -179,6 +254,7 @@ class SimulatedBench(Bench):
     def realised_masks(self, bundle: Any) -> np.ndarray:
         """(F, H_F, W_F) complex64 masks the bench realises for a bundle's frames (true LUT,
         fringing; stop and aberration folded in); cached per bundle and Fourier-SLM state."""
+        optics = self._optics
         # identities, with the objects held (an id alone may be reused once they are freed)
         key = (bundle, bundle.fourier_levels, bundle.fourier_masks, self.fourier_slm.version)
         hit = self._cache.get("masks")
@@ -189,7 +265,7 @@ class SimulatedBench(Bench):
             fields = np.asarray(bundle.fourier_masks, dtype=np.complex128)
         else:
             fields = self.fourier_slm.fields(bundle.fourier_levels, fill_factor=False)
-        masks = self._optics.realised_masks(fields)
+        masks = optics.realised_masks(fields)
         self._cache["masks"] = (key, masks)
         return masks
 
@@ -243,6 +319,9 @@ class SimulatedBench(Bench):
             imperfections=imperfections,
             splitter_ratio=self.splitter_ratio or 0.1,
             name=self.name,
+            drift=self.drift,
+            refresh_hz=self.refresh_hz,
+            laser_noise=self.laser_noise,
         )
 
     # -- the truth ----------------------------------------------------------------------------
@@ -259,7 +338,9 @@ class SimulatedBench(Bench):
         its normalising radius, Fourier pixels),
         ``beam_waist`` (m), ``beam_centre`` (m), ``system`` (the true FourFSystem as a dict),
         ``input_slm`` / ``fourier_slm`` / ``camera`` / ``fourier_camera`` (device truths),
-        ``splitter_ratio``.
+        ``splitter_ratio``, ``clock_s`` (the bench's clock, s), ``drift`` (None, or the
+        ``rates`` (SI per second), the seeded ``directions`` and ``offsets`` now: see
+        :mod:`devices.simulated.drift`); the values above are those at ``clock_s``.
         """
         imp = self._imperfections
         a, b = imp.camera_affine(self.camera.shape)
@@ -288,6 +369,9 @@ class SimulatedBench(Bench):
             "camera": self.camera.truth(),
             "fourier_camera": None if self.fourier_camera is None else self.fourier_camera.truth(),
             "splitter_ratio": self.splitter_ratio,
+            "clock_s": self.clock.t,
+            "laser_rin": 0.0 if self.laser_noise is None else self.laser_noise.rin,
+            "drift": None if self.drift is None else self.drift.describe(self._optics_at),
         }
 
 

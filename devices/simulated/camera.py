@@ -124,6 +124,8 @@ class SimulatedCamera(Camera):
         self._exposure = 0.0
         self.set_exposure(exposure)
         self._source: np.ndarray | PowerSource | None = None
+        #: seconds of exposure (and readout) captured so far: a bench clock counts them
+        self.exposed_s = 0.0
 
     # -- the scene ------------------------------------------------------------------------
     def set_source(self, power: np.ndarray | float | PowerSource | None) -> None:
@@ -252,6 +254,7 @@ class SimulatedCamera(Camera):
                 "shorten the exposure or pass a longer timeout",
             )
         photons = photons_from_power(self.power(), self._exposure, self.wavelength)
+        self.exposed_s += needed
         return self._frames(photons, n_frames)
 
     def _get_exposure_hw(self) -> float:

@@ -43,6 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="overwrite a calibration an earlier run left in --out"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="quick check of --calibration against the bench (<= 50 frames): check.json; exit "
+        "0 within limits, 3 when a recalibration is needed (fouroptics/commands/check.py)",
+    )
+    parser.add_argument("--calibration", default=None, help="with --check: the calibration.h5")
+    parser.add_argument(
+        "--at",
+        default=None,
+        help="with --check: advance a simulated bench's clock first: '1h', '10 min' or seconds",
+    )
 
 
 def _rel(measured: float, true: float) -> dict[str, float]:
@@ -291,6 +303,14 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.inputs import check_threads
 
     check_threads(args.threads)
+    if args.check:
+        from fouroptics.commands.check import run_check
+
+        return run_check(args)
+    if args.calibration is not None or args.at is not None:
+        from fouroptics.errors import ConfigError
+
+        raise ConfigError("--calibration and --at go with --check")
     refuse_existing(args.out, OUTPUTS, "a calibration", args.force)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))

@@ -31,7 +31,7 @@ from fouroptics.report import prepare_out, refuse_existing, write_json
 SWEEPS = ("photons", "bits", "misalignment")
 #: the files a run writes into --out (a folder holding one is refused unless --force)
 OUTPUTS = ("results.json", "camera_frame.png", "features.png", "confusion.png",
-           "segmentation.png", *(f"sweep_{s}.png" for s in SWEEPS))  # fmt: skip
+           "segmentation.png", "timeline.png", *(f"sweep_{s}.png" for s in SWEEPS))  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument(
         "--force", action="store_true", help="overwrite the results of an earlier run in --out"
+    )
+    parser.add_argument(
+        "--timeline",
+        default=None,
+        help="measure again at evenly spaced times of a drifting simulated bench over this "
+        "long ('1h'; fouroptics/commands/timeline.py)",
+    )
+    parser.add_argument("--points", type=int, default=None, help="timeline points (default 7)")
+    parser.add_argument(
+        "--recalibrate-every",
+        dest="recal_every",
+        default=None,
+        help="with --timeline: quick check this often ('10min'), recalibrate what drifted",
     )
 
 
@@ -117,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.commands.inputs import check_run_args
 
     target = check_run_args(args)
+    from fouroptics.commands.timeline import parse_timeline
+
+    timeline = parse_timeline(args)
     refuse_existing(args.out, OUTPUTS, "the results of a simulate run", args.force)
     if args.threads:
         os.environ.setdefault("FOUROPTICS_FFT_THREADS", str(args.threads))
@@ -148,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         task = model.task
         dig = digital_features(digital_model, bundle, x)
         dig_pred = predict(bundle, dig)
+        t_start = float(getattr(bench, "time", 0.0))
         opt, wall = measure(model, x, progress=not args.no_progress)
         stats = model.stats
         stats.warnings.extend(run_warnings(bundle, bench, stats, exposure))
@@ -224,6 +241,28 @@ def run(args: argparse.Namespace) -> int:
             sweep["digital_" + sweep["metric"]] = results["digital"][sweep["metric"]]
             results["sweep"] = sweep
             figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
+        if timeline is not None:
+            from fouroptics.commands.timeline import run_timeline, timeline_plot
+
+            def make_model(c: Any) -> Any:
+                return OpticalModel(
+                    bundle, bench, c, ref, exposure=exposure, target=target, batch=args.batch,
+                    noise=not args.no_noise, seed=args.seed,
+                )  # fmt: skip
+
+            def score(f: np.ndarray) -> dict[str, float]:
+                err = float(np.linalg.norm(f - dig) / max(np.linalg.norm(dig), 1e-300))
+                return {**metrics(task, y, predict(bundle, f), k), "feature_nrmse": err}
+
+            results.update(run_timeline(
+                timeline, bench, cal, make_model, model,
+                lambda m: measure(m, x, progress=not args.no_progress)[0], score,
+                (t_start, opt), args.bench,
+            ))  # fmt: skip
+            metric = "miou" if task == "segment" else "accuracy"
+            figures.append(
+                timeline_plot(results["timeline"], results["digital"], metric, out / "timeline.png")
+            )
     results["files"] = [f.name for f in figures]
     path = write_json(out / "results.json", results)
     names = ("miou", "pixel_accuracy") if task == "segment" else ("accuracy",)
