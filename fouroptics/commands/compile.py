@@ -20,6 +20,7 @@ import numpy as np
 from fouroptics.commands.compile_beliefs import (
     fourier_frame,
     input_coupling,
+    input_crosstalk,
     input_leak,
     slm_from_bench,
     slm_from_calibration,
@@ -171,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         opts.update(max_tiles=args.tiles_per_frame, robust=args.robust)
     if frame is not None and not frame.is_nominal:
         opts["frame"] = frame
+    opts["input_crosstalk"] = input_crosstalk(args.system)  # the input SLM's declared
     if args.leak_block and args.calibration is None:
         raise ConfigError("--leak-block: needs --calibration (the measured input LUT's floor)")
     if args.calibration is not None:  # used by DC-free kernels, or with --leak-block

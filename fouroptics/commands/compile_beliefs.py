@@ -175,3 +175,21 @@ def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
     if "aberration" in cal.sections:
         wavefront = np.asarray(cal.aberration_phase(shape), dtype=np.float64)
     return FourierFrame.from_calibration(fourier, shape, wavefront, source=Path(path).name)
+
+
+def input_crosstalk(path: Path) -> np.ndarray | None:
+    """The input SLM's crosstalk kernel that a bench YAML declares (its profile's fringing, or
+    the section's override), when the input SLM modulates amplitude: what the compiler divides
+    out of the masks. None for a plain system YAML, a phase-only input SLM or no fringing."""
+    from devices.config import declared_slm
+    from fouroptics.io.yaml_load import load_yaml
+    from fouroptics.optics.pixels import fringing_kernel
+
+    cfg = load_yaml(path, "system file")
+    if not (isinstance(cfg, dict) and "system" in cfg and "input_slm" in cfg):
+        return None
+    d = declared_slm(path, "input_slm")
+    c = float(d.get("fringing", 0.0))
+    if d.get("modulation", "amplitude") == "phase" or not c:
+        return None
+    return fringing_kernel(c)

@@ -163,6 +163,8 @@ class MaskBundle:
         }
         if frame is not None and frame.wavefront is not None:
             arrays["wavefront"] = np.asarray(frame.wavefront, dtype=np.float64)
+        if kw.get("input_crosstalk") is not None:
+            arrays["input_crosstalk"] = np.asarray(kw["input_crosstalk"], dtype=np.float64)
         bundle = cls(
             system=system,
             encoding=kw["encoding"],
@@ -291,6 +293,9 @@ class MaskBundle:
         believes it: ``t``, or with a measured phase coupling (``arrays["input_coupling"]``:
         (L,) radians of the level the run shows for ``t = k / (L - 1)``, relative to the top
         level) ``t exp(i phi(t))``, complex64."""
+        kernel = self.arrays.get("input_crosstalk")
+        if kernel is not None:  # what the input SLM's believed crosstalk shows
+            t = pixels.crosstalk(np.asarray(t, dtype=np.float32), kernel)
         phi = self.arrays.get("input_coupling")
         if phi is None:
             return t

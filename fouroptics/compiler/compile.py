@@ -355,6 +355,7 @@ def compile_program(
     input_leak: float = 0.0,
     leak_block: bool = False,
     robust: float | None = None,
+    input_crosstalk: np.ndarray | None = None,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -394,6 +395,11 @@ def compile_program(
             becomes ``a + (1 - a) t``. When the block does not fit, the bundle is compiled
             without it and says so. False: the floor is not compensated (the run clips the
             images at it).
+        input_crosstalk: the input SLM's believed crosstalk kernel (kh, kw), acting on the
+            field it shows (an amplitude SLM: ``K * |t|``): its transfer function
+            (:func:`fouroptics.optics.pixels.crosstalk_transfer`) is divided out of the masks
+            at the frequencies the Fourier pixels see, and the bundle's twin shows the images
+            through it. None: no input crosstalk.
         robust: ``phase-multi``: relative spread of the crosstalk coupling the drive is made
             robust to (:func:`fouroptics.compiler.multiplex.crosstalk_variants`; default
             :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`, 0: the belief only).
@@ -414,7 +420,7 @@ def compile_program(
             encoding=encoding, slm=slm, upsample=upsample, max_frames=max_frames,
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
             refine=refine, source=source, head=head, frame=frame, input_leak=input_leak,
-            leak_block=leak_block, robust=robust,
+            leak_block=leak_block, robust=robust, input_crosstalk=input_crosstalk,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -596,6 +602,17 @@ def compile_program(
         )
     if envelope is not None:
         targets /= envelope
+    if input_crosstalk is not None:  # what the input SLM's crosstalk does to the image
+        uy, ux = frame.coords(system) if frame is not None else system.fourier_coords()
+        lam_f = system.wavelength * system.f1
+        h = pixels.crosstalk_transfer(input_crosstalk, uy / lam_f, ux / lam_f, system.input_pitch)
+        targets /= np.where(np.abs(h) < 0.2, 0.2, h)  # a deep null is not worth the light
+        k = np.asarray(input_crosstalk)
+        warnings.append(
+            f"input SLM crosstalk (centre tap {k[k.shape[0] // 2, k.shape[1] // 2]:.3f}) divided "
+            f"out of the masks (its transfer function down to {np.abs(h).min():.3f} in the band "
+            "of the Fourier SLM)"
+        )
     if system.pixel_quadrature > 1:
         warnings.append(
             "pixel_quadrature > 1: the Fourier pixel's camera-plane envelope sinc(a y / "
@@ -644,6 +661,7 @@ def compile_program(
         head=head,
         iris=iris_note,
         frame=frame,
+        input_crosstalk=input_crosstalk,
         input_leak=floor,
         leak_block=bool(leak),
     )

@@ -206,6 +206,27 @@ def crosstalk(values: Any, kernel: np.ndarray, adjoint: bool = False) -> Any:
     return apply(out, k)
 
 
+def crosstalk_transfer(
+    kernel: np.ndarray, freq_y: np.ndarray, freq_x: np.ndarray, pitch: float
+) -> np.ndarray:
+    """What :func:`crosstalk` does to a pattern's spatial frequencies, away from the border:
+    ``H(nu_y, nu_x) = sum_ab kernel[r + a, s + b] exp(-2 pi i (nu_y a + nu_x b) pitch)``
+    (the convention of :func:`crosstalk`: ``(a, b)`` rows below and columns right).
+
+    Args:
+        kernel: (kh, kw), :func:`check_kernel`.
+        freq_y, freq_x: spatial frequencies (1/m), (H,), (W,).
+        pitch: pixel pitch, metres.
+
+    Returns:
+        (H, W) complex128 (real for a symmetric kernel; 1 at zero frequency).
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    ay = np.exp(-2j * np.pi * np.outer(freq_y, np.arange(k.shape[0]) - k.shape[0] // 2) * pitch)
+    ax = np.exp(-2j * np.pi * np.outer(freq_x, np.arange(k.shape[1]) - k.shape[1] // 2) * pitch)
+    return ay @ k @ ax.T
+
+
 def fringing(values: Any, coupling: float) -> Any:
     """Nearest-neighbour crosstalk: :func:`crosstalk` with :func:`fringing_kernel` ``(c)``.
 
