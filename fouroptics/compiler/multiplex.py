@@ -32,7 +32,7 @@ import dataclasses
 import numpy as np
 import scipy.fft
 
-from fouroptics.compiler.refine import GAIN_SLACK, DriveModel
+from fouroptics.compiler.refine import GAIN_SLACK, DriveModel, adam_step
 from fouroptics.compiler.slm import SLMModel
 
 #: Relative spread of the crosstalk's off-centre coupling the drive is made robust to (0.2:
@@ -314,7 +314,6 @@ def _adam(
     """
     m1 = np.zeros_like(d)
     m2 = np.zeros_like(d)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
     fids: list[list[float]] = []
     for it in range(iters + 1):  # optimiser steps
         last = it == iters
@@ -334,12 +333,6 @@ def _adam(
                 grad += gr * wk[:, None, None]
         if last:
             break
-        m1 *= beta1
-        m1 += (1 - beta1) * grad
-        m2 *= beta2
-        m2 += (1 - beta2) * grad * grad
-        t = it + 1
-        d -= (step / (1 - beta1**t)) * m1 / (np.sqrt(m2 / (1 - beta2**t)) + eps)
-        np.clip(d, *bounds, out=d)
+        adam_step(d, grad, m1, m2, it + 1, step, bounds)
     del fid0
     return fids, g0.tolist()

@@ -244,7 +244,6 @@ def _adam(
     """
     m1 = np.zeros_like(d)
     m2 = np.zeros_like(d)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
     fids: list[list[float]] = []
     for it in range(iters + 1):
         fid, g, grad = objective(d, terms, c=c, gain=gain, with_grad=it < iters)
@@ -252,15 +251,29 @@ def _adam(
             fids.append(fid.tolist())
         if it == iters:
             break
-        m1 *= beta1
-        m1 += (1 - beta1) * grad
-        m2 *= beta2
-        m2 += (1 - beta2) * grad * grad
-        t = it + 1
-        d -= (step / (1 - beta1**t)) * m1 / (np.sqrt(m2 / (1 - beta2**t)) + eps)
-        np.clip(d, *bounds, out=d)
+        adam_step(d, grad, m1, m2, it + 1, step, bounds)
     fids.append(fid.tolist())
     return fids, g.tolist()
+
+
+def adam_step(
+    d: np.ndarray,
+    grad: np.ndarray,
+    m1: np.ndarray,
+    m2: np.ndarray,
+    t: int,
+    step: float,
+    bounds: tuple[float | np.ndarray, float | np.ndarray],
+) -> None:
+    """One Adam step (beta 0.9, 0.999) on the drive ``d`` in place, ``t`` counting from 1, its
+    moments ``m1``, ``m2`` updated in place, then ``d`` clipped to ``bounds``."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    m1 *= beta1
+    m1 += (1 - beta1) * grad
+    m2 *= beta2
+    m2 += (1 - beta2) * grad * grad
+    d -= (step / (1 - beta1**t)) * m1 / (np.sqrt(m2 / (1 - beta2**t)) + eps)
+    np.clip(d, *bounds, out=d)
 
 
 def objective(
