@@ -375,21 +375,27 @@ def test_measured_fourier_frame_is_applied_by_the_compiler():
         assert bundle.meta["fourier_frame"]["scale"] == pytest.approx(1.01, abs=1e-3)
 
 
+def measured_floor(bench) -> tuple[float, dict]:
+    """The input SLM's floor as the input LUT routine measures it (never the truth), and a run
+    calibration with that LUT's inverse and the nominal registration."""
+    from calibration.lut import amplitude_lut
+
+    exposure = bench.camera.exposure
+    lut = amplitude_lut(Session(bench), "input_slm", step=8)
+    bench.camera.set_exposure(exposure)
+    cal = {"registration": bench.system.imaging_affine(), "input_inverse_lut": lut.inverse}
+    return float(lut.curve.min() / lut.curve.max()), cal
+
+
 def test_leak_block_cancels_the_input_slms_contrast_floor():
     """An amplitude input SLM whose darkest level still passes 6 % of the field: its light
     reaches every tile (4 % off the convolution); a leak block, with the floor measured by the
     input LUT routine (never the truth), cancels it (within 0.5 %)."""
-    from calibration.lut import amplitude_lut
-
     d = bench_dict()
     d["input_slm"]["amplitude_min"] = 0.06
     with load_bench(d) as bench:
-        exposure = bench.camera.exposure
-        lut = amplitude_lut(Session(bench), "input_slm", step=8)
-        bench.camera.set_exposure(exposure)
-        floor = float(lut.curve.min() / lut.curve.max())
+        floor, cal = measured_floor(bench)
         assert floor == pytest.approx(0.06, abs=0.005)
-        cal = {"registration": bench.system.imaging_affine(), "input_inverse_lut": lut.inverse}
         x = images(6)
         ref = np.stack([[fftconvolve(im[0], k, mode="same") ** 2 for k in KERNELS] for im in x])
         err = {}
@@ -411,17 +417,11 @@ def test_dc_free_kernels_need_no_leak_block():
     the floor measured by the input LUT routine, the run shows the images standing on it
     (a + (1 - a) t) and meets scipy's convolution of the images within 0.5 % with no leak block;
     clipped at the floor (max(t, a), what an uncompensated run shows) they miss it by > 2 %."""
-    from calibration.lut import amplitude_lut
-
     kernels = KERNELS - KERNELS.mean(axis=(1, 2), keepdims=True)
     d = bench_dict()
     d["input_slm"]["amplitude_min"] = 0.06
     with load_bench(d) as bench:
-        exposure = bench.camera.exposure
-        lut = amplitude_lut(Session(bench), "input_slm", step=8)
-        bench.camera.set_exposure(exposure)
-        floor = float(lut.curve.min() / lut.curve.max())
-        cal = {"registration": bench.system.imaging_affine(), "input_inverse_lut": lut.inverse}
+        floor, cal = measured_floor(bench)
         x = images(6)
         ref = np.stack([[fftconvolve(im[0], k, mode="same") ** 2 for k in kernels] for im in x])
         err = {}
