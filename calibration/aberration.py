@@ -31,6 +31,7 @@ from calibration.errors import CalibrationError
 from calibration.patterns import phase_levels
 from calibration.registration import spot_centre
 from calibration.session import Session
+from fouroptics.optics.panel import panel_map
 from fouroptics.optics.zernike import TERMS, default_radius_px, pixel_coordinates, term
 
 
@@ -126,6 +127,7 @@ def measure_aberration(
     registration: np.ndarray | None = None,
     inverse_phase: np.ndarray | None = None,
     inverse_amplitude: np.ndarray | None = None,
+    panel: np.ndarray | None = None,
     terms: tuple[str, ...] = TERMS,
     rounds: int = 2,
     bias_rad: float = 0.6,
@@ -141,6 +143,10 @@ def measure_aberration(
             ``centre_px``; default: the panel's centre pixel ``n // 2``).
         registration: (2, 3) input -> camera affine (default: the believed, nominal one).
         inverse_phase, inverse_amplitude: measured inverse LUTs of the Fourier and input SLMs.
+        panel: (6,) the Fourier SLM's measured map across its panel
+            (:mod:`fouroptics.optics.panel`): the trial patterns are shown through it, so that
+            a cell-gap bowl (which offsets a blazed grating's first order by ``pi (m - 1)``)
+            is not taken for the optics' defocus.
         terms: the Zernike terms measured (:data:`fouroptics.optics.zernike.TERMS`).
         rounds: passes over the terms. bias_rad: each probe's rms over the panel, radians.
         spacing, count: the input dot grid (input pixels, dots per side; default: as many as
@@ -188,12 +194,13 @@ def measure_aberration(
     cc = np.arange(wf, dtype=np.float64)[None, :]
     grating = 2 * np.pi * (rr / period[0] + cc / period[1])
     n_levels = fslm.levels
+    scale = None if panel is None else panel_map(panel, (hf, wf))
 
     def show(coefficients: np.ndarray) -> None:
         trial = np.tensordot(coefficients, basis, axes=1)
-        session.display(None, phase_levels(grating + trial, inverse_phase, n_levels))
+        session.display(None, phase_levels(grating + trial, inverse_phase, n_levels, scale))
 
-    session.display(levels, phase_levels(grating, inverse_phase, n_levels))
+    session.display(levels, phase_levels(grating, inverse_phase, n_levels, scale))
     session.auto_expose(target=0.5, percentile=99.99)
     dark = session.dark_frame(4)
     frame = session.capture(n_frames) - dark

@@ -10,8 +10,9 @@ edges' sidelobes along the axes), blocked out before the analysis; but the floor
 beside the top patch makes fringes of the same frequency, constant in g. So the component is
 taken relative to the frame with the second patch at level 0:
 ``d(g) = (F(g) - F(0)) / (F(top) - F(0))`` with ``F = A e^{i phi_c}`` relative to the top
-level, and ``F(g) = F(0) + d(g) (1 - F(0))``, ``F(0)`` the measured floor ``A(0)`` at the phase
-of the darkest level whose fringes stand above it.
+level, and ``F(g) = F(0) + d(g) (1 - F(0))``, ``F(0)`` the measured floor ``A(0)``. The levels
+whose fringes do not stand above the floor's are continued along the line through the three
+darkest resolved ones, and the floor's phase is that line's at level 0 (found self-consistently).
 """
 
 from __future__ import annotations
@@ -54,11 +55,14 @@ def _expose(session: Session, camera: Any, show: np.ndarray) -> None:
         camera.set_exposure(t)
 
 
-def measure_phase_coupling(session: Session, floor: float, n_frames: int = 1) -> PhaseCoupling:
+def measure_phase_coupling(
+    session: Session, amplitude: np.ndarray, n_frames: int = 1
+) -> PhaseCoupling:
     """The input SLM's phase per level (relative to the top level) on the Fourier camera.
 
     Args:
-        floor: the darkest level's amplitude relative to the top's (the amplitude LUT's).
+        amplitude: (L,) the input SLM's measured amplitude per level, relative to the top's
+            (the amplitude LUT's curve); its first entry is the floor.
 
     Frames: ``LEVELS + 1`` captures of ``n_frames`` each, plus exposure and dark frames.
 
@@ -122,19 +126,27 @@ def measure_phase_coupling(session: Session, floor: float, n_frames: int = 1) ->
         z.append(np.conj(component(session.capture_fourier(n_frames) - dark)))
     z = np.array(z)
     d = (z - z[0]) / (z[-1] - z[0])
+    floor = float(np.asarray(amplitude)[0] / np.max(amplitude))
     above = np.nonzero(np.abs(d) > 3 * floor)[0]
-    if len(above) < 2:
+    if len(above) < 3:
         raise CalibrationError("phase coupling: the fringes do not change with the level")
-    f0 = floor * np.exp(1j * np.angle(d[above[0]]))
-    rel = f0 + d * (1 - f0)
     # the phase of each level relative to the top, unwrapped down from it; below the floor's
-    # threefold it is not resolved and held at the nearest resolved level's
-    phase = np.unwrap(np.angle(rel)[::-1])[::-1]
-    phase -= phase[-1]
-    phase[: above[0]] = phase[above[0]]
+    # threefold it is not resolved: continued along the line through the three darkest
+    # resolved levels (a smooth curve; those levels carry a tenth of the top's field or less).
+    # The floor's own phase is that line's at level 0: a few rounds find it self-consistent
+    psi = float(np.angle(d[above[0]]))
+    k = above[:3]
+    for _ in range(6):
+        rel = floor * np.exp(1j * psi) * (1 - d) + d
+        phase = np.unwrap(np.angle(rel)[::-1])[::-1]
+        phase -= phase[-1]
+        slope, offset = np.polyfit(levels[k], phase[k], 1)
+        phase[: above[0]] = offset + slope * levels[: above[0]]
+        psi = float(phase[0])
     curve = PchipInterpolator(levels, phase)(np.arange(slm.levels))
     raw = {
         "levels": levels,
+        "resolved_from_level": np.array([levels[above[0]]]),
         "relative_field": rel,
         "fringe_bin": np.array([ky, kx]),
         "axis_px": np.array([py, px]),

@@ -156,7 +156,8 @@ def _split_column(session: Session, spacing: int) -> int:
     return session.fourier_shape[1] // 2 + int(round(period / 2))
 
 
-def _windows(signal: np.ndarray) -> np.ndarray:
+def bright_windows(signal: np.ndarray) -> np.ndarray:
+    """Camera pixels (bool) within 3 pixels of where ``signal`` exceeds a fifth of its peak."""
     mask = signal > 0.2 * signal.max()
     return ndimage.binary_dilation(mask, iterations=3)
 
@@ -166,6 +167,7 @@ def fourier_phase_lut(
 ) -> SLMResponse:
     """Gray level -> phase of the Fourier SLM by the two-reference split-field method, then
     (``regions``) its variation across the panel (:func:`calibration.panel.fourier_regions`).
+    With the regions, ``curve`` is the response at the panel's centre and ``panel`` is 1 there.
 
     Frames: about ``2 L / step`` (one capture each) plus exposure and dark frames, and
     :data:`calibration.panel.REGIONS` squared times :data:`calibration.panel.REGION_LEVELS`.
@@ -183,7 +185,7 @@ def fourier_phase_lut(
     session.display(dots, _fourier_flat(session))
     session.auto_expose(target=0.3, percentile=99.99)
     dark = session.dark_frame(4)
-    win = _windows(session.capture(2) - dark)
+    win = bright_windows(session.capture(2) - dark)
     dark_sum = float(dark[win].sum())
     measured = np.unique(np.r_[np.arange(0, n_levels, step), n_levels - 1])
 
@@ -209,7 +211,11 @@ def fourier_phase_lut(
     if regions:
         from calibration.panel import fourier_regions
 
-        panel, panel_raw = fourier_regions(session, curve, win, dark_sum)
+        panel, panel_raw = fourier_regions(session, curve, spacing)
+        # the curve is the response at the panel's centre, the map 1 there: the dots' light
+        # (and so the global curve) is centred there, and the split is then one convention
+        curve = curve * panel[0]
+        panel = panel / panel[0]
     return SLMResponse(
         slm="fourier_slm",
         modulation="phase",

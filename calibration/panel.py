@@ -3,12 +3,14 @@ non-uniformity), measured through the bench and fitted with a smooth map
 (:mod:`fouroptics.optics.panel`: ``m(y, x)`` with ``m * curve(l)`` on a phase SLM,
 ``curve(l) ** m`` on an amplitude SLM).
 
-Fourier SLM (phase): the dot grid of the global routine (:func:`calibration.lut.
-fourier_phase_lut`) lights the whole Fourier plane; the SLM shows level 0 except one region of a
-``grid x grid`` split, which shows level g. The light in the dot images' windows is linear in
-the region's field, so ``P(g) = a + b cos(s curve(g)) + c sin(s curve(g))``: with the global
-curve's shape known, a few levels give the region's scale ``s`` (a fit of four numbers; no
-quadrature pair needed). The map is fitted through the regions' scales at their centres.
+Fourier SLM (phase): a grid of single-pixel dots on the input SLM lights the whole Fourier
+plane (one pixel's spectrum falls to 0.4 of its peak at the panel's edge, where the global
+routine's 4-pixel dots leave the edge regions a hundredth of the centre's modulation); the SLM
+shows level 0 except one region of a ``grid x grid`` split, which shows level g. The light in
+the dot images' windows is linear in the region's field, so
+``P(g) = a + b cos(s curve(g)) + c sin(s curve(g))``: with the global curve's shape known, a
+few levels give the region's scale ``s`` (a fit of four numbers; no quadrature pair needed).
+The map is fitted through the regions' scales at their centres.
 
 Input SLM (amplitude): after the registration, the camera images the input SLM shown uniformly
 at a few levels; at each registered input point the power ratio to the top level is
@@ -21,13 +23,16 @@ import numpy as np
 from scipy import ndimage, optimize
 
 from calibration.errors import CalibrationError
+from calibration.patterns import dot_grid
 from calibration.session import Session
 from fouroptics.optics.panel import fit_panel
 
 #: regions per side of the Fourier SLM, levels per region, and the scales searched
 REGIONS = 3
-REGION_LEVELS = 8
+REGION_LEVELS = 12
 SCALES = (0.8, 1.25)
+#: frames averaged per level and region
+REGION_FRAMES = 2
 
 
 def region_scale(curve: np.ndarray, power: np.ndarray) -> tuple[float, float, float]:
@@ -53,19 +58,27 @@ def region_scale(curve: np.ndarray, power: np.ndarray) -> tuple[float, float, fl
 
 
 def fourier_regions(
-    session: Session, curve: np.ndarray, windows: np.ndarray, dark_sum: float
+    session: Session, curve: np.ndarray, spacing: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The Fourier SLM's scale per region and the fitted map's (6,) coefficients.
 
     Args:
-        session: with the dot grid displayed on the input SLM and its exposure set.
+        session: the bench (its input SLM an amplitude one: the global routine checked).
         curve: (L,) the measured global phase curve, radians relative to level 0.
-        windows: camera pixels (bool, camera shape) around the dot images.
-        dark_sum: the dark frame's sum over ``windows``.
+        spacing: the dot grid's spacing, input pixels (the global routine's).
 
-    Frames: ``REGIONS**2 * REGION_LEVELS``.
+    Frames: ``REGIONS**2 * REGION_LEVELS`` plus the exposure, dark and window frames.
     """
+    from calibration.lut import bright_windows
+
     hf, wf = session.fourier_shape
+    top = session.bench.input_slm.levels - 1
+    dots, _ = dot_grid(session.input_shape, spacing, 1, spacing // 2, top)
+    session.display(dots, np.zeros((hf, wf), dtype=np.int64))
+    session.auto_expose(target=0.3, percentile=99.99)
+    dark = session.dark_frame(4)
+    windows = bright_windows(session.capture(2) - dark)
+    dark_sum = float(dark[windows].sum())
     n = len(curve)
     levels = np.unique(np.rint(np.linspace(0, n - 1, REGION_LEVELS)).astype(np.int64))
     edges_y = np.linspace(0, hf, REGIONS + 1).astype(int)
@@ -81,7 +94,7 @@ def fourier_regions(
             for k, g in enumerate(levels):
                 pattern[box] = g
                 session.display(None, pattern)
-                power[i, j, k] = float(session.capture(1)[windows].sum()) - dark_sum
+                power[i, j, k] = float(session.capture(REGION_FRAMES)[windows].sum()) - dark_sum
             pattern[box] = 0
             scale[i, j], resid[i, j], rho[i, j] = region_scale(curve[levels], power[i, j])
     # each region weighs by its modulation squared over its residual: the corners, where the

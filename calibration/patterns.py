@@ -36,11 +36,24 @@ def blazed_levels(
     return cycle_levels((r + c) * np.ones(shape), inverse_lut, levels)
 
 
-def phase_levels(phase: np.ndarray, inverse_phase: np.ndarray | None, levels: int) -> np.ndarray:
+def phase_levels(
+    phase: np.ndarray,
+    inverse_phase: np.ndarray | None,
+    levels: int,
+    panel: np.ndarray | None = None,
+) -> np.ndarray:
     """Gray levels (H, W) int of a phase pattern (radians, any range): the bin ``2 pi k / L``
     nearest each phase modulo 2 pi, through the measured ``inverse_phase`` LUT when given
-    (else the nominal linear map)."""
-    return cycle_levels(phase / (2 * np.pi), inverse_phase, levels)
+    (else the nominal linear map).
+
+    ``panel``: (H, W) the measured map of how the response varies across the panel
+    (:func:`fouroptics.optics.panel.panel_map`; the pixel realises ``panel * curve(l)``): each
+    pixel asks for ``phase / panel`` (wrapped to one cycle first, and held below the top bin
+    where the panel's response falls short of a cycle)."""
+    if panel is None:
+        return cycle_levels(phase / (2 * np.pi), inverse_phase, levels)
+    cycles = np.mod(phase / (2 * np.pi), 1.0) / np.asarray(panel, np.float64)
+    return cycle_levels(np.minimum(cycles, (levels - 1) / levels), inverse_phase, levels)
 
 
 def cycle_levels(cycles: np.ndarray, inverse_lut: np.ndarray | None, levels: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from calibration.patterns import phase_levels
 from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256
+from fouroptics.optics.panel import panel_map
 from fouroptics.optics.zernike import aberration_phase
 
 ROUTINES = ("camera", "lut", "crosstalk", "registration", "fourier", "aberration")
@@ -110,7 +111,7 @@ def calibrate(
         if inp is not None and getattr(bench, "fourier_camera", None) is not None:
             # the amplitude input SLM's phase coupling (Young's slits on the Fourier camera):
             # its inverse LUT then picks the level whose complex field is nearest
-            inp.coupling = measure_phase_coupling(session, float(inp.curve[0])).curve
+            inp.coupling = measure_phase_coupling(session, inp.curve).curve
             inp.inverse = inverse_amplitude_lut(inp.curve, inp.coupling)
         results["lut"] = luts
         sections["lut"] = {k: v.to_payload() for k, v in luts.items()}
@@ -157,14 +158,18 @@ def calibrate(
             session,
             centre_px=results["fourier"].centre_px if "fourier" in results else centre,
             registration=affine,
+            panel=getattr(luts.get("fourier_slm"), "panel", None),
             **inverse,
         )
         sections["aberration"] = results["aberration"].to_payload()
         if "registration" in results:  # again, through the conjugate of the wavefront: the
             # coma of the Fourier path displaces every dot's image (0.08 px on the misaligned
             # bench), and the compiled masks carry that conjugate
-            wave = aberration_phase(sections["aberration"], bench.system.fourier_shape)
-            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels)
+            shape = bench.system.fourier_shape
+            wave = aberration_phase(sections["aberration"], shape)
+            panel = getattr(luts.get("fourier_slm"), "panel", None)
+            scale = None if panel is None else panel_map(panel, shape)
+            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels, scale)
             results["registration"] = register(
                 session, fourier_levels=levels, name="registration.corrected"
             )

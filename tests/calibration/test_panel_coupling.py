@@ -27,7 +27,7 @@ def test_regional_luts_and_phase_coupling_within_their_limits(seed) -> None:
         session = Session(bench)
         fourier = fourier_phase_lut(session, step=8)
         amp = amplitude_lut(session, "input_slm", step=8)
-        coupling = measure_phase_coupling(session, float(amp.curve[0]))
+        coupling = measure_phase_coupling(session, amp.curve)
         reg = register(session)
         coef, _ = input_panel(session, amp.curve, reg.affine)
         t = bench.truth()
