@@ -203,6 +203,10 @@ def measure_crosstalk(
     cost = {d: sum(fits[a][d][1] ** 2 for a in fits) for d in DOMAINS}
     domain = min(cost, key=cost.get)
     ky, kx = (axis_kernel(*fits[a][domain][0], TAPS) for a in ("rows", "columns"))
+    for d in DOMAINS:  # both domains' kernels, for a compile that hedges between them
+        raw[f"kernel_{d}"] = np.outer(
+            *(axis_kernel(*fits[a][d][0], TAPS) for a in ("rows", "columns"))
+        )
     for a in fits:
         left, right, width = fits[a][domain][0]
         axes[a] = {"left": float(left), "right": float(right), "width": float(width)}
