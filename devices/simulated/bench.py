@@ -35,6 +35,7 @@ calibration code: the hidden values are only in :meth:`SimulatedBench.truth`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 from typing import Any
 
@@ -417,6 +418,54 @@ class SimulatedBench(Bench):
             flicker=self.flicker,
             stray=self.stray,
         )
+
+    # -- the temporal noise sources (sweeps) ---------------------------------------------------
+    def temporal(self) -> dict[str, float]:
+        """The temporal sources' values now: ``flicker`` (rad rms), ``rin`` (fraction rms),
+        ``stray`` (fraction of the laser power)."""
+        return {
+            "flicker": 0.0 if self.flicker is None else self.flicker.rms,
+            "rin": 0.0 if self.laser_noise is None else self.laser_noise.rin,
+            "stray": 0.0 if self.stray is None else self.stray.fraction,
+        }
+
+    def set_temporal(
+        self, flicker: float | None = None, rin: float | None = None, stray: float | None = None
+    ) -> None:
+        """Set some temporal sources' values (a sweep's points; None: keep), their seeded draws
+        kept (the ripple's phase, the per-frame offsets' and RIN's streams, the background's
+        shape). A simulation control: nothing measured reads it."""
+        seeds = getattr(self, "_temporal_seeds", None)
+        if seeds is None:
+            seeds = self._temporal_seeds = {
+                "flicker": self.flicker,
+                "rin": self.laser_noise,
+                "stray": self.stray,
+            }
+        if flicker is not None:
+            old = seeds["flicker"]
+            seq = old._seq if old is not None else np.random.SeedSequence(0)
+            new = Flicker(flicker, self.refresh_hz[1], seq) if flicker else None
+            self.flicker = new
+            if new is not None:
+                seeds["flicker"] = new
+        if rin is not None:
+            old = seeds["rin"]
+            rng = old.rng if old is not None else np.random.default_rng(0)
+            self.laser_noise = LaserNoise(rin, rng) if rin else None
+            if self.laser_noise is not None:
+                seeds["rin"] = self.laser_noise
+        if stray is not None:
+            old = seeds["stray"]
+            if old is None:
+                old = StrayLight(stray, tuple(self.camera.shape), np.random.default_rng(0))
+            new = copy.copy(old)
+            new.fraction = float(stray)
+            self.stray = new if stray else None
+            seeds["stray"] = new
+        temporal = self.laser_noise is not None or self.flicker is not None
+        self.camera.set_source(self._exposed_power if temporal else self.ideal_power)
+        self._cache.clear()
 
     # -- the truth ----------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
