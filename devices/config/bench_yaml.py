@@ -58,8 +58,8 @@ from devices.interface import SLM, Bench, Camera
 from devices.simulated.bench import Imperfections, SimulatedBench
 from devices.simulated.camera import SimulatedCamera
 from devices.simulated.flicker import Flicker
-from devices.simulated.stray import StrayLight
 from devices.simulated.slm import SimulatedSLM
+from devices.simulated.stray import StrayLight
 from fouroptics.errors import ConfigError
 from fouroptics.optics import FourFSystem
 from fouroptics.optics.zernike import HIGH_TERMS
