@@ -1,6 +1,10 @@
 """A simulated 4f bench: simulated SLMs and cameras wired through the physics model, with
 hidden imperfections (misalignment, decentring, LUT curves, laser, camera) drawn from a seed.
 
+Longer than 500 lines because the bench wires the optics, its clock and each temporal source
+(flicker, RIN, stray light: frame by frame and for the batched capture) to its devices in one
+place; the sources' physics lives in their own modules (flicker.py, stray.py, temporal.py).
+
 The optical chain for a capture (numpy fast path, complex64):
 
 1. laser: Gaussian beam of power ``P`` and 1/e^2 radius ``w`` (or flat over the SLM), centred
@@ -35,7 +39,6 @@ calibration code: the hidden values are only in :meth:`SimulatedBench.truth`.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict
 from typing import Any
 
@@ -419,50 +422,19 @@ class SimulatedBench(Bench):
             stray=self.stray,
         )
 
-    # -- the temporal noise sources (sweeps) ---------------------------------------------------
+    # -- the temporal noise sources (sweeps: devices/simulated/sources.py) ------------------
     def temporal(self) -> dict[str, float]:
-        """The temporal sources' values now: ``flicker`` (rad rms), ``rin`` (fraction rms),
-        ``stray`` (fraction of the laser power)."""
-        return {
-            "flicker": 0.0 if self.flicker is None else self.flicker.rms,
-            "rin": 0.0 if self.laser_noise is None else self.laser_noise.rin,
-            "stray": 0.0 if self.stray is None else self.stray.fraction,
-        }
+        """The temporal sources' values now (:func:`devices.simulated.sources.values`)."""
+        from devices.simulated.sources import values
 
-    def set_temporal(
-        self, flicker: float | None = None, rin: float | None = None, stray: float | None = None
-    ) -> None:
-        """Set some temporal sources' values (a sweep's points; None: keep), their seeded draws
-        kept (the ripple's phase, the per-frame offsets' and RIN's streams, the background's
-        shape). A simulation control: nothing measured reads it."""
-        seeds = getattr(self, "_temporal_seeds", None)
-        if seeds is None:
-            seeds = self._temporal_seeds = {
-                "flicker": self.flicker,
-                "rin": self.laser_noise,
-                "stray": self.stray,
-            }
-        if flicker is not None:
-            old = seeds["flicker"]
-            seq = old._seq if old is not None else np.random.SeedSequence(0)
-            new = Flicker(flicker, self.refresh_hz[1], seq) if flicker else None
-            self.flicker = new
-            if new is not None:
-                seeds["flicker"] = new
-        if rin is not None:
-            old = seeds["rin"]
-            rng = old.rng if old is not None else np.random.default_rng(0)
-            self.laser_noise = LaserNoise(rin, rng) if rin else None
-            if self.laser_noise is not None:
-                seeds["rin"] = self.laser_noise
-        if stray is not None:
-            old = seeds["stray"]
-            if old is None:
-                old = StrayLight(stray, tuple(self.camera.shape), np.random.default_rng(0))
-            new = copy.copy(old)
-            new.fraction = float(stray)
-            self.stray = new if stray else None
-            seeds["stray"] = new
+        return values(self)
+
+    def set_temporal(self, **changes: float | None) -> None:
+        """Set some temporal sources' values, their seeds kept
+        (:func:`devices.simulated.sources.set_values`: a sweep's points)."""
+        from devices.simulated.sources import set_values
+
+        set_values(self, **changes)
         temporal = self.laser_noise is not None or self.flicker is not None
         self.camera.set_source(self._exposed_power if temporal else self.ideal_power)
         self._cache.clear()

@@ -52,7 +52,7 @@ class Flicker:
         self.amplitude = float(np.sqrt(2.0 * share) * rms)
         self.frame_rms = float(np.sqrt(1.0 - share) * rms)
         self.theta = float(np.random.default_rng(seq).uniform(0.0, 2 * np.pi))
-        self._seq = seq
+        self.seq = seq
 
     @property
     def delta(self) -> float:
@@ -65,8 +65,8 @@ class Flicker:
         out = np.empty(k.shape, dtype=np.float64)
         blocks = k // _BLOCK
         for blk in np.unique(blocks):  # a window spans one or two blocks
-            key = (*self._seq.spawn_key, 1, int(blk))
-            seq = np.random.SeedSequence(self._seq.entropy, spawn_key=key)
+            key = (*self.seq.spawn_key, 1, int(blk))
+            seq = np.random.SeedSequence(self.seq.entropy, spawn_key=key)
             vals = np.random.default_rng(seq).standard_normal(_BLOCK) * self.frame_rms
             sel = blocks == blk
             out[sel] = vals[k[sel] - blk * _BLOCK]
