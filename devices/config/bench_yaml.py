@@ -16,6 +16,7 @@ A bench YAML (see examples/benches/)::
       lut: {range_spread: 0.1, gamma_spread: 0.3}
       crosstalk: {spread: 0.2, asymmetry: 0.3, width: 0.5, domain: random}  # Fourier SLM
       camera: {gain: 0.05, quantum_efficiency: 0.05, read_noise: 0.1, dark_current: 0.3}
+      noise: {flicker: 0.05 rad, stray_light: 0.1 %, dcnu: 0.5 e-/s, row_noise: 0.3 e-}
     input_slm:   {driver: simulated, profile: holoeye_pluto2, modulation: amplitude}
     fourier_slm: {driver: simulated, profile: holoeye_pluto2}
     camera:      {driver: simulated, profile: sony_imx174_cmos, exposure: 1 ms}
@@ -56,7 +57,9 @@ from devices.config.profile import section_over_profile
 from devices.interface import SLM, Bench, Camera
 from devices.simulated.bench import Imperfections, SimulatedBench
 from devices.simulated.camera import SimulatedCamera
+from devices.simulated.flicker import Flicker
 from devices.simulated.slm import SimulatedSLM
+from devices.simulated.stray import StrayLight
 from fouroptics.errors import ConfigError
 from fouroptics.optics import FourFSystem
 from fouroptics.optics.zernike import HIGH_TERMS
@@ -77,6 +80,7 @@ IMPERFECTION_KEYS = {
     "crosstalk",
     "camera",
     "drift",
+    "noise",
 }
 
 
@@ -220,6 +224,21 @@ def _non_negative(x: float, raw: Any, name: str) -> float:
     return x
 
 
+def _flicker_stray(
+    built: dict[str, Any], system: FourFSystem, refresh_hz: float, imp_seq: np.random.SeedSequence
+) -> tuple[Flicker | None, StrayLight | None]:
+    """The Fourier SLM's flicker and the stray light (from its profile or
+    ``imperfections.noise``), seeded from a child of the imperfections' seed spawned after
+    every other draw (a seed's other hidden values stay)."""
+    slm = built["fourier_slm"]
+    flicker_seq, stray_seq = imp_seq.spawn(1)[0].spawn(2)
+    rms, fraction = getattr(slm, "flicker_rms", 0.0), getattr(slm, "stray_light", 0.0)
+    flicker = Flicker(rms, refresh_hz, flicker_seq) if rms else None
+    shape = tuple(system.camera.shape)
+    stray = StrayLight(fraction, shape, np.random.default_rng(stray_seq)) if fraction else None
+    return flicker, stray
+
+
 def _close_quietly(built: dict[str, Any]) -> None:
     """Close devices built before an error, keeping that error the one reported."""
     for dev in built.values():
@@ -299,6 +318,7 @@ def _assemble(
         ratio = parse_number(cfg.get("splitter_ratio", 0.1), "bench.splitter_ratio")
         drift, refresh = bench_drift(imp, imp_rng, cfg)
         laser_noise = laser_rin(laser.get("rin", 0), imp_rng)
+        flicker, stray = _flicker_stray(built, system, refresh[1], imp_seq)
     except UnitError as exc:
         raise BenchConfigError(str(exc)) from exc
     try:
@@ -316,6 +336,8 @@ def _assemble(
             drift=drift,
             refresh_hz=refresh,
             laser_noise=laser_noise,
+            flicker=flicker,
+            stray=stray,
         )
     except ValueError as exc:
         raise BenchConfigError(str(exc) if "bench" in str(exc) else f"bench: {exc}") from exc

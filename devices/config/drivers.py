@@ -30,6 +30,7 @@ from devices.config.fields import (
     parse_number,
     parse_time,
 )
+from devices.config.noise_yaml import CAMERA_NOISE, parse_noise, parse_stray
 from devices.config.profile import section_over_profile
 from devices.interface import SLM, Camera, DeviceError, InvalidSetting
 from devices.interface.camera import DATASHEET_KEYS
@@ -159,10 +160,17 @@ def _simulated_slm(
         )
     kw.update(panel=panel, phase_coupling=phase)
     kw.setdefault("name", ctx.role)
+    # temporal noise (the bench applies it): the profile's values, imperfections.noise's over them
+    noise = parse_noise(ctx.spreads.get("noise")) if ctx.role == "fourier_slm" else {}
+    flicker = noise.get("flicker", kw.pop("flicker", 0.0))
+    stray = noise.get("stray_light", parse_stray(kw.pop("stray_light", 0.0),
+                                                   f"bench.{ctx.role}.stray_light"))  # fmt: skip
     try:
-        return SimulatedSLM(response=curve, **kw)
+        slm = SimulatedSLM(response=curve, **kw)
     except ValueError as exc:
         raise BenchConfigError(f"bench.{ctx.role}: {exc}") from exc
+    slm.flicker_rms, slm.stray_light = float(flicker), float(stray)
+    return slm
 
 
 def _crosstalk_spreads(section: Any) -> dict[str, Any] | None:
@@ -232,6 +240,9 @@ def _simulated_camera(
             kw[key] = kw[key] * max(1.0 + rng.standard_normal() * spread, 0.05)
     if "quantum_efficiency" in kw:
         kw["quantum_efficiency"] = min(kw["quantum_efficiency"], 1.0)
+    if ctx.role == "camera":  # imperfections.noise over the profile's DCNU, row/column noise
+        noise = parse_noise(ctx.spreads.get("noise"))
+        kw.update({k: v for k, v in noise.items() if k in CAMERA_NOISE})
     kw.setdefault("name", ctx.role)
     try:
         return SimulatedCamera(seed=noise_seq, wavelength=ctx.wavelength, **kw)

@@ -192,6 +192,8 @@ SLM_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "amplitude_min": _fraction(0.0, 1.0, high_open=True),
     "dead_space": _complex,
     "phase_coupling": parse_angle,
+    "flicker": parse_angle,
+    "stray_light": parse_number,
     "name": parse_text,
 }
 CAMERA_FIELDS: dict[str, Callable[[Any, str], Any]] = {
@@ -206,6 +208,10 @@ CAMERA_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "black_level": parse_number,
     "dsnu": parse_number,
     "prnu": parse_number,
+    "dcnu": parse_number,
+    "row_offset": parse_number,
+    "column_offset": parse_number,
+    "row_noise": parse_number,
     "exposure": parse_time,
     "exposure_limits": parse_limits,
     "readout_time": parse_time,

@@ -19,6 +19,12 @@ Time: the batch is evaluated at the bench's clock when it starts (a batch of a f
 images lasts seconds, short against any drift), then the clock advances by the frames it
 stands for (:meth:`devices.simulated.bench.SimulatedBench.advance_batch`).
 
+Temporal noise as the frame-by-frame path draws it: the Fourier SLM's flicker over each
+exposure window (:mod:`devices.simulated.flicker`: the powers under the masks at ``eps = 0,
++delta, -delta``, weighted by the window's averages at the times the frame-by-frame capture
+would start each exposure), the laser's RIN, and the stray light inside the bench's forward
+model. ``noise=False`` has no flicker.
+
 ``complex`` bundles (no drive levels) are shown as their complex masks: an ideal complex
 modulator, which only a simulation has.
 """
@@ -30,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from devices.simulated.emva import photons_from_power
+from devices.simulated.flicker import combine
 
 
 def capture(
@@ -65,6 +72,9 @@ def capture(
         first: with ``pixels``, return the first image's frames too.
     """
     masks = bench.realised_masks(bundle)
+    flick = _flicker(bench, bundle, len(levels), len(masks), n_average) if noise else None
+    if flick is not None:
+        masks = _Flickered(masks, *flick)
     if pixels is None:
         dn = _frames(bench, masks, levels, n_average, noise, rng, power_scale, windows)
         bench.advance_batch(len(levels), len(masks), n_average)
@@ -76,6 +86,44 @@ def capture(
     bench.advance_batch(len(levels), len(masks), n_average)
     cam = bench.camera
     return _adc(cam, vals, adc_bits), (_adc(cam, frame0, adc_bits) if first else None)
+
+
+class _Flickered:
+    """A bundle's realised masks (F, ...) with the flicker's masks (3 F, ...) and the weights
+    (3, B, F) of each exposure (:func:`_forward` combines them)."""
+
+    def __init__(self, masks: np.ndarray, masks3: np.ndarray, weights: np.ndarray) -> None:
+        self.masks, self.masks3, self.weights = masks, masks3, weights
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+
+def _flicker(bench: Any, bundle: Any, n_images: int, n_frames: int, n_average: int):
+    """``(masks3, weights)`` of the bench's flicker for this capture, or None."""
+    fl = getattr(bench, "flicker", None)
+    if fl is None or not bench.laser_on:
+        return None
+    starts = bench.exposure_starts(n_images, n_frames, n_average)
+    return bench.flicker_masks(bundle), fl.weights(*fl.window(starts, bench.camera.exposure))
+
+
+def _forward(bench: Any, masks: Any, levels: np.ndarray, **kw: Any):
+    """:meth:`camera_powers` of the bench, with the flicker of :class:`_Flickered` masks
+    integrated over each exposure (as the frame-by-frame capture does)."""
+    if not isinstance(masks, _Flickered):
+        return bench.camera_powers(levels, masks, **kw)
+    f = len(masks)
+    w = masks.weights[:, : len(levels)]  # (3, B, F)
+    out = bench.camera_powers(levels, masks.masks3, **kw)
+    if kw.get("pixels") is None:
+        pw = np.moveaxis(out.reshape(len(levels), 3, f, *out.shape[2:]), 1, 0)
+        return combine(pw, w[..., None, None])
+    pw, frame0 = out
+    pw = np.moveaxis(pw.reshape(len(levels), 3, f, -1), 1, 0)
+    if frame0 is not None:
+        frame0 = combine(frame0.reshape(3, f, *frame0.shape[1:]), w[:, 0, :, None, None])
+    return combine(pw, w[..., None]), frame0
 
 
 def _adc(cam: Any, dn: np.ndarray, adc_bits: int | None) -> np.ndarray:
@@ -98,7 +146,7 @@ def _frames(bench, masks, levels, n_average, noise, rng, power_scale, windows) -
         out[:, :, used] = vals
         out[0] = frame0.reshape(len(frame0), -1)
         return out.reshape(*vals.shape[:2], *cam.shape)
-    power = bench.camera_powers(levels, masks, power_scale=power_scale, exact=rng is None)
+    power = _forward(bench, masks, levels, power_scale=power_scale, exact=rng is None)
     if not noise:
         return cam.mean_dn(power).astype(np.float64)
     power = _rin(bench, power, rng)
@@ -121,8 +169,8 @@ def _noisy_window(bench, masks, levels, n_average, rng, power_scale, windows, fi
     them; else None)."""
     cam = bench.camera
     used = _used(cam, windows)
-    pw, first = bench.camera_powers(
-        levels, masks, power_scale=power_scale, exact=False, pixels=used, first=first
+    pw, first = _forward(
+        bench, masks, levels, power_scale=power_scale, exact=False, pixels=used, first=first
     )
     pw = _rin(bench, pw, rng)
     b, f = pw.shape[:2]
@@ -172,9 +220,9 @@ def _pixel_frames(bench, masks, levels, n_average, noise, rng, power_scale, wind
             vals[0] = frame0.reshape(len(frame0), -1)[:, pixels]
         elif not hit.all():  # outside the windows the first image shows its mean DN
             outside = pixels[~hit]
-            pw0, _ = bench.camera_powers(
-                levels[:1], masks, power_scale=power_scale, exact=False, pixels=outside,
-                first=False,
+            pw0, _ = _forward(
+                bench, masks, levels[:1], power_scale=power_scale, exact=False,
+                pixels=outside, first=False,
             )  # fmt: skip
             vals[0][:, ~hit] = np.rint(cam.mean_dn(pw0[0], outside))
         return vals, frame0

@@ -1,6 +1,10 @@
 """A simulated 4f bench: simulated SLMs and cameras wired through the physics model, with
 hidden imperfections (misalignment, decentring, LUT curves, laser, camera) drawn from a seed.
 
+Longer than 500 lines because the bench wires the optics, its clock and each temporal source
+(flicker, RIN, stray light: frame by frame and for the batched capture) to its devices in one
+place; the sources' physics lives in their own modules (flicker.py, stray.py, temporal.py).
+
 The optical chain for a capture (numpy fast path, complex64):
 
 1. laser: Gaussian beam of power ``P`` and 1/e^2 radius ``w`` (or flat over the SLM), centred
@@ -45,9 +49,11 @@ from devices.interface.errors import DeviceError
 from devices.simulated.camera import SimulatedCamera
 from devices.simulated.clock import BenchClock
 from devices.simulated.drift import Drift
+from devices.simulated.flicker import Flicker, combine, drive_depth
 from devices.simulated.imperfections import Imperfections
 from devices.simulated.optics import TrueOptics
 from devices.simulated.slm import SimulatedSLM
+from devices.simulated.stray import StrayLight
 from devices.simulated.temporal import LaserNoise
 from fouroptics.optics import FourFSystem, PixelGrid
 
@@ -78,6 +84,8 @@ class SimulatedBench(Bench):
             of the bench's clock (:mod:`devices.simulated.clock`).
         laser_noise: the laser's relative intensity noise per exposure
             (:class:`devices.simulated.temporal.LaserNoise`), or None.
+        flicker: the Fourier SLM's phase flicker (:mod:`devices.simulated.flicker`), or None.
+        stray: the stray light reaching the camera (:mod:`devices.simulated.stray`), or None.
         splitter_ratio: fraction of the Fourier-plane power sent to the Fourier camera.
         name: label.
 
@@ -102,6 +110,8 @@ class SimulatedBench(Bench):
         drift: Drift | None = None,
         refresh_hz: tuple[float, float] = (DEFAULT_REFRESH_HZ, DEFAULT_REFRESH_HZ),
         laser_noise: LaserNoise | None = None,
+        flicker: Flicker | None = None,
+        stray: StrayLight | None = None,
     ) -> None:
         super().__init__(system, input_slm, fourier_slm, camera, fourier_camera, name=name)
         for role, dev, cls in (
@@ -128,6 +138,8 @@ class SimulatedBench(Bench):
         self.drift = drift
         self.refresh_hz = (float(refresh_hz[0]), float(refresh_hz[1]))
         self.laser_noise = laser_noise if laser_noise is not None and laser_noise.rin else None
+        self.flicker = flicker if flicker is not None and flicker.rms else None
+        self.stray = stray if stray is not None and stray.fraction else None
         cams = [camera] + ([fourier_camera] if fourier_camera is not None else [])
         self.clock = BenchClock(
             [(input_slm, self.refresh_hz[0]), (fourier_slm, self.refresh_hz[1])], cams
@@ -149,7 +161,8 @@ class SimulatedBench(Bench):
         self._optics_at = 0.0
         self.laser_on = True
         camera.wavelength = system.wavelength
-        camera.set_source(self.ideal_power if self.laser_noise is None else self._exposed_power)
+        temporal = self.laser_noise is not None or self.flicker is not None
+        camera.set_source(self._exposed_power if temporal else self.ideal_power)
         if fourier_camera is not None:
             fourier_camera.set_source(self.ideal_fourier_power)
         self._cache: dict[str, tuple[Any, Any]] = {}
@@ -216,15 +229,91 @@ class SimulatedBench(Bench):
         hit = self._cache.get("camera")
         if hit is not None and hit[0] == key:
             return hit[1]
-        power = optics.camera_power()
+        power = self._with_stray(optics.camera_power())
         power.flags.writeable = False
         self._cache["camera"] = (key, power)
         return power
 
+    def _with_stray(self, power: np.ndarray, pixels: np.ndarray | None = None, scale=1.0):
+        """``power`` (..., H, W), or (..., P) at flat ``pixels``, plus the stray light's
+        background (W, for the laser's true power times ``scale``): a new array."""
+        if self.stray is None:
+            return power
+        bg = self.stray.background(self.laser_power * self._imperfections.power_factor * scale)
+        return power + (bg if pixels is None else bg.ravel()[pixels])
+
+    def _flickered_power(self, sign: int) -> np.ndarray:
+        """Camera power (H, W) W of the displayed patterns with the Fourier SLM's flicker
+        phase at ``sign * delta`` (cached per display)."""
+        optics = self._optics
+        key = (self.input_slm.version, self.fourier_slm.version, sign)
+        hit = self._cache.get(f"flicker{sign}")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        field = self.fourier_slm.field(fill_factor=False) * self._flicker_factor(
+            self.fourier_slm.pattern, sign
+        )
+        power = self._with_stray(optics.camera_power(field))
+        self._cache[f"flicker{sign}"] = (key, power)
+        return power
+
+    def _flicker_factor(self, levels: np.ndarray, sign: int) -> np.ndarray:
+        """``exp(i sign delta g / (L - 1))`` for Fourier-SLM levels (..., H, W)."""
+        depth = drive_depth(levels, self.fourier_slm.levels)
+        return np.exp(1j * sign * self.flicker.delta * depth)
+
     def _exposed_power(self) -> np.ndarray:
-        """What the camera integrates in one capture: :meth:`ideal_power` times the laser's
-        power factor of that exposure (:mod:`devices.simulated.temporal`)."""
-        return self.ideal_power() * self.laser_noise.factors(())
+        """What the camera integrates in one capture: :meth:`ideal_power` with the Fourier
+        SLM's flicker integrated over the exposure window that starts now
+        (:mod:`devices.simulated.flicker`), times the laser's power factor of that exposure
+        (:mod:`devices.simulated.temporal`)."""
+        power = self.ideal_power()
+        if self.flicker is not None and self.laser_on:
+            m, q = self.flicker.window(np.array([self.clock.t]), self.camera.exposure)
+            w = self.flicker.weights(m, q)[:, 0]
+            stack = np.stack([power, self._flickered_power(1), self._flickered_power(-1)])
+            power = combine(stack, w)
+        if self.laser_noise is not None:
+            power = power * self.laser_noise.factors(())
+        return power
+
+    def flicker_masks(self, bundle: Any) -> np.ndarray:
+        """(3 F, H_F, W_F) complex64: the bundle's realised masks with the flicker phase at
+        ``0``, ``+delta`` and ``-delta`` (:mod:`devices.simulated.flicker`), cached."""
+        base = self.realised_masks(bundle)
+        hit = self._cache.get("flicker_masks")
+        if hit is not None and hit[0] is base:
+            return hit[1]
+        if bundle.fourier_levels is None:
+            fields = np.asarray(bundle.fourier_masks, dtype=np.complex128)
+            depth = np.mod(np.angle(fields), 2 * np.pi) / (2 * np.pi)
+            plus = np.exp(1j * self.flicker.delta * depth)
+            minus = np.conj(plus)
+        else:
+            fields = self.fourier_slm.fields(bundle.fourier_levels, fill_factor=False)
+            plus = self._flicker_factor(bundle.fourier_levels, 1)
+            minus = self._flicker_factor(bundle.fourier_levels, -1)
+        optics = self._optics
+        out = np.concatenate(
+            [base, optics.realised_masks(fields * plus), optics.realised_masks(fields * minus)]
+        )
+        self._cache["flicker_masks"] = (base, out)
+        return out
+
+    def exposure_starts(self, n_images: int, n_frames: int, n_average: int = 1) -> np.ndarray:
+        """(B, F) seconds on the bench's clock at which the frame-by-frame capture of
+        ``n_images`` images under ``n_frames`` bundle frames starts each exposure (bundle frame
+        outer, image inner: a Fourier refresh, then per image an input refresh and the
+        exposures), from now (:meth:`advance_batch` moves the clock past them all)."""
+        cam = self.camera
+        i = np.arange(n_frames)[None, :] * n_images + np.arange(n_images)[:, None]
+        fi = np.arange(n_frames)[None, :]
+        return (
+            self.clock.t
+            + (fi + 1) / self.refresh_hz[1]
+            + (i + 1) / self.refresh_hz[0]
+            + i * n_average * (cam.exposure + cam.readout_time)
+        )
 
     def ideal_fourier_power(self) -> np.ndarray:
         """Noiseless power per Fourier-camera pixel in W (truth: tests and reports only)."""
@@ -293,9 +382,16 @@ class SimulatedBench(Bench):
             return np.zeros((n, f, len(pixels)), np.float32), (
                 np.zeros((f, *shape), np.float32) if first else None
             )
-        return self._optics.camera_powers(
+        out = self._optics.camera_powers(
             levels, masks, power_scale, exact=exact, pixels=pixels, first=first
         )
+        if self.stray is None:
+            return out
+        if pixels is None:
+            return self._with_stray(out, scale=power_scale)
+        pw, frame0 = out
+        frame0 = None if frame0 is None else self._with_stray(frame0, scale=power_scale)
+        return self._with_stray(pw, np.asarray(pixels), power_scale), frame0
 
     def capture_bundle(self, bundle: Any, levels: np.ndarray, **options: Any) -> Any:
         """The interface's capture of a bundle (:meth:`devices.interface.bench.Bench.
@@ -322,7 +418,26 @@ class SimulatedBench(Bench):
             drift=self.drift,
             refresh_hz=self.refresh_hz,
             laser_noise=self.laser_noise,
+            flicker=self.flicker,
+            stray=self.stray,
         )
+
+    # -- the temporal noise sources (sweeps: devices/simulated/sources.py) ------------------
+    def temporal(self) -> dict[str, float]:
+        """The temporal sources' values now (:func:`devices.simulated.sources.values`)."""
+        from devices.simulated.sources import values
+
+        return values(self)
+
+    def set_temporal(self, **changes: float | None) -> None:
+        """Set some temporal sources' values, their seeds kept
+        (:func:`devices.simulated.sources.set_values`: a sweep's points)."""
+        from devices.simulated.sources import set_values
+
+        set_values(self, **changes)
+        temporal = self.laser_noise is not None or self.flicker is not None
+        self.camera.set_source(self._exposed_power if temporal else self.ideal_power)
+        self._cache.clear()
 
     # -- the truth ----------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
@@ -341,6 +456,10 @@ class SimulatedBench(Bench):
         ``splitter_ratio``, ``clock_s`` (the bench's clock, s), ``drift`` (None, or the
         ``rates`` (SI per second), the seeded ``directions`` and ``offsets`` now: see
         :mod:`devices.simulated.drift`); the values above are those at ``clock_s``.
+        ``laser_rin`` (fraction rms), ``flicker`` (None, or the Fourier SLM's ``rms_rad``,
+        ``refresh_hz``, ripple amplitude, per-frame rms and ripple phase) and
+        ``stray_light`` (None, or its ``fraction``, ``centre_px``, ``radius_px``); the camera's
+        DCNU and row/column offsets are in ``camera``.
         """
         imp = self._imperfections
         a, b = imp.camera_affine(self.camera.shape)
@@ -371,6 +490,16 @@ class SimulatedBench(Bench):
             "splitter_ratio": self.splitter_ratio,
             "clock_s": self.clock.t,
             "laser_rin": 0.0 if self.laser_noise is None else self.laser_noise.rin,
+            "flicker": None
+            if self.flicker is None
+            else {
+                "rms_rad": self.flicker.rms,
+                "refresh_hz": self.flicker.refresh_hz,
+                "ripple_amplitude_rad": self.flicker.amplitude,
+                "frame_rms_rad": self.flicker.frame_rms,
+                "ripple_phase_rad": self.flicker.theta,
+            },
+            "stray_light": None if self.stray is None else self.stray.describe(),
             "drift": None if self.drift is None else self.drift.describe(self._optics_at),
         }
 

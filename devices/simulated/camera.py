@@ -16,6 +16,7 @@ from devices.simulated.emva import (
     HC,
     EmvaParameters,
     expose_frames,
+    extra_pattern,
     fixed_pattern,
     mean_dn,
     photons_from_power,
@@ -39,6 +40,10 @@ class SimulatedCamera(Camera):
         black_level: DN offset.
         dsnu: electrons rms, fixed pattern drawn from ``seed``.
         prnu: fraction rms, fixed pattern drawn from ``seed``.
+        dcnu: dark-current non-uniformity, e-/s rms across pixels (fixed pattern, drawn after
+            DSNU/PRNU): the dark signal's spatial rms grows as ``dcnu * exposure``.
+        row_offset, column_offset: e- rms of a fixed offset per sensor row / column.
+        row_noise: e- rms of a temporal offset per row and frame.
         exposure: initial exposure in seconds.
         seed: seeds the fixed pattern and the temporal noise stream (int, SeedSequence or
             None for fresh entropy). Same seed: same DSNU/PRNU maps and the same frames.
@@ -65,6 +70,10 @@ class SimulatedCamera(Camera):
         black_level: float = 64.0,
         dsnu: float = 2.0,
         prnu: float = 0.01,
+        dcnu: float = 0.0,
+        row_offset: float = 0.0,
+        column_offset: float = 0.0,
+        row_noise: float = 0.0,
         exposure: float = 1e-3,
         seed: int | np.random.SeedSequence | None = None,
         wavelength: float = 532e-9,
@@ -101,6 +110,10 @@ class SimulatedCamera(Camera):
                 black_level=black_level,
                 dsnu=dsnu,
                 prnu=prnu,
+                dcnu=dcnu,
+                row_offset=row_offset,
+                column_offset=column_offset,
+                row_noise=row_noise,
             )
         except (TypeError, ValueError) as exc:
             raise InvalidSetting(
@@ -116,11 +129,13 @@ class SimulatedCamera(Camera):
         self.readout_time = float(readout_time)
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         pattern_seq, noise_seq = seq.spawn(2)
-        self._dsnu_map, self._prnu_map = fixed_pattern(
-            self.shape, self.params, np.random.default_rng(pattern_seq)
-        )
+        pattern_rng = np.random.default_rng(pattern_seq)
+        self._dsnu_map, self._prnu_map = fixed_pattern(self.shape, self.params, pattern_rng)
+        # DCNU and row/column offsets: drawn after DSNU/PRNU (a seed keeps those maps)
+        self._dark_map, self._rowcol_map = extra_pattern(self.shape, self.params, pattern_rng)
+        self._offset_map = self._dsnu_map + self._rowcol_map
         self._rng = np.random.default_rng(noise_seq)
-        self._mean_maps: tuple[np.ndarray, np.ndarray] | None = None
+        self._mean_maps: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         self._exposure = 0.0
         self.set_exposure(exposure)
         self._source: np.ndarray | PowerSource | None = None
@@ -195,10 +210,11 @@ class SimulatedCamera(Camera):
             photons,
             self.params,
             self._exposure,
-            self._dsnu_map,
+            self._offset_map,
             self._prnu_map,
             self._rng,
             n_frames,
+            dark_map=self._dark_map,
         )
 
     # -- many exposures at once (the batched run) ------------------------------------------
@@ -208,12 +224,14 @@ class SimulatedCamera(Camera):
         ADC range kept; no temporal noise (:func:`devices.simulated.emva.mean_dn`)."""
         if self._mean_maps is None:
             qe = (self.params.quantum_efficiency * (1.0 + self._prnu_map)).astype(np.float32)
-            self._mean_maps = (qe, self._dsnu_map.astype(np.float32))
-        qe_map, dsnu = self._mean_maps
+            dark = None if self._dark_map is None else self._dark_map.astype(np.float32)
+            self._mean_maps = (qe, self._offset_map.astype(np.float32), dark)
+        qe_map, dsnu, dark = self._mean_maps
         if pixels is not None:
             qe_map, dsnu = qe_map.ravel()[pixels], dsnu.ravel()[pixels]
+            dark = None if dark is None else dark.ravel()[pixels]
         photons = power * np.float32(self._exposure * self.wavelength / HC)
-        return mean_dn(photons, self.params, self._exposure, qe_map, dsnu)
+        return mean_dn(photons, self.params, self._exposure, qe_map, dsnu, dark)
 
     def dark_dn(self) -> np.ndarray:
         """(H, W) rounded mean DN without light (dark signal and DSNU), float32."""
@@ -227,13 +245,17 @@ class SimulatedCamera(Camera):
     ) -> np.ndarray:
         """One noisy frame per row of ``mean_photons`` (N, H, W), or (N, P) at the flat camera
         ``pixels``: integer DN (N, ...), from ``rng`` (default: the camera's own stream)."""
-        dsnu, prnu = self._dsnu_map, self._prnu_map
+        dsnu, prnu, dark = self._offset_map, self._prnu_map, self._dark_map
+        rows = None
         if pixels is not None:
             dsnu, prnu = dsnu.ravel()[pixels], prnu.ravel()[pixels]
+            dark = None if dark is None else dark.ravel()[pixels]
+            rows = np.asarray(pixels) // self.shape[1]
         gen = self._rng if rng is None else rng
         return expose_frames(
-            mean_photons, self.params, self._exposure, dsnu, prnu, gen, len(mean_photons)
-        )
+            mean_photons, self.params, self._exposure, dsnu, prnu, gen, len(mean_photons),
+            dark_map=dark, row_index=rows,
+        )  # fmt: skip
 
     def truth(self) -> dict[str, Any]:
         """Hidden parameters and fixed-pattern maps (for tests and reports, not calibration)."""
@@ -242,6 +264,8 @@ class SimulatedCamera(Camera):
             "wavelength": self.wavelength,
             "dsnu_map": self._dsnu_map.copy(),
             "prnu_map": self._prnu_map.copy(),
+            "dark_current_map": None if self._dark_map is None else self._dark_map.copy(),
+            "row_column_offsets": self._rowcol_map.copy(),
         }
 
     # -- hooks -----------------------------------------------------------------------------

@@ -258,9 +258,13 @@ class TrueOptics:
             p *= np.float32(keep)
         return p
 
-    def camera_power(self) -> np.ndarray:
-        """Noiseless power per camera pixel (H, W) W, float32, of the displayed patterns."""
-        masks = self.realised_masks(self.fourier_slm.field(fill_factor=False))
+    def camera_power(self, fourier_field: np.ndarray | None = None) -> np.ndarray:
+        """Noiseless power per camera pixel (H, W) W, float32, of the displayed patterns (or of
+        the input SLM's pattern under another Fourier-SLM ``fourier_field``, (H_F, W_F), its
+        pixel reflectance without the gap mix)."""
+        if fourier_field is None:
+            fourier_field = self.fourier_slm.field(fill_factor=False)
+        masks = self.realised_masks(fourier_field)
         field = self.camera_system.forward(self.input_field(), masks)
         if self.misalignment is not None:
             field = self._displace(field)

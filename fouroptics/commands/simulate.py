@@ -28,7 +28,7 @@ import numpy as np
 from fouroptics.errors import ConfigError
 from fouroptics.report import prepare_out, refuse_existing, write_json
 
-SWEEPS = ("photons", "bits", "misalignment")
+SWEEPS = ("photons", "bits", "misalignment", "flicker", "rin", "stray")
 #: the files a run writes into --out (a folder holding one is refused unless --force)
 OUTPUTS = ("results.json", "camera_frame.png", "features.png", "confusion.png",
            "segmentation.png", "timeline.png", *(f"sweep_{s}.png" for s in SWEEPS))  # fmt: skip
@@ -239,6 +239,12 @@ def run(args: argparse.Namespace) -> int:
 
             sweep = run_sweep(args.sweep, model, x, y, args)
             sweep["digital_" + sweep["metric"]] = results["digital"][sweep["metric"]]
+            if args.sweep == "photons":
+                from fouroptics.commands.sweeps import photons_per_mac
+
+                sweep["falloff_photons_per_mac"] = photons_per_mac(
+                    sweep.get("falloff_photons"), bundle, estimate["optical_macs_per_inference"]
+                )
             results["sweep"] = sweep
             figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
         if timeline is not None:

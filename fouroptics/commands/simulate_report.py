@@ -105,6 +105,8 @@ def sweep_plot(sweep: dict[str, Any], path: Path) -> Path:
     dig = sweep.get(f"digital_{metric}")
     if dig is not None:
         ax.axhline(100 * dig, color="k", ls="--", lw=0.8, label="digital")
+    if sweep.get("bench_value") is not None:  # the bench's own value (its profile's)
+        ax.axvline(sweep["bench_value"], color="0.4", ls=":", lw=1, label="this bench")
     if sweep.get("log_x"):
         ax.set_xscale("log")
     ylabel = "mIoU (%)" if metric == "miou" else "accuracy (%)"

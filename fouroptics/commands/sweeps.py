@@ -10,7 +10,12 @@ photons, bit depth or misalignment on a simulated bench, each point over several
   and ADC bits of the camera with the SLMs native;
 * ``misalignment``: camera shift, rotation and Fourier-SLM decentring scaled by 0 .. 2 from the
   bench's drawn values (or, on an aligned bench, 2 px, 0.5 deg and 0.7 Fourier px), without a
-  re-registration (the calibration, if given, is the one of the bench as it is).
+  re-registration (the calibration, if given, is the one of the bench as it is);
+* ``flicker``, ``rin``, ``stray``: the bench's temporal noise sources one at a time
+  (:meth:`devices.simulated.bench.SimulatedBench.set_temporal`, their seeds kept): the Fourier
+  SLM's phase flicker rms (rad), the laser's RIN per exposure (fraction rms), the stray-light
+  fraction of the laser power on the camera; the others stay as the bench has them, and
+  ``bench_value`` marks the bench's own value (its profile's, or its YAML's override).
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ PHOTONS = (1.0, 3.0, 1e1, 3e1, 1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5)
 SLM_BITS = (2, 3, 4, 5, 6, 8)
 ADC_BITS = (4, 5, 6, 8, 10, 12)
 SCALES = (0.0, 0.5, 1.0, 1.5, 2.0)
+FLICKER = (0.0, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5)  # rad rms
+RIN = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)  # fraction rms per exposure
+STRAY = (0.0, 1e-4, 1e-3, 1e-2, 3e-2, 0.1)  # fraction of the laser power
+#: each temporal sweep's values, its x label and the bench attribute it sets
+TEMPORAL = {
+    "flicker": (FLICKER, "Fourier-SLM phase flicker, rms (rad)"),
+    "rin": (RIN, "laser RIN per exposure, rms (fraction)"),
+    "stray": (STRAY, "stray light, fraction of the laser power on the camera"),
+}
 #: the per-seed values' key of each metric
 PER_SEED = {"accuracy": "accuracies", "miou": "mious"}
 
@@ -55,6 +69,7 @@ def run_sweep(
         "photons": len(PHOTONS),
         "bits": len(SLM_BITS) + sum(b <= bench.camera.bit_depth for b in ADC_BITS),
         "misalignment": len(SCALES),
+        **{k: len(v[0]) for k, v in TEMPORAL.items()},
     }[kind]
     bar = tqdm(total=n_points * len(args.seeds), desc=f"sweep {kind}", unit="run",
                disable=not show_bars(not getattr(args, "no_progress", False)))  # fmt: skip
@@ -155,6 +170,18 @@ def _sweep(
         cam_pts = [point(b, adc_bits=b) for b in ADC_BITS if b <= bench.camera.bit_depth]
         out.update(x_label="bits")
         out["series"] = {"SLM drive bits": slm_pts, "camera ADC bits": cam_pts}
+    elif kind in TEMPORAL:
+        values, label = TEMPORAL[kind]
+        before = bench.temporal()
+        try:
+            pts = []
+            for v in values:
+                bench.set_temporal(**{kind: v})
+                pts.append(point(v))
+        finally:
+            bench.set_temporal(**before)
+        out.update(x_label=label, bench_value=before[kind])
+        out["series"] = {kind: pts}
     else:
         from devices.simulated.imperfections import Imperfections
 
@@ -225,3 +252,16 @@ def falloff(
             t = (level - a[i - 1]) / (a[i] - a[i - 1])
             return float(np.exp(np.log(v[i - 1]) + t * (np.log(v[i]) - np.log(v[i - 1]))))
     return None
+
+
+def photons_per_mac(falloff_photons: float | None, bundle: Any, optical_macs: int) -> float | None:
+    """Photons per optical MAC at a photon sweep's fall-off: the brightest tile's mean photons
+    per pixel times the pixels the readout reads per inference (each optical channel's window
+    of ``w x w`` camera pixels, ``bundle.arrays["window_offsets"]`` long), over the optical MACs
+    per inference (:func:`devices.run.estimate.hardware_estimate`). An upper bound: the other
+    tiles are dimmer than the brightest."""
+    if falloff_photons is None or not optical_macs:
+        return None
+    win = len(bundle.arrays["window_offsets"])
+    pixels = bundle.meta["optical_channels"] * win * win
+    return float(falloff_photons * pixels / optical_macs)

@@ -71,6 +71,7 @@ def test_the_camera_image_moves_by_the_drift():
     by the drifted camera shift (rotation and focal drift off, the dot near the centre)."""
     drift = {"camera_shift": "2 px/h"}
     cfg = _cfg(drift)
+    cfg["imperfections"]["noise"] = {"stray_light": 0}  # the dot alone: no background
     with load_bench(cfg) as bench:
         h, w = bench.input_slm.shape
         dot = np.zeros((h, w), int)

@@ -216,3 +216,19 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(setup, capsys):
     argv += ["--dataset", setup["data"], "--out", str(setup["tmp"] / "log"), "--limit", "2"]
     assert main(argv) == 0
     assert "frame" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["flicker", "rin", "stray"])
+def test_temporal_sweeps_report_their_values_and_the_bench_value(setup, kind):
+    out = setup["tmp"] / f"sweep_{kind}"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "2", "--no-progress"]
+    assert main([*argv, "--sweep", kind, "--seeds", "0"]) == 0
+    sweep = json.loads((out / "results.json").read_text())["sweep"]
+    from fouroptics.commands.sweeps import TEMPORAL
+
+    assert sweep["kind"] == kind and "bench_value" in sweep
+    pts = sweep["series"][kind]
+    assert [p["value"] for p in pts] == list(TEMPORAL[kind][0])
+    assert all(0 <= p["accuracy_mean"] <= 1 for p in pts)
+    assert (out / f"sweep_{kind}.png").exists()
