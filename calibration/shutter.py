@@ -134,10 +134,9 @@ def _steered(session: Session) -> Iterator[None]:
     """The Fourier SLM shows the steering grating for the body, then its previous pattern."""
     slm = session.bench.fourier_slm
     before = np.asarray(slm.pattern)
-    grating = blazed_levels(
-        session.fourier_shape, (STEER_PERIOD, STEER_PERIOD), getattr(session, "inverse_phase", None),
-        slm.levels,
-    )  # fmt: skip
+    period = (STEER_PERIOD, STEER_PERIOD)
+    inverse = getattr(session, "inverse_phase", None)
+    grating = blazed_levels(session.fourier_shape, period, inverse, slm.levels)
     session.display(None, grating)
     try:
         yield
