@@ -139,7 +139,7 @@ def _dot_input(session: Session) -> tuple[np.ndarray, int]:
     h, w = session.input_shape
     spacing = max(8, min(h, w) // 8)
     if slm.modulation == "phase":  # phase dots (shown through a Zernike filter to find them)
-        from calibration.phase_contrast import check_dot_grid, phase_dot_level
+        from calibration.patterns import check_dot_grid, phase_dot_level
 
         check_dot_grid(session, spacing, 4, "lut")
         return dot_grid((h, w), spacing, 4, spacing // 2, phase_dot_level(slm.levels))[0], spacing
@@ -183,7 +183,7 @@ def fourier_phase_lut(
     base = _fourier_flat(session)
     if session.bench.input_slm.modulation == "phase":  # the zero order at a quarter wave (a
         # Zernike filter on the reference side of the split) shows the dots: their windows
-        from calibration.phase_contrast import zernike_filter
+        from calibration.patterns import zernike_filter
 
         base = zernike_filter((hf, wf), 0.5 * np.pi, n_levels)
     session.display(dots, base)

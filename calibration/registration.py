@@ -17,8 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from calibration.errors import CalibrationError
-from calibration.patterns import dot_grid
-from calibration.phase_contrast import check_dot_grid, phase_dot_level, zernike_filter
+from calibration.patterns import check_dot_grid, dot_grid, phase_dot_level, zernike_filter
 from calibration.session import Session
 from fouroptics.optics.beam import gaussian_amplitude
 

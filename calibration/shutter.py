@@ -23,15 +23,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from calibration.errors import CalibrationError
 from calibration.patterns import blazed_levels
 
-if TYPE_CHECKING:
-    from calibration.session import Session
+#: a calibration.session.Session (not imported: it imports this module)
+Session = Any
 
 #: the steered light's mean rate over the lit frame's, above which ``steer`` is refused (the
 #: camera routine's photon-transfer darks: ``STEER_LIMIT_CAMERA``, their variance is the noise)
