@@ -151,19 +151,29 @@ def calibrate_camera(
         session.set_exposure(float(t))
         a, b = session.capture_stack(2)
         light.append(pair_stats(a, b, roi))
-        with session.dark():
+    # saturation plateau: overexpose the ROI
+    t_sat = float(min(hi, 6 * t_half))
+    session.set_exposure(t_sat)
+    sat_frames = session.capture_stack(2)
+    # every dark frame in one block of the light (a manual shutter: one step for the user)
+    t_dark = np.unique(np.clip([lo, 0.1, 0.3, 1.0], lo, hi))
+    dark_mu = []
+    with session.dark():
+        for t in exposures:
+            session.set_exposure(float(t))
             da, db = session.capture_stack(2)
-        dark.append(pair_stats(da, db, roi))
-        full_dark.append(pair_stats(da, db))
-        dark_sum += da + db
+            dark.append(pair_stats(da, db, roi))
+            full_dark.append(pair_stats(da, db))
+            dark_sum += da + db
+        session.set_exposure(t_sat)
+        sat_dark = session.capture_stack(2).mean(axis=0)
+        # dark current over longer exposures (whole frame)
+        for t in t_dark:
+            session.set_exposure(float(t))
+            dark_mu.append(pair_stats(*session.capture_stack(2))[0])
+        long_dark = session.capture(2)
     light_a, dark_a = np.array(light), np.array(dark)
     mu, var = light_a[:, 0] - dark_a[:, 0], light_a[:, 1] - dark_a[:, 1]
-
-    # saturation plateau: overexpose the ROI
-    session.set_exposure(float(min(hi, 6 * t_half)))
-    sat_frames = session.capture_stack(2)
-    with session.dark():
-        sat_dark = session.capture_stack(2).mean(axis=0)
     mu_sat = float((sat_frames.mean(axis=0) - sat_dark)[roi].mean())
     if mu_sat <= 0:
         raise CalibrationError("camera: no signal above the dark level: check the light path")
@@ -182,14 +192,6 @@ def calibrate_camera(
     read_var = full_dark[0][1] - QUANTISATION_VAR
     read_noise = float(np.sqrt(max(read_var, 0.0)) / gain)
 
-    # dark current over longer exposures (whole frame)
-    t_dark = np.unique(np.clip([lo, 0.1, 0.3, 1.0], lo, hi))
-    dark_mu = []
-    with session.dark():
-        for t in t_dark:
-            session.set_exposure(float(t))
-            dark_mu.append(pair_stats(*session.capture_stack(2))[0])
-        long_dark = session.capture(2)
     slope = np.polyfit(t_dark, dark_mu, 1)[0] if len(t_dark) > 1 else 0.0
     dark_current = float(max(slope, 0.0) / gain)
 

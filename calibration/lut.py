@@ -136,13 +136,13 @@ def _fourier_flat(session: Session) -> np.ndarray:
 def _dot_input(session: Session) -> tuple[np.ndarray, int]:
     """A dot grid on the input SLM, and its spacing in input pixels."""
     slm = session.bench.input_slm
-    if slm.modulation == "phase":
-        raise CalibrationError(
-            "lut: the input SLM is phase-only, so a dot grid on it does not show on the camera; "
-            "this routine needs an amplitude (or binary) input SLM"
-        )
     h, w = session.input_shape
     spacing = max(8, min(h, w) // 8)
+    if slm.modulation == "phase":  # phase dots (shown through a Zernike filter to find them)
+        from calibration.patterns import check_dot_grid, phase_dot_level
+
+        check_dot_grid(session, spacing, 4, "lut")
+        return dot_grid((h, w), spacing, 4, spacing // 2, phase_dot_level(slm.levels))[0], spacing
     levels, _ = dot_grid((h, w), spacing, 4, spacing // 2, slm.levels - 1)
     return levels, spacing
 
@@ -182,16 +182,29 @@ def fourier_phase_lut(
     n_levels = slm.levels
     dots, spacing = _dot_input(session)
     split = _split_column(session, spacing)
-    session.display(dots, _fourier_flat(session))
+    base = _fourier_flat(session)
+    if session.bench.input_slm.modulation == "phase":  # the zero order at a quarter wave (a
+        # Zernike filter on the reference side of the split) shows the dots: their windows
+        from calibration.patterns import zernike_filter
+
+        base = zernike_filter((hf, wf), 0.5 * np.pi, n_levels)
+    session.display(dots, base)
     session.auto_expose(target=0.3, percentile=99.99)
     dark = session.dark_frame(4)
-    win = bright_windows(session.capture(2) - dark)
+    shown = session.capture(2)
+    if session.bench.input_slm.modulation == "phase":
+        session.display(np.zeros_like(dots), None)
+        win = bright_windows(shown - session.capture(2))
+        session.display(dots, None)
+    else:
+        win = bright_windows(shown - dark)
     dark_sum = float(dark[win].sum())
     measured = np.unique(np.r_[np.arange(0, n_levels, step), n_levels - 1])
 
     def series(ref: int) -> np.ndarray:
         out = []
         pattern = np.full((hf, wf), ref, dtype=np.int64)
+        pattern[base != 0] = base[base != 0]  # a Zernike filter's disc stays (left of split)
         for g in measured:
             pattern[:, split:] = g
             session.display(None, pattern)
@@ -208,7 +221,9 @@ def fourier_phase_lut(
     phase, params = quadrature_phase(p0, pq)
     curve = PchipInterpolator(measured, phase)(np.arange(n_levels))
     panel, panel_raw = None, {}
-    if regions:
+    # by region: through single-pixel amplitude dots (a phase-only input SLM's dots show only
+    # through a Zernike filter, which the regions' patterns would overwrite: not measured)
+    if regions and session.bench.input_slm.modulation != "phase":
         from calibration.panel import fourier_regions
 
         panel, panel_raw = fourier_regions(session, curve, spacing)

@@ -1,8 +1,19 @@
-"""Gray-level patterns the routines display: dot grids, split fields, blazed gratings."""
+"""Gray-level patterns the routines display: dot grids, split fields, blazed gratings, the
+Zernike phase-contrast filter (:mod:`calibration.phase_contrast`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from calibration.errors import CalibrationError
+
+#: the zero-order disc's radius, Fourier pixels: the beam's focus plus the axis's unknown
+#: decentre (0.7 px rms on the misaligned bench)
+ZERNIKE_RADIUS = 3.0
+#: the dots' phase for the brightest positive phase contrast, ``|e^{i phi} - 1 + i|^2``
+DOT_PHASE = 0.75 * np.pi
 
 
 def dot_grid(
@@ -62,3 +73,41 @@ def cycle_levels(cycles: np.ndarray, inverse_lut: np.ndarray | None, levels: int
     when given, else the nominal linear map ``k``."""
     k = np.floor(np.mod(cycles, 1.0) * levels + 0.5).astype(np.int64) % levels
     return k if inverse_lut is None else np.asarray(inverse_lut)[k]
+
+
+def zernike_filter(
+    shape: tuple[int, int],
+    theta: float,
+    levels: int,
+    inverse_phase: np.ndarray | None = None,
+    radius: float = ZERNIKE_RADIUS,
+    centre: tuple[float, float] | None = None,
+    base: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fourier-SLM gray levels (H_F, W_F) int: ``base`` (default level 0 everywhere) with the
+    disc of ``radius`` pixels about ``centre`` (default the axis, ``n // 2``) at the level of
+    phase ``theta`` (radians, through ``inverse_phase`` when measured)."""
+    h, w = shape
+    cy, cx = (h // 2, w // 2) if centre is None else centre
+    rr, cc = np.ogrid[:h, :w]
+    disc = (rr - cy) ** 2 + (cc - cx) ** 2 <= radius**2
+    out = np.zeros(shape, np.int64) if base is None else np.array(base, dtype=np.int64)
+    out[disc] = phase_levels(np.array([theta]), inverse_phase, levels)[0]
+    return out
+
+
+def phase_dot_level(levels: int, inverse_phase: np.ndarray | None = None) -> int:
+    """The input level of phase :data:`DOT_PHASE` (a measured LUT's, else the nominal 2 pi
+    range's)."""
+    return int(phase_levels(np.array([DOT_PHASE]), inverse_phase, levels)[0])
+
+
+def check_dot_grid(session: Any, spacing: int, dot: int, routine: str) -> None:
+    """Refuse, in one line, a dot grid that does not fit the input SLM (at least 2 x 2 dots)."""
+    h, w = session.input_shape
+    if min(h, w) < 2 * spacing or dot >= spacing:
+        raise CalibrationError(
+            f"{routine}: a dot grid of spacing {spacing} px and dots of {dot} px does not fit "
+            f"the input SLM {h}x{w}: use a spacing of at most {min(h, w) // 2} px and dots "
+            "smaller than it, or a larger SLM"
+        )

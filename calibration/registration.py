@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from calibration.errors import CalibrationError
-from calibration.patterns import dot_grid
+from calibration.patterns import check_dot_grid, dot_grid, phase_dot_level, zernike_filter
 from calibration.session import Session
 from fouroptics.optics.beam import gaussian_amplitude
 
@@ -134,6 +134,8 @@ def register(
     n_frames: int = 4,
     fourier_levels: np.ndarray | None = None,
     name: str = "registration",
+    inverse_phase: np.ndarray | None = None,
+    inverse_input: np.ndarray | None = None,
 ) -> Registration:
     """Measure the input-SLM -> camera affine and the beam profile.
 
@@ -141,32 +143,41 @@ def register(
     each, plus exposure and dark frames. ``fourier_levels``: what the Fourier SLM shows
     meanwhile (default level 0 everywhere; the conjugate of a measured aberration, so that the
     dots' images are not displaced by its coma); ``name``: the routine's frame count.
+
+    A phase-only input SLM shows phase dots (``inverse_input``: its measured inverse LUT)
+    through a Zernike filter on the Fourier SLM (:mod:`calibration.phase_contrast`; through
+    ``inverse_phase``, the Fourier SLM's inverse LUT), less the filter's image of a flat phase
+    (one more frame per grid); its beam profile is the flat phase's image without the filter.
     """
     session.start(name)
     slm = session.bench.input_slm
-    if slm.modulation == "phase":
-        raise CalibrationError(
-            "registration: the input SLM is phase-only: dots on it do not show on the camera"
-        )
     h, w = session.input_shape
-    if min(h, w) < 2 * spacing:
-        raise CalibrationError(
-            f"registration: a dot grid of spacing {spacing} does not fit the input SLM {h}x{w}"
-        )
+    check_dot_grid(session, spacing, dot, "registration")
     flat = (
         np.zeros(session.fourier_shape, dtype=np.int64)
         if fourier_levels is None
         else np.asarray(fourier_levels, dtype=np.int64)
     )
+    phase_only = slm.modulation == "phase"  # its dots show through a Zernike filter
+    contrast = None
+    if phase_only:
+        n_f = session.bench.fourier_slm.levels
+        contrast = zernike_filter(session.fourier_shape, 0.5 * np.pi, n_f, inverse_phase, base=flat)
     guess_map = session.bench.system.imaging_affine()
     sigma = max(1.5, 0.6 * dot * abs(guess_map[0, 0]))
     src, dst = [], []
+    top = phase_dot_level(slm.levels, inverse_input) if phase_only else slm.levels - 1
     for offset in (spacing // 2, spacing // 2 + spacing // 2):
-        levels, centres = dot_grid((h, w), spacing, dot, offset, slm.levels - 1)
-        session.display(levels, flat)
+        levels, centres = dot_grid((h, w), spacing, dot, offset, top)
+        session.display(levels, flat if contrast is None else contrast)
         if not src:
             session.auto_expose(target=0.6, percentile=99.99)
-        image = session.capture(n_frames) - session.dark_frame(4)
+        image = session.capture(n_frames)
+        if phase_only:  # the filter's image of the flat phase: the dots alone remain
+            session.display(np.zeros_like(levels), None)
+            image = image - session.capture(n_frames)
+        else:
+            image = image - session.dark_frame(4)
         image = np.maximum(image, 0.0)
         smooth = ndimage.gaussian_filter(image, 1.0)
         level = smooth.max()

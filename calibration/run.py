@@ -27,6 +27,7 @@ from calibration.limits import out_of_limits
 from calibration.lut import amplitude_lut, fourier_phase_lut, inverse_amplitude_lut
 from calibration.panel import input_panel
 from calibration.patterns import phase_levels
+from calibration.phase_contrast import input_phase_lut
 from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256
@@ -107,8 +108,20 @@ def calibrate(
                 luts[role] = fourier_phase_lut(session, step=2 * lut_step)
             elif slm.modulation != "phase":
                 luts[role] = amplitude_lut(session, role, step=2 * lut_step)
+        if bench.input_slm.modulation == "phase":  # through the Zernike filter, shifted by
+            # the Fourier SLM's measured LUT
+            fourier = luts.get("fourier_slm")
+            luts["input_slm"] = input_phase_lut(
+                session,
+                step=2 * lut_step,
+                inverse_phase=None if fourier is None else fourier.inverse,
+            )
         inp = luts.get("input_slm")
-        if inp is not None and getattr(bench, "fourier_camera", None) is not None:
+        if (
+            inp is not None
+            and inp.modulation != "phase"
+            and getattr(bench, "fourier_camera", None) is not None
+        ):
             # the amplitude input SLM's phase coupling (Young's slits on the Fourier camera):
             # its inverse LUT then picks the level whose complex field is nearest
             inp.coupling = measure_phase_coupling(session, inp.curve).curve
@@ -118,8 +131,15 @@ def calibrate(
     luts = results.get("lut", {})  # the later routines' patterns go through the measured LUTs
     inverse = {
         "inverse_phase": luts["fourier_slm"].inverse if "fourier_slm" in luts else None,
-        "inverse_amplitude": luts["input_slm"].inverse if "input_slm" in luts else None,
+        "inverse_amplitude": luts["input_slm"].inverse
+        if "input_slm" in luts and luts["input_slm"].modulation != "phase"
+        else None,
     }
+    input_phase = (
+        luts["input_slm"].inverse
+        if luts.get("input_slm") is not None and luts["input_slm"].modulation == "phase"
+        else None
+    )
     before = _previous(previous)
     for key, role in (("inverse_phase", "fourier_slm"), ("inverse_amplitude", "input_slm")):
         if inverse[key] is None:
@@ -138,10 +158,17 @@ def calibrate(
         if held is not None and "aberration" not in only:
             wave = aberration_phase(held, bench.system.fourier_shape)
             conjugate = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels)
-        results["registration"] = register(session, fourier_levels=conjugate)
+        results["registration"] = register(
+            session,
+            fourier_levels=conjugate,
+            inverse_phase=inverse["inverse_phase"],
+            inverse_input=input_phase,
+        )
         sections["registration"] = results["registration"].to_payload()
         inp = results.get("lut", {}).get("input_slm")
-        if inp is not None:  # the input SLM's gamma across its panel, through the registration
+        if (
+            inp is not None and inp.modulation != "phase"
+        ):  # the input SLM's gamma across its panel, through the registration
             inp.panel, raw = input_panel(session, inp.curve, results["registration"].affine)
             inp.raw.update(raw)
             sections["lut"]["input_slm"] = inp.to_payload()
@@ -171,7 +198,11 @@ def calibrate(
             scale = None if panel is None else panel_map(panel, shape)
             levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels, scale)
             results["registration"] = register(
-                session, fourier_levels=levels, name="registration.corrected"
+                session,
+                fourier_levels=levels,
+                name="registration.corrected",
+                inverse_phase=inverse["inverse_phase"],
+                inverse_input=input_phase,
             )
             sections["registration"] = results["registration"].to_payload()
     cal = CalibrationSet(

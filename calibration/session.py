@@ -2,9 +2,9 @@
 the frames each routine displayed and captured counted (on hardware a frame costs time: an
 LCoS SLM settles at 60-1,440 Hz).
 
-A :class:`Session` never reads ``bench.truth()``. Dark frames need the light blocked: a bench
-that offers ``laser_on`` (the simulated one; a lab's shutter driver can offer the same
-attribute) is switched off for them, any other bench raises :class:`CalibrationError`.
+A :class:`Session` never reads ``bench.truth()``. Dark frames need the light blocked, as the
+bench's ``shutter`` says (:mod:`calibration.shutter`: its ``laser_on``, a shutter driver, the
+user's hand, or the Fourier SLM steering the light away).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from calibration.errors import CalibrationError
+from calibration.shutter import blocked, dark_frame_at
 from devices.interface.errors import DeviceError
 
 
@@ -34,6 +35,10 @@ class Session:
         self.routine = "setup"
         self.frames: dict[str, dict[str, int]] = {}
         self._dark_cache: dict[float, np.ndarray] = {}
+        #: ``answer(blocked: bool)`` for a ``shutter: manual`` bench (None: the simulated
+        #: bench's own, else the terminal); the steps it took, by routine
+        self.answerer: Any = None
+        self.manual_steps: dict[str, int] = {}
 
     # -- bookkeeping ----------------------------------------------------------------------
     def start(self, routine: str) -> None:
@@ -137,26 +142,17 @@ class Session:
 
     @contextmanager
     def dark(self) -> Iterator[None]:
-        """Block the light for dark frames (``bench.laser_on = False``), then restore it."""
-        if not hasattr(self.bench, "laser_on"):
-            raise CalibrationError(
-                f"{self.routine}: dark frames need the light blocked, but bench "
-                f"{getattr(self.bench, 'name', '?')!r} has no laser_on shutter attribute: "
-                "give its driver one (a shutter or the laser's enable line)"
-            )
-        before = self.bench.laser_on
-        self.bench.laser_on = False
-        try:
+        """Block the light for dark frames (the bench's ``shutter``:
+        :func:`calibration.shutter.blocked`), then restore it."""
+        with blocked(self):
             yield
-        finally:
-            self.bench.laser_on = before
 
     def dark_frame(self, n_frames: int = 4) -> np.ndarray:
-        """Mean dark frame at the current exposure (cached per exposure), float64 DN."""
+        """Mean dark frame at the current exposure (cached per exposure), float64 DN
+        (:func:`calibration.shutter.dark_frame_at`)."""
         t = float(self.bench.camera.exposure)
         if t not in self._dark_cache:
-            with self.dark():
-                self._dark_cache[t] = self.capture(n_frames)
+            self._dark_cache[t] = dark_frame_at(self, t, n_frames)
         return self._dark_cache[t]
 
     def auto_expose(

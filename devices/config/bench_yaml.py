@@ -7,6 +7,7 @@ A bench YAML (see examples/benches/)::
     system: ../systems/x.yaml    # or an inline FourFSystem mapping (paths relative to this file)
     laser: {power: 1 mW, beam_waist: 4 mm}       # beam_waist null: flat illumination
     splitter_ratio: 0.1          # share of light sent to fourier_camera, if any
+    shutter: auto                # or manual, steer, {driver: ...}: devices/config/shutter.py
     imperfections:               # rms values of the hidden imperfections
       shift: 1.5                 # camera pixels        rotation_deg: 0.3
       scale: 0.005               # fraction             fourier_decentre: 0.5 (Fourier px)
@@ -54,6 +55,7 @@ from devices.config.fields import (
     require_bench_units,
 )
 from devices.config.profile import section_over_profile
+from devices.config.shutter import parse_shutter
 from devices.interface import SLM, Bench, Camera
 from devices.simulated.bench import Imperfections, SimulatedBench
 from devices.simulated.camera import SimulatedCamera
@@ -65,7 +67,9 @@ from fouroptics.optics import FourFSystem
 from fouroptics.optics.zernike import HIGH_TERMS
 from fouroptics.units import UnitError, parse_quantity
 
-BENCH_KEYS = {"name", "seed", "system", "laser", "splitter_ratio", "imperfections", *ROLES}
+BENCH_KEYS = {
+    "name", "seed", "system", "laser", "splitter_ratio", "imperfections", "shutter", *ROLES
+}  # fmt: skip
 IMPERFECTION_KEYS = {
     "shift",
     "rotation_deg",
@@ -196,7 +200,9 @@ def load_bench(source: str | Path | dict[str, Any], seed: int | None = None) -> 
 
     name = str(cfg.get("name", "bench" if base is None else Path(source).stem))
     try:
-        return _assemble(cfg, system, built, imp, seqs["imperfections"], name)
+        bench = _assemble(cfg, system, built, imp, seqs["imperfections"], name)
+        bench.shutter = parse_shutter(cfg.get("shutter"))  # how dark frames are made
+        return bench
     except BaseException:
         _close_quietly(built)
         raise

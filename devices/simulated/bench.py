@@ -167,6 +167,12 @@ class SimulatedBench(Bench):
             fourier_camera.set_source(self.ideal_fourier_power)
         self._cache: dict[str, tuple[Any, Any]] = {}
 
+    def answer_manual_shutter(self, blocked: bool) -> None:
+        """The simulated user of a ``shutter: manual`` bench: blocks (``blocked``) or unblocks
+        the beam when a calibration asks (simulated benches only; a real bench's user answers
+        on the terminal)."""
+        self.laser_on = not blocked
+
     # -- time --------------------------------------------------------------------------------
     def _build_optics(self, imperfections: Imperfections) -> TrueOptics:
         return TrueOptics(
