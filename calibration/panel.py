@@ -29,10 +29,10 @@ from fouroptics.optics.panel import fit_panel
 
 #: regions per side of the Fourier SLM, levels per region, and the scales searched
 REGIONS = 3
-REGION_LEVELS = 12
+REGION_LEVELS = 8
 SCALES = (0.8, 1.25)
 #: frames averaged per level and region
-REGION_FRAMES = 2
+REGION_FRAMES = 1
 
 
 def region_scale(curve: np.ndarray, power: np.ndarray) -> tuple[float, float, float]:
