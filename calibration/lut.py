@@ -167,7 +167,8 @@ def fourier_phase_lut(
 ) -> SLMResponse:
     """Gray level -> phase of the Fourier SLM by the two-reference split-field method, then
     (``regions``) its variation across the panel (:func:`calibration.panel.fourier_regions`).
-    With the regions, ``curve`` is the response at the panel's centre and ``panel`` is 1 there.
+    ``curve`` is the response where the dots' light falls, near the panel's centre (their
+    spectrum's main lobe), and ``panel`` is relative to it.
 
     Frames: about ``2 L / step`` (one capture each) plus exposure and dark frames, and
     :data:`calibration.panel.REGIONS` squared times :data:`calibration.panel.REGION_LEVELS`.
@@ -227,10 +228,6 @@ def fourier_phase_lut(
         from calibration.panel import fourier_regions
 
         panel, panel_raw = fourier_regions(session, curve, spacing)
-        # the curve is the response at the panel's centre, the map 1 there: the dots' light
-        # (and so the global curve) is centred there, and the split is then one convention
-        curve = curve * panel[0]
-        panel = panel / panel[0]
     return SLMResponse(
         slm="fourier_slm",
         modulation="phase",

@@ -93,7 +93,7 @@ def compare_with_truth(bench: Any, results: dict[str, Any]) -> dict[str, Any]:
             n = len(r.curve)
             if r.modulation == "phase":
                 true_curve = true_curve - true_curve[0]
-                if r.panel is not None and truth[role].get("panel") is not None:
+                if truth[role].get("panel") is not None:
                     true_curve = true_curve * _centre(truth[role]["panel"])
                 target = 2 * np.pi * np.arange(n) / n
 
@@ -375,7 +375,8 @@ def run(args: argparse.Namespace) -> int:
                 "registration.residual_px.error is the rms distance between the measured and "
                 "true maps over the input SLM (camera px); lut phase_rms_error_rad is the rms "
                 "phase error after linearisation over all levels (true: on the real device, at "
-                "the panel's centre when the panel is measured by region); "
+                "the panel's centre, where the global routine's dots put their light, when the "
+                "panel varies); "
                 "crosstalk.kernel.error is the rms field difference a random double-phase "
                 "pattern realises through the measured and the true crosstalk (profile_error: "
                 "through the profile's nominal fringing); lut.panel_<slm>.error is the rms "
