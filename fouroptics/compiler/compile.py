@@ -682,8 +682,9 @@ def compile_program(
         owner = np.repeat(np.arange(per_frame), frames.tile_shifts.shape[1])
         labels = multiplex.tile_labels(region, bins, owner)
         levels, info = multiplex.optimise(
-            displayed, slm_used, region, labels, per_frame, weight, spread=spread, iters=steps
-        )
+            displayed, slm_used, region, labels, per_frame, weight, spread=spread, iters=steps,
+            floor=_floor_term(bundle, displayed),
+        )  # fmt: skip
         build.update(
             fourier_masks=slm_used.realise(levels), fourier_levels=levels, gain=info["gain"]
         )

@@ -119,14 +119,22 @@ class _Target:
     sel: np.ndarray  # flat indices of the region's bins in (F, H, W)
     lab: np.ndarray  # (len(sel),) frame * tiles + tile
     tiles: int
+    floor: np.ndarray | None = None  # (F, H, W) bool: the floor term's region, or None
 
     @classmethod
-    def of(cls, masks: np.ndarray, region: np.ndarray, labels: np.ndarray, tiles: int) -> _Target:
+    def of(
+        cls,
+        masks: np.ndarray,
+        region: np.ndarray,
+        labels: np.ndarray,
+        tiles: int,
+        floor: np.ndarray | None = None,
+    ) -> _Target:
         spec = scipy.fft.fft2(masks.astype(np.complex64), workers=-1) * region
         sel = np.flatnonzero(region)
         frame = sel // region[0].size
         lab = frame * tiles + labels.ravel()[sel]
-        return cls(spec.astype(np.complex64), region, sel, lab, tiles)
+        return cls(spec.astype(np.complex64), region, sel, lab, tiles, floor)
 
     def overlaps(self, x_spec: np.ndarray) -> np.ndarray:
         """Per frame and tile ``sum_{W_t} conj(M) X`` (F, T) complex128."""
@@ -155,13 +163,17 @@ def objective(
     model: DriveModel,
     gain: float | None = None,
     with_grad: bool = True,
+    floor_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per frame: weighted fidelity, gain magnitude, and the gradient of the summed loss.
 
     With ``a = P f`` (``f = exp(i r(d))``) and ``b = sum_t e^{i psi_t} P_t m`` at the best tile
     phases, inner products weighted by ``weight``: with ``gain`` None the loss is
     ``1 - <b, a>^2 / (|a|^2 |b|^2)``; with a gain ``g`` it is ``|a - g b|^2 / (g^2 |b|^2)``
-    (the tile phases at their optimum: their gradient vanishes).
+    (the tile phases at their optimum: their gradient vanishes). With a floor term
+    (``target.floor`` and ``floor_weight``: an input SLM's contrast floor, which lights the whole
+    panel) its part ``P_f f`` against ``P_f b``, weighted by the floor's Fourier-plane power, is
+    added to every inner product and norm (the tile phases stay the images' best).
 
     Args:
         d: (F, H, W) float32 drive (:class:`DriveModel`).
@@ -170,6 +182,7 @@ def objective(
         model: the drive model.
         gain: the common gain magnitude, or None.
         with_grad: False skips the gradient.
+        floor_weight: (H, W) float32 >= 0 in ``weight``'s units, with ``target.floor``.
 
     Returns:
         (fidelity (F,), gain magnitude <b, a> / |b|^2 (F,), dL/dd (F, H, W) float32 or None).
@@ -178,15 +191,27 @@ def objective(
     f = np.empty(d.shape, dtype=np.complex64)
     f.real = np.cos(r)
     f.imag = np.sin(r)
+    f_spec = scipy.fft.fft2(f, workers=-1)
     region = target.region
-    a = scipy.fft.ifft2(scipy.fft.fft2(f, workers=-1) * region, workers=-1, overwrite_x=True)
+    a = scipy.fft.ifft2(f_spec * region, workers=-1)
     wa = a * weight
     n = a[0].size
     s_t = target.overlaps(scipy.fft.fft2(wa, workers=-1)) / n  # <P_t m, w a> per tile
     b = target.phased(_unit(s_t).astype(np.complex64))
     s = np.abs(s_t).sum(axis=1)
-    b2 = np.maximum(_power(b, weight), 1e-30)
-    a2 = np.maximum(_power(a, weight), 1e-30)
+    b2 = _power(b, weight)
+    a2 = _power(a, weight)
+    parts = [(a, b, weight, region)]
+    if target.floor is not None and floor_weight is not None:
+        fl = target.floor
+        a_f = scipy.fft.ifft2(f_spec * fl, workers=-1)
+        b_f = scipy.fft.ifft2(scipy.fft.fft2(b, workers=-1) * fl, workers=-1)
+        s = s + np.einsum("fij,fij->f", np.conj(b_f), a_f * floor_weight).real
+        b2 = b2 + _power(b_f, floor_weight)
+        a2 = a2 + _power(a_f, floor_weight)
+        parts.append((a_f, b_f, floor_weight, fl))
+    b2 = np.maximum(b2, 1e-30)
+    a2 = np.maximum(a2, 1e-30)
     s = np.maximum(s, 1e-30)
     fid = s**2 / (a2 * b2)
     achieved = s / b2
@@ -196,9 +221,11 @@ def objective(
         ca, cw = fid / a2, s / (a2 * b2)
     else:
         ca, cw = 1.0 / (gain**2 * b2), 1.0 / (gain * b2)
-    g = wa * ca.astype(np.float32)[:, None, None]
-    g -= (b * weight) * cw.astype(np.float32)[:, None, None]
-    g_f = scipy.fft.ifft2(scipy.fft.fft2(g, workers=-1) * region, workers=-1, overwrite_x=True)
+    g_f = np.zeros_like(f)
+    for ak, bk, wk, reg in parts:  # the images' term and the floor's
+        g = (ak * wk) * ca.astype(np.float32)[:, None, None]
+        g -= (bk * wk) * cw.astype(np.float32)[:, None, None]
+        g_f += scipy.fft.ifft2(scipy.fft.fft2(g, workers=-1) * reg, workers=-1)
     return fid, achieved, model.adjoint(d, (g_f * np.conj(f)).imag * np.float32(2.0))
 
 
@@ -242,6 +269,7 @@ def optimise(
     start_iters: int = START_ITERS,
     step: float = 0.1,
     seed: int = 0,
+    floor: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The drive levels of a phase SLM that realise every tile of each frame at once.
 
@@ -257,6 +285,10 @@ def optimise(
         start_iters: Gerchberg-Saxton iterations of the start.
         step: Adam step, in units of the drive (radians, or levels x the mean phase step).
         seed: the start's random tile phases.
+        floor: ``(region (F, H, W) bool, weight (H, W))`` of an input SLM's contrast floor,
+            which lights the whole panel (``weight`` its Fourier-plane power in ``weight``'s
+            units; :func:`fouroptics.compiler.refine.refine_phase_levels` takes the same): its
+            light through the drive is held to the wanted masks' (DC-free kernels: none).
 
     Returns:
         (levels (F, H, W) uint16, info: per frame "fidelity_start", "fidelity_end" (weighted,
@@ -266,10 +298,17 @@ def optimise(
     variants = crosstalk_variants(slm, spread)
     models = [DriveModel.of(s) for _, s in variants]
     belief = models[0]
-    w = (weight / max(float(weight.max()), 1e-300)).astype(np.float32)
+    top = max(float(weight.max()), 1e-300)
+    w = (weight / top).astype(np.float32)
+    w_f = None if floor is None else (floor[1] / top).astype(np.float32)
     lo, hi = belief.bounds()
     chunks = [slice(k, k + _CHUNK) for k in range(0, len(masks), _CHUNK)]
-    targets = [_Target.of(masks[sl], region[sl], labels[sl], tiles) for sl in chunks]
+    targets = [
+        _Target.of(
+            masks[sl], region[sl], labels[sl], tiles, None if floor is None else floor[0][sl]
+        )
+        for sl in chunks
+    ]
     drives = []
     for t in targets:
         levels0, _ = slm.quantise(np.exp(1j * start_phase(t, start_iters, seed)))
@@ -277,15 +316,15 @@ def optimise(
     first = max(iters // 3, 1) if iters else 0
     info: dict = {"fidelity_start": [], "gain_free": [], "alphas": [a for a, _ in variants]}
     for d, t in zip(drives, targets, strict=True):
-        fids, gains = _adam(d, t, w, models, (lo, hi), first, step, None)
+        fids, gains = _adam(d, t, w, models, (lo, hi), first, step, None, w_f)
         info["fidelity_start"] += fids[0]
         info["gain_free"] += gains
     common = GAIN_SLACK * float(min(info["gain_free"])) if iters else 1.0
     info.update(gain=common, fidelity_end=[], fidelity_variants=[[] for _ in models])
     for d, t in zip(drives, targets, strict=True):
-        _adam(d, t, w, models, (lo, hi), iters - first, step, common)
+        _adam(d, t, w, models, (lo, hi), iters - first, step, common, w_f)
         for k, model in enumerate(models):
-            fid, _, _ = objective(d, t, w, model, with_grad=False)
+            fid, _, _ = objective(d, t, w, model, with_grad=False, floor_weight=w_f)
             info["fidelity_variants"][k] += fid.tolist()
     info["fidelity_end"] = list(info["fidelity_variants"][0])
     d = np.concatenate(drives)
@@ -304,6 +343,7 @@ def _adam(
     iters: int,
     step: float,
     gain: float | None,
+    floor_weight: np.ndarray | None = None,
 ) -> tuple[list[list[float]], list[float]]:
     """Adam on the drive ``d`` (F, H, W), in place, over ``models``: per frame the gradient of
     ``sum_k L_k^2 / sum_k L_k`` (each model's gradient weighted by its share of the loss, the
@@ -320,7 +360,9 @@ def _adam(
         grad = np.zeros_like(d)
         parts = []
         for k, model in enumerate(models):  # the belief and its variants
-            fid, g, gr = objective(d, target, weight, model, gain=gain, with_grad=not last)
+            fid, g, gr = objective(
+                d, target, weight, model, gain=gain, with_grad=not last, floor_weight=floor_weight
+            )
             if k == 0:
                 fid0, g0 = fid, g
                 if last or it == 0:
