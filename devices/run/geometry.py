@@ -137,9 +137,9 @@ FILTER_RADIUS = 2
 
 def feature_positions(bundle: Any) -> tuple[np.ndarray, np.ndarray]:
     """Nominal camera pixel (row, col) of every output position: (C, n) rows, (C, n) cols
-    (fractional; the tile's centre pixel sees the image position ``meta["t_anchor"]``, and
-    the image is inverted and magnified by ``M``: one image pixel is ``M s p_in / p_cam``
-    camera pixels).
+    (fractional; the tile's centre pixel sees the image position ``meta["t_anchor"]``, the
+    window one period ``N`` around it, where each output position lies modulo ``N``; the image
+    is inverted and magnified by ``M``: one image pixel is ``M s p_in / p_cam`` camera pixels).
 
     Raises:
         ConfigError: a bundle compiled before the anchor was recorded.
@@ -152,7 +152,9 @@ def feature_positions(bundle: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     system = bundle.system
     k = system.magnification * m["upsample"] * system.input_pitch / system.camera.pitch
-    d = (m["t_anchor"] - np.asarray(a["t_out"], dtype=np.float64)) * k  # (n,)
+    n_per = m["period"]  # the window holds one period around the anchor: t_out modulo it
+    d = (m["t_anchor"] - np.asarray(a["t_out"], dtype=np.float64) + n_per / 2) % n_per
+    d = (d - n_per / 2) * k  # (n,)
     tiles = a["tiles"][a["channel_tile"]].astype(np.float64)  # (C, 2)
     return tiles[:, :1] + d[None, :], tiles[:, 1:] + d[None, :]
 
@@ -262,16 +264,19 @@ class FeatureSampler:
 
 
 def readout_macs(bundle: Any, plan: ReadPlan | None, sampler: FeatureSampler | None) -> int:
-    """Electronic MACs per image of the camera readout: the filter's taps, or the resampling
-    (one per tap of the registration's rows, when there is one) plus each channel's
-    trigonometric window readout ``n w^2 + n^2 w``."""
+    """Electronic MACs per image of the camera readout: the filter's taps and one per feature
+    (the photometry's gain and offset, applied after the taps); or the registration's
+    resampling (one per tap of its rows, when there is one), the photometry at every read
+    pixel and each channel's trigonometric window readout ``n w^2 + n^2 w``."""
     if sampler is not None:
-        return sampler.macs
+        return sampler.macs + int(sampler.matrix.shape[0]) * (1 if sampler.minus is None else 2)
     a = bundle.arrays
     n, w = len(a["t_out"]), len(a["window_offsets"])
     frames = 2 if bundle.detection == "ideal" else 1
     trig = frames * len(a["channel_frame"]) * (n * w * w + n * n * w)
     reg = 0
-    if plan is not None and plan.to_read is not None:
-        reg = int(plan.to_read.matrix.nnz) * bundle.n_frames
+    if plan is not None:
+        reg = len(plan.read) * bundle.n_frames  # photometry
+        if plan.to_read is not None:
+            reg += int(plan.to_read.matrix.nnz) * bundle.n_frames
     return int(trig + reg)
