@@ -199,7 +199,10 @@ class FeatureSampler:
             pts = pts @ a.T + b[None, :]
             area = float(abs(np.linalg.det(a)))
         shape = tuple(bundle.system.camera_shape)
-        taps = sampling_matrix(pts, shape, FILTER_RADIUS).tocoo()
+        taps = sampling_matrix(pts, shape, FILTER_RADIUS)
+        taps.data[np.abs(taps.data) < 1e-9] = 0.0  # a feature on a pixel: the sinc's zeros
+        taps.eliminate_zeros()
+        taps = taps.tocoo()
         per = np.repeat(np.arange(c), n * n)
         size = shape[0] * shape[1]
 
