@@ -16,8 +16,9 @@ bench YAML's devices name their profile. Counting conventions:
   head (``bundle.head_macs()``); without a run's statistics, the window readout on the nominal
   grid; the input side (levels through a lookup table) costs no MACs;
 * digital SCLC: the head plus the collapsed spectral layer run by FFT
-  (:func:`fouroptics.nn.macs.sclc_fft_macs`); teacher: its MACs when the caller knows them
-  (``fouroptics simulate`` counts the teacher found next to the student's run folder);
+  (:meth:`fouroptics.compiler.MaskBundle.digital_macs`); teacher: its MACs when the caller
+  knows them (``fouroptics simulate`` counts the teacher found next to the student's run
+  folder);
 * photons per MAC: the photons the camera detected per image in all readout windows (the run's
   statistics: the measured gain, else the spec sheet's, and the spec sheet's QE) over the
   optical MACs per inference: the light an operation costs at the run's exposure.
@@ -30,7 +31,6 @@ from typing import Any
 
 from devices.config.rates import frame_rates
 from devices.run.geometry import readout_macs
-from fouroptics.nn.macs import sclc_fft_macs
 
 
 def hardware_estimate(
@@ -75,7 +75,7 @@ def hardware_estimate(
     teacher = None
     if bundle.head_state is not None:
         head = bundle.head_macs()
-        digital_sclc = head + sclc_fft_macs(c_in, c_opt, n_per, n_out)
+        digital_sclc = bundle.digital_macs()
         teacher = teacher_macs
     electronic = readout + (head or 0)
     photons = None if stats is None else getattr(stats, "photons_per_image", None)

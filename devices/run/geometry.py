@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from fouroptics.compiler.geometry import harmonic_set
 from fouroptics.errors import ConfigError
 from fouroptics.optics.resample import Resampling, resampling_matrix, sampling_matrix
 
@@ -133,6 +134,40 @@ class ReadPlan:
 
 #: The readout filter's half-width in camera pixels (Lanczos-2: 4 x 4 taps per feature).
 FILTER_RADIUS = 2
+
+#: Camera pixels per period of the read intensity's highest harmonic below which the filter
+#: is not used (``auto``): a local filter cannot tell a harmonic near the camera's Nyquist
+#: limit from its alias; the window readout's fit to the known harmonics can. A quick MNIST
+#: SCLC on misaligned_noisy.yaml at upsampling 1 has 2.9 (28-px period, 1.37 camera px per
+#: image pixel, harmonics to 13): the filter misses the window readout by 5 % there, by 1e-4
+#: to 4e-3 at 4.3 (tests/devices/test_readout_filter.py).
+FILTER_MIN_SAMPLES = 4.0
+
+
+def samples_per_cycle(bundle: Any) -> float:
+    """Camera pixels per period of the highest harmonic the readout reads (one axis)."""
+    m = bundle.meta
+    system = bundle.system
+    k = system.magnification * m["upsample"] * system.input_pitch / system.camera.pitch
+    h = np.abs(harmonic_set(np.asarray(bundle.arrays["band"]), bundle.detection)).max()
+    return float(np.inf if h == 0 else k * m["period"] / h)
+
+
+def choose_readout(bundle: Any, readout: str) -> tuple[str, str | None]:
+    """``auto`` -> ``filter`` when the bundle records its anchor and the camera samples the
+    read intensity finely enough (:data:`FILTER_MIN_SAMPLES`), else ``resample``; with the
+    reason when a ``filter`` asked for, or ``auto``, falls back to ``resample``."""
+    if readout == "resample":
+        return readout, None
+    if "t_anchor" not in bundle.meta:
+        return "resample", (
+            "readout filter: the bundle does not record its anchor (compiled by an older "
+            "fouroptics): read through the registration's resampling; recompile it"
+        )
+    spc = samples_per_cycle(bundle)
+    if readout == "auto" and spc < FILTER_MIN_SAMPLES:
+        return "resample", None  # the expected case at the camera's limit: no warning
+    return "filter", None
 
 
 def feature_positions(bundle: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ from devices.run.exposure import ExposureReport, auto_exposure, saturation_dn
 from devices.run.geometry import (
     FeatureSampler,
     ReadPlan,
+    choose_readout,
     readout_macs,
     registration_resampler,
 )
@@ -50,7 +51,7 @@ from devices.run.photometry import (
 from fouroptics.errors import ConfigError
 
 #: The camera readouts (:mod:`devices.run.geometry`).
-READOUTS = ("resample", "filter")
+READOUTS = ("auto", "resample", "filter")
 
 
 @dataclass
@@ -127,8 +128,9 @@ def run_bundle(
             report's figure; a sweep's points skip them: on a misaligned simulated bench they
             cost as much as dozens of windowed images).
         readout: ``resample`` (the registration's resampling, then the bundle's window
-            readout) or ``filter`` (each feature interpolated at its measured position:
-            :class:`devices.run.geometry.FeatureSampler`); see :mod:`devices.run.geometry`.
+            readout), ``filter`` (each feature interpolated at its measured position:
+            :class:`devices.run.geometry.FeatureSampler`) or ``auto`` (the filter where the
+            camera samples finely enough: :func:`devices.run.geometry.choose_readout`).
     """
     if readout not in READOUTS:
         raise ConfigError(f"readout: got {readout!r}; allowed: {', '.join(READOUTS)}")
@@ -154,12 +156,9 @@ def run_bundle(
     if cal.registration is not None:
         resample = registration_resampler(bundle.system, cal.registration)
     sampler = None
-    if readout == "filter" and "t_anchor" not in bundle.meta:
-        readout = "resample"
-        stats.warnings.append(
-            "readout filter: the bundle does not record its anchor (compiled by an older "
-            "fouroptics): read through the registration's resampling; recompile it"
-        )
+    readout, why = choose_readout(bundle, readout)
+    if why:
+        stats.warnings.append(why)
     if readout == "filter":
         sampler = FeatureSampler.build(bundle, cal.registration)
     plan = ReadPlan.build(windows, resample, None if sampler is None else sampler.pixels)

@@ -91,9 +91,10 @@ class OpticalModel:
             ``adc_bits``, ``rng``).
         hold_scale: keep the first measurement's exposure and photometry for the next ones.
         example_frame: keep the first image's full frames in ``stats.example_frame``.
-        readout: ``filter`` (each feature interpolated at its measured position, 16 taps) or
-            ``resample`` (the registration's resampling and the window readout); see
-            :mod:`devices.run.geometry`.
+        readout: ``auto`` (the default: the filter where the camera samples the features
+            finely enough), ``filter`` (each feature interpolated at its measured position,
+            16 taps) or ``resample`` (the registration's resampling and the window readout);
+            see :mod:`devices.run.geometry`.
 
     Raises:
         ConfigError: the bundle was not compiled for the bench, no reference images, or a
@@ -117,7 +118,7 @@ class OpticalModel:
         capture_options: dict[str, Any] | None = None,
         hold_scale: bool = True,
         example_frame: bool = True,
-        readout: str = "filter",
+        readout: str = "auto",
     ) -> None:
         check_compatible(bench, bundle)
         if reference is None or len(reference) == 0:

@@ -476,6 +476,15 @@ class MaskBundle:
         n = self.meta["output_size"]
         return count_macs(self.head(), (self.meta["features"], n, n))
 
+    def digital_macs(self) -> int:
+        """MACs per inference of this SCLC run wholly on a computer: the head and the collapsed
+        spectral layer by FFT (:func:`fouroptics.nn.macs.sclc_fft_macs`)."""
+        from fouroptics.nn.macs import sclc_fft_macs
+
+        m = self.meta
+        c_opt, c_in = m["optical_channels"], self.image_shape[0]
+        return self.head_macs() + sclc_fft_macs(c_in, c_opt, m["period"], m["output_size"])
+
     def head(self) -> Any:
         """The electronic head as a torch module with its trained weights (eval mode)."""
         if self.head_state is None:

@@ -32,6 +32,7 @@ def tiny_bundle() -> SimpleNamespace:
     return SimpleNamespace(
         n_frames=2, meta=meta, arrays=arrays, image_shape=(1, 8, 8), detection="intensity",
         head_state={"any": 1}, head_macs=lambda: count_macs(head, (2, 4, 4)),
+        digital_macs=lambda: count_macs(head, (2, 4, 4)) + sclc_fft_macs(1, 2, 8, 4),
     )  # fmt: skip
 
 
