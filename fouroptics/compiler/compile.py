@@ -683,7 +683,7 @@ def compile_program(
         labels = multiplex.tile_labels(region, bins, owner)
         levels, info = multiplex.optimise(
             displayed, slm_used, region, labels, per_frame, weight, spread=spread, iters=steps,
-            floor=_floor_term(bundle, displayed),
+            floor=_multiplex_floor(bundle, frames.tile_shifts, placement, frame),
         )  # fmt: skip
         build.update(
             fourier_masks=slm_used.realise(levels), fourier_levels=levels, gain=info["gain"]
@@ -788,6 +788,33 @@ def _floor_term(bundle: Any, displayed: np.ndarray) -> tuple[np.ndarray, np.ndar
     shape = bundle.system.input_shape
     panel = np.full((1, *shape), a, dtype=np.float32)
     return _region(bundle, displayed, max(shape), zero_order=True), _power(bundle, panel)
+
+
+def _multiplex_floor(
+    bundle: Any, shifts: np.ndarray, placement: Any, frame: Any
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """phase-multi's floor term (:class:`fouroptics.compiler.multiplex.FloorTerm`): the floor's
+    Fourier-plane field (H_F, W_F) (an input SLM's contrast floor that no leak block cancels,
+    in the units of :func:`_power`) and the DFT bins of the readout windows for light from
+    the panel's centre (each window's ramp, give or take the half-window, the block's offset
+    from the axis and 2 bins), or None without a floor."""
+    a = bundle.meta.get("input_leak", 0.0)
+    if not a or bundle.has_leak_block:
+        return None
+    system, m = bundle.system, bundle.meta
+    panel = np.full((1, *system.input_shape), a, dtype=np.complex64)
+    field = bundle.twin_system.fourier_plane(bundle.twin_fields(panel))[0]
+    coords = None if frame is None else frame.coords(system)
+    bins = multiplex.cluster_bins(
+        [system.shift_ramp_factors(*sh, coords=coords) for sh in shifts[:, 0]]
+    )
+    off = float(np.abs(placement.block_centre[0]).max())
+    reach = system.magnification * (m["period"] * m["upsample"] * system.input_pitch / 2 + off)
+    half = tuple(
+        int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
+        for n in system.fourier_shape
+    )
+    return field.astype(np.complex64), multiplex.window_bins(field.shape, bins, half)
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:

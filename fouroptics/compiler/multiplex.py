@@ -119,22 +119,14 @@ class _Target:
     sel: np.ndarray  # flat indices of the region's bins in (F, H, W)
     lab: np.ndarray  # (len(sel),) frame * tiles + tile
     tiles: int
-    floor: np.ndarray | None = None  # (F, H, W) bool: the floor term's region, or None
 
     @classmethod
-    def of(
-        cls,
-        masks: np.ndarray,
-        region: np.ndarray,
-        labels: np.ndarray,
-        tiles: int,
-        floor: np.ndarray | None = None,
-    ) -> _Target:
+    def of(cls, masks: np.ndarray, region: np.ndarray, labels: np.ndarray, tiles: int) -> _Target:
         spec = scipy.fft.fft2(masks.astype(np.complex64), workers=-1) * region
         sel = np.flatnonzero(region)
         frame = sel // region[0].size
         lab = frame * tiles + labels.ravel()[sel]
-        return cls(spec.astype(np.complex64), region, sel, lab, tiles, floor)
+        return cls(spec.astype(np.complex64), region, sel, lab, tiles)
 
     def overlaps(self, x_spec: np.ndarray) -> np.ndarray:
         """Per frame and tile ``sum_{W_t} conj(M) X`` (F, T) complex128."""
@@ -151,6 +143,39 @@ class _Target:
         return scipy.fft.ifft2(phi.reshape(self.spec.shape) * self.spec, workers=-1)
 
 
+@dataclasses.dataclass(frozen=True)
+class FloorTerm:
+    """An input SLM's contrast floor, which lights the whole panel: its Fourier-plane field
+    ``s`` (concentrated within a few pixels of the axis: the panel's transform) and the DFT
+    bins ``V`` of the readout windows. Its light in the windows is ``V FFT(s f)`` exactly (the
+    panel's whole image, convolved with the mask's transform), held to the wanted masks'
+    ``V FFT(s g b)`` (DC-free kernels: about none). A weighted mask-plane error cannot say
+    this: a phase-only mask has ``|f| = 1`` on every pixel, and only the *local average* of
+    ``f`` that ``s`` takes must vanish where its light would reach a window.
+
+    Attributes:
+        field: (H, W) complex64, ``s`` scaled so that ``|s|^2`` is in the images' weight units.
+        windows: (H, W) bool, ``V``.
+    """
+
+    field: np.ndarray
+    windows: np.ndarray
+
+
+def window_bins(shape: tuple[int, int], bins: np.ndarray, half: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: the DFT bins within ``half`` (rows, cols) of any of ``bins`` (K, 2),
+    wrapped (the readout windows, for light from a source on the axis)."""
+    h, w = shape
+    iy = np.arange(h)[:, None]
+    ix = np.arange(w)[None, :]
+    out = np.zeros(shape, dtype=bool)
+    for by, bx in np.rint(bins).astype(int):  # a handful of windows
+        dy = np.abs(iy - by)
+        dx = np.abs(ix - bx)
+        out |= (np.minimum(dy, h - dy) <= half[0]) & (np.minimum(dx, w - dx) <= half[1])
+    return out
+
+
 def _unit(z: np.ndarray) -> np.ndarray:
     mag = np.abs(z)
     return np.where(mag > 0, z / np.where(mag > 0, mag, 1.0), 1.0)
@@ -163,7 +188,7 @@ def objective(
     model: DriveModel,
     gain: float | None = None,
     with_grad: bool = True,
-    floor_weight: np.ndarray | None = None,
+    floor: FloorTerm | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per frame: weighted fidelity, gain magnitude, and the gradient of the summed loss.
 
@@ -171,9 +196,9 @@ def objective(
     phases, inner products weighted by ``weight``: with ``gain`` None the loss is
     ``1 - <b, a>^2 / (|a|^2 |b|^2)``; with a gain ``g`` it is ``|a - g b|^2 / (g^2 |b|^2)``
     (the tile phases at their optimum: their gradient vanishes). With a floor term
-    (``target.floor`` and ``floor_weight``: an input SLM's contrast floor, which lights the whole
-    panel) its part ``P_f f`` against ``P_f b``, weighted by the floor's Fourier-plane power, is
-    added to every inner product and norm (the tile phases stay the images' best).
+    (:class:`FloorTerm`) its window light ``a_f = V FFT(s f) / sqrt(N)`` against
+    ``b_f = V FFT(s b) / sqrt(N)`` is added to every inner product and norm (the tile phases
+    stay the images' best).
 
     Args:
         d: (F, H, W) float32 drive (:class:`DriveModel`).
@@ -182,7 +207,7 @@ def objective(
         model: the drive model.
         gain: the common gain magnitude, or None.
         with_grad: False skips the gradient.
-        floor_weight: (H, W) float32 >= 0 in ``weight``'s units, with ``target.floor``.
+        floor: the input floor's term, or None.
 
     Returns:
         (fidelity (F,), gain magnitude <b, a> / |b|^2 (F,), dL/dd (F, H, W) float32 or None).
@@ -191,9 +216,8 @@ def objective(
     f = np.empty(d.shape, dtype=np.complex64)
     f.real = np.cos(r)
     f.imag = np.sin(r)
-    f_spec = scipy.fft.fft2(f, workers=-1)
     region = target.region
-    a = scipy.fft.ifft2(f_spec * region, workers=-1)
+    a = scipy.fft.ifft2(scipy.fft.fft2(f, workers=-1) * region, workers=-1, overwrite_x=True)
     wa = a * weight
     n = a[0].size
     s_t = target.overlaps(scipy.fft.fft2(wa, workers=-1)) / n  # <P_t m, w a> per tile
@@ -201,15 +225,14 @@ def objective(
     s = np.abs(s_t).sum(axis=1)
     b2 = _power(b, weight)
     a2 = _power(a, weight)
-    parts = [(a, b, weight, region)]
-    if target.floor is not None and floor_weight is not None:
-        fl = target.floor
-        a_f = scipy.fft.ifft2(f_spec * fl, workers=-1)
-        b_f = scipy.fft.ifft2(scipy.fft.fft2(b, workers=-1) * fl, workers=-1)
-        s = s + np.einsum("fij,fij->f", np.conj(b_f), a_f * floor_weight).real
-        b2 = b2 + _power(b_f, floor_weight)
-        a2 = a2 + _power(a_f, floor_weight)
-        parts.append((a_f, b_f, floor_weight, fl))
+    if floor is not None:  # the floor's light in the windows, unitary FFT
+        root = np.float32(np.sqrt(n))
+        v = floor.windows
+        a_f = scipy.fft.fft2(f * floor.field, workers=-1) * v / root
+        b_f = scipy.fft.fft2(b * floor.field, workers=-1) * v / root
+        s = s + np.einsum("fij,fij->f", np.conj(b_f), a_f).real
+        b2 = b2 + _power(b_f, 1.0)
+        a2 = a2 + _power(a_f, 1.0)
     b2 = np.maximum(b2, 1e-30)
     a2 = np.maximum(a2, 1e-30)
     s = np.maximum(s, 1e-30)
@@ -221,11 +244,14 @@ def objective(
         ca, cw = fid / a2, s / (a2 * b2)
     else:
         ca, cw = 1.0 / (gain**2 * b2), 1.0 / (gain * b2)
-    g_f = np.zeros_like(f)
-    for ak, bk, wk, reg in parts:  # the images' term and the floor's
-        g = (ak * wk) * ca.astype(np.float32)[:, None, None]
-        g -= (bk * wk) * cw.astype(np.float32)[:, None, None]
-        g_f += scipy.fft.ifft2(scipy.fft.fft2(g, workers=-1) * reg, workers=-1)
+    ca = ca.astype(np.float32)[:, None, None]
+    cw = cw.astype(np.float32)[:, None, None]
+    g = wa * ca
+    g -= (b * weight) * cw
+    g_f = scipy.fft.ifft2(scipy.fft.fft2(g, workers=-1) * region, workers=-1, overwrite_x=True)
+    if floor is not None:  # the adjoint of x -> V FFT(s x) / sqrt(N): conj(s) sqrt(N) IFFT(V .)
+        e = scipy.fft.ifft2(a_f * ca - b_f * cw, workers=-1)
+        g_f += np.conj(floor.field) * e * root
     return fid, achieved, model.adjoint(d, (g_f * np.conj(f)).imag * np.float32(2.0))
 
 
@@ -285,10 +311,10 @@ def optimise(
         start_iters: Gerchberg-Saxton iterations of the start.
         step: Adam step, in units of the drive (radians, or levels x the mean phase step).
         seed: the start's random tile phases.
-        floor: ``(region (F, H, W) bool, weight (H, W))`` of an input SLM's contrast floor,
-            which lights the whole panel (``weight`` its Fourier-plane power in ``weight``'s
-            units; :func:`fouroptics.compiler.refine.refine_phase_levels` takes the same): its
-            light through the drive is held to the wanted masks' (DC-free kernels: none).
+        floor: ``(field (H, W) complex, windows (H, W) bool)`` of an input SLM's contrast
+            floor, which lights the whole panel (``field`` its Fourier-plane field, in the
+            units whose square ``weight`` is; :class:`FloorTerm`): its light in the windows
+            is held to the wanted masks' (DC-free kernels: about none).
 
     Returns:
         (levels (F, H, W) uint16, info: per frame "fidelity_start", "fidelity_end" (weighted,
@@ -300,15 +326,12 @@ def optimise(
     belief = models[0]
     top = max(float(weight.max()), 1e-300)
     w = (weight / top).astype(np.float32)
-    w_f = None if floor is None else (floor[1] / top).astype(np.float32)
+    w_f = None
+    if floor is not None:
+        w_f = FloorTerm((floor[0] / np.sqrt(top)).astype(np.complex64), floor[1].astype(bool))
     lo, hi = belief.bounds()
     chunks = [slice(k, k + _CHUNK) for k in range(0, len(masks), _CHUNK)]
-    targets = [
-        _Target.of(
-            masks[sl], region[sl], labels[sl], tiles, None if floor is None else floor[0][sl]
-        )
-        for sl in chunks
-    ]
+    targets = [_Target.of(masks[sl], region[sl], labels[sl], tiles) for sl in chunks]
     drives = []
     for t in targets:
         levels0, _ = slm.quantise(np.exp(1j * start_phase(t, start_iters, seed)))
@@ -324,7 +347,7 @@ def optimise(
     for d, t in zip(drives, targets, strict=True):
         _adam(d, t, w, models, (lo, hi), iters - first, step, common, w_f)
         for k, model in enumerate(models):
-            fid, _, _ = objective(d, t, w, model, with_grad=False, floor_weight=w_f)
+            fid, _, _ = objective(d, t, w, model, with_grad=False, floor=w_f)
             info["fidelity_variants"][k] += fid.tolist()
     info["fidelity_end"] = list(info["fidelity_variants"][0])
     d = np.concatenate(drives)
@@ -343,7 +366,7 @@ def _adam(
     iters: int,
     step: float,
     gain: float | None,
-    floor_weight: np.ndarray | None = None,
+    floor: FloorTerm | None = None,
 ) -> tuple[list[list[float]], list[float]]:
     """Adam on the drive ``d`` (F, H, W), in place, over ``models``: per frame the gradient of
     ``sum_k L_k^2 / sum_k L_k`` (each model's gradient weighted by its share of the loss, the
@@ -361,7 +384,7 @@ def _adam(
         parts = []
         for k, model in enumerate(models):  # the belief and its variants
             fid, g, gr = objective(
-                d, target, weight, model, gain=gain, with_grad=not last, floor_weight=floor_weight
+                d, target, weight, model, gain=gain, with_grad=not last, floor=floor
             )
             if k == 0:
                 fid0, g0 = fid, g

@@ -141,7 +141,8 @@ def test_fidelity_falls_off_the_belief_and_the_robust_drive_falls_less(case, rob
 def test_gradient_matches_torch_autograd(gain, floor) -> None:
     """The multiplexed loss (tile phases at their closed-form optimum, held fixed: their own
     gradient vanishes there) and its analytic gradient through the fringing; with ``floor``,
-    an input floor's term (its own region and weight, the target's part there) added."""
+    an input floor's term (its Fourier-plane field, its light in the windows against the
+    target's) added."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     f, h, w, tiles = 2, 12, 10, 3
@@ -150,11 +151,13 @@ def test_gradient_matches_torch_autograd(gain, floor) -> None:
     labels = np.where(region, rng.integers(0, tiles, (f, h, w)), -1).astype(np.int32)
     weight = rng.random((h, w)).astype(np.float32)
     m = rng.standard_normal((f, h, w)) + 1j * rng.standard_normal((f, h, w))
-    fl = rng.random((f, h, w)) < 0.3 if floor else None
-    w_f = rng.random((h, w)).astype(np.float32) if floor else None
-    target = mx._Target.of(m, region, labels, tiles, fl)
+    term = None
+    if floor:
+        s_f = rng.standard_normal((h, w)) + 1j * rng.standard_normal((h, w))
+        term = mx.FloorTerm(s_f.astype(np.complex64), rng.random((h, w)) < 0.3)
+    target = mx._Target.of(m, region, labels, tiles)
     model = DriveModel(fringing_kernel(C))
-    fid, achieved, grad = mx.objective(d, target, weight, model, gain=gain, floor_weight=w_f)
+    fid, achieved, grad = mx.objective(d, target, weight, model, gain=gain, floor=term)
 
     # the best tile phases at d, from an independent sum over each tile's bins
     spec_f = np.fft.fft2(np.exp(1j * model.phase(d).astype(np.float64)))
@@ -186,14 +189,15 @@ def test_gradient_matches_torch_autograd(gain, floor) -> None:
     s = (wt * b.conj() * at).sum(dim=(1, 2))
     a2 = (wt * at.abs() ** 2).sum(dim=(1, 2))
     b2 = (wt * b.abs() ** 2).sum(dim=(1, 2))
-    if floor:  # the floor's part of the drive against the target's part there
-        ft = torch.tensor(fl, dtype=torch.float64)
-        wft = torch.tensor(w_f, dtype=torch.float64)
-        af = torch.fft.ifft2(torch.fft.fft2(torch.exp(1j * x)) * ft)
-        bf = torch.fft.ifft2(torch.fft.fft2(b) * ft)
-        s = s.real + (wft * bf.conj() * af).sum(dim=(1, 2)).real
-        a2 = a2 + (wft * af.abs() ** 2).sum(dim=(1, 2))
-        b2 = b2 + (wft * bf.abs() ** 2).sum(dim=(1, 2))
+    if floor:  # the floor's light in the windows, through the drive and through the target
+        sf = torch.tensor(term.field, dtype=torch.complex128)
+        v = torch.tensor(term.windows, dtype=torch.float64)
+        root = np.sqrt(h * w)
+        af = torch.fft.fft2(torch.exp(1j * x) * sf) * v / root
+        bf = torch.fft.fft2(b * sf) * v / root
+        s = s.real + (bf.conj() * af).sum(dim=(1, 2)).real
+        a2 = a2 + (af.abs() ** 2).sum(dim=(1, 2))
+        b2 = b2 + (bf.abs() ** 2).sum(dim=(1, 2))
     fid_t = s.abs() ** 2 / (a2 * b2)
     if gain is None:
         loss = (1 - fid_t).sum()
