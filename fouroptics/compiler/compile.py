@@ -792,16 +792,18 @@ def _floor_term(bundle: Any, displayed: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _multiplex_floor(
     bundle: Any, shifts: np.ndarray, placement: Any, frame: Any
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, complex] | None:
     """phase-multi's floor term (:class:`fouroptics.compiler.multiplex.FloorTerm`): the floor's
     Fourier-plane field (H_F, W_F) (an input SLM's contrast floor that no leak block cancels)
     and the DFT bins of the readout windows for light from the panel's centre (each window's
-    ramp, give or take the half-window, the block's offset from the axis and 2 bins), or None
-    without a floor. The field is in the units of the images' weight (:func:`_readout_weight`:
-    uniform random images) times ``sqrt(e)``, ``e`` their peak Fourier-plane power over that of
-    sparse ones (a tenth of the pixels on, as a digit's strokes; about 25): the floor is held
-    against the faint images too (weighed against the bright ones only, it cost a quick MNIST
-    SCLC's check 0.91 mean / 0.72 worst fidelity on misaligned_noisy.yaml)."""
+    ramp, give or take the half-window, the block's offset from the axis and 2 bins) and the
+    gap light's offset (the device shows ``ff f + (1 - ff) g``: the floor's light through the
+    gaps is the panel's image on every window unless the drive cancels it), or None without a
+    floor. The field is in the units of the images' weight (:func:`_readout_weight`: uniform
+    random images) times ``sqrt(e)``, ``e`` their peak Fourier-plane power over that of sparse
+    ones (a tenth of the pixels on, as a digit's strokes; about 25): the floor is held against
+    the faint images too (weighed against the bright ones only, it cost a quick MNIST SCLC's
+    check 0.91 mean / 0.72 worst fidelity on misaligned_noisy.yaml)."""
     a = bundle.meta.get("input_leak", 0.0)
     if not a or bundle.has_leak_block:
         return None
@@ -826,7 +828,9 @@ def _multiplex_floor(
         int(math.ceil(reach * n * system.fourier_pitch / (system.wavelength * system.f2))) + 2
         for n in system.fourier_shape
     )
-    return field.astype(np.complex64), multiplex.window_bins(field.shape, bins, half)
+    grid = system.fourier_slm
+    gap = (1.0 - grid.fill_factor) * grid.gap_transmission / grid.fill_factor
+    return field.astype(np.complex64), multiplex.window_bins(field.shape, bins, half), gap
 
 
 def _has_zero_order(encoding: str, system: FourFSystem) -> bool:

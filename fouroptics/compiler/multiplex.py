@@ -163,10 +163,15 @@ class FloorTerm:
     Attributes:
         field: (H, W) complex64, ``s`` scaled so that ``|s|^2`` is in the images' weight units.
         windows: (H, W) bool, ``V``.
+        offset: the Fourier SLM's unmodulated light relative to its pixels' (gap light
+            ``(1 - ff) g / ff``): the device shows ``f + offset`` (up to ``ff``), and the
+            floor's light through the gaps, the panel's image, reaches every window unless the
+            drive's local average near the axis cancels it.
     """
 
     field: np.ndarray
     windows: np.ndarray
+    offset: complex = 0.0
 
 
 def window_bins(shape: tuple[int, int], bins: np.ndarray, half: tuple[int, int]) -> np.ndarray:
@@ -203,7 +208,7 @@ def objective(
     phases, inner products weighted by ``weight``: with ``gain`` None the loss is
     ``1 - <b, a>^2 / (|a|^2 |b|^2)``; with a gain ``g`` it is ``|a - g b|^2 / (g^2 |b|^2)``
     (the tile phases at their optimum: their gradient vanishes). With a floor term
-    (:class:`FloorTerm`) its window light ``a_f = V FFT(s f) / sqrt(N)`` against
+    (:class:`FloorTerm`) its window light ``a_f = V FFT(s (f + o)) / sqrt(N)`` against
     ``b_f = V FFT(s b) / sqrt(N)`` is added to every inner product and norm (the tile phases
     stay the images' best).
 
@@ -235,7 +240,8 @@ def objective(
     if floor is not None:  # the floor's light in the windows, unitary FFT
         root = np.float32(np.sqrt(n))
         v = floor.windows
-        a_f = scipy.fft.fft2(f * floor.field, workers=-1) * v / root
+        a_f = scipy.fft.fft2((f + np.complex64(floor.offset)) * floor.field, workers=-1)
+        a_f *= v / root
         b_f = scipy.fft.fft2(b * floor.field, workers=-1) * v / root
         s = s + np.einsum("fij,fij->f", np.conj(b_f), a_f).real
         b2 = b2 + _power(b_f, 1.0)
@@ -302,7 +308,7 @@ def optimise(
     start_iters: int = START_ITERS,
     step: float = 0.1,
     seed: int = 0,
-    floor: tuple[np.ndarray, np.ndarray] | None = None,
+    floor: tuple[np.ndarray, np.ndarray, complex] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """The drive levels of a phase SLM that realise every tile of each frame at once.
 
@@ -318,7 +324,8 @@ def optimise(
         start_iters: Gerchberg-Saxton iterations of the start.
         step: Adam step, in units of the drive (radians, or levels x the mean phase step).
         seed: the start's random tile phases.
-        floor: ``(field (H, W) complex, windows (H, W) bool)`` of an input SLM's contrast
+        floor: ``(field (H, W) complex, windows (H, W) bool, gap offset)`` of an input SLM's
+            contrast
             floor, which lights the whole panel (``field`` its Fourier-plane field, in the
             units whose square ``weight`` is; :class:`FloorTerm`): its light in the windows
             is held to the wanted masks' (DC-free kernels: about none).
@@ -335,7 +342,8 @@ def optimise(
     w = (weight / top).astype(np.float32)
     w_f = None
     if floor is not None:
-        w_f = FloorTerm((floor[0] / np.sqrt(top)).astype(np.complex64), floor[1].astype(bool))
+        field = (floor[0] / np.sqrt(top)).astype(np.complex64)
+        w_f = FloorTerm(field, floor[1].astype(bool), complex(floor[2]))
     lo, hi = belief.bounds()
     chunks = [slice(k, k + _CHUNK) for k in range(0, len(masks), _CHUNK)]
     targets = [_Target.of(masks[sl], region[sl], labels[sl], tiles) for sl in chunks]
