@@ -258,10 +258,14 @@ def test_ideal_detection_keeps_one_tile_per_frame_and_the_convolution(case) -> N
 def test_the_input_floor_is_held_out_of_the_windows(case, monkeypatch) -> None:
     """An amplitude input SLM's floor ``a`` lights the whole panel (the images shown as
     ``a + (1 - a) t``). DC-free kernels pass none of it, but a phase-only drive has ``|f| = 1``
-    at the axis and its shed light, convolved with the panel's image, reaches the windows: the
-    floor term keeps the channels' fields (against the ideal masks' through the same twin, on
-    the check's images) nearly where they are without a floor; without the term they fall
-    (measured: worst 0.79 with the term, 0.28 without; 0.98 with no floor at all)."""
+    at the axis and its shed light, convolved with the panel's image, reaches the windows. On
+    this matched 192-px system the panel fills the input plane, so its spectrum is one Fourier
+    pixel, which a phase-only pixel passes whole: the floor term (:class:`FloorTerm`) can only
+    trade the images' fit against it, and the channels' fields (against the ideal masks'
+    through the same twin, on the check's images) gain a little (measured: mean 0.742 -> 0.798,
+    worst 0.653 -> 0.714; 0.978 / 0.967 without the floor's light). On misaligned_noisy.yaml,
+    whose panel's spectrum spans a few pixels, a quick MNIST SCLC's check went from 0.59 / 0.25
+    to 0.979 / 0.934 (0.982 / 0.965 without the floor)."""
     from fouroptics.compiler import compile as comp
     from fouroptics.compiler.multiplex_check import check_images
 
@@ -278,11 +282,8 @@ def test_the_input_floor_is_held_out_of_the_windows(case, monkeypatch) -> None:
     monkeypatch.setattr(comp, "_multiplex_floor", lambda *a, **kw: None)
     without = build()
     images = check_images(with_term.image_shape)
-    worst = [
-        channel_quality(b, b.fourier_masks, images)["worst_fidelity"] for b in (with_term, without)
-    ]
+    q = [channel_quality(b, b.fourier_masks, images) for b in (with_term, without)]
     floor = with_term.meta["multiplex"]["input_floor"]
-    print("DBG", worst, floor, [b.meta["multiplex"]["mean_fidelity"] for b in (with_term, without)])
-    assert floor["input_leak"] == 0.05
-    assert worst[0] > worst[1] + 0.2
-    assert floor["worst_fidelity_without"] - worst[0] < 0.25
+    assert floor["input_leak"] == 0.05 and floor["worst_fidelity_without"] > 0.95
+    assert q[0]["mean_fidelity"] > q[1]["mean_fidelity"] + 0.03
+    assert q[0]["worst_fidelity"] > q[1]["worst_fidelity"] + 0.03
