@@ -33,10 +33,25 @@ import numpy as np
 from devices.run.calibration import RunCalibration
 from devices.run.compat import check_compatible
 from devices.run.exposure import ExposureReport, auto_exposure, saturation_dn
-from devices.run.geometry import ReadPlan, registration_resampler
+from devices.run.geometry import (
+    FeatureSampler,
+    ReadPlan,
+    choose_readout,
+    readout_macs,
+    registration_resampler,
+)
 from devices.run.levels import beam_flattening, input_levels, support_box
-from devices.run.photometry import Photometry, fit_photometry, photons_per_pixel, tile_pixels
+from devices.run.photometry import (
+    Photometry,
+    fit_photometry,
+    photons_per_image,
+    photons_per_pixel,
+    tile_pixels,
+)
 from fouroptics.errors import ConfigError
+
+#: The camera readouts (:mod:`devices.run.geometry`).
+READOUTS = ("auto", "resample", "filter")
 
 
 @dataclass
@@ -48,6 +63,9 @@ class RunStats:
     frames: int = 0
     saturated_fraction: float = 0.0
     mean_photons_per_pixel: float | None = None
+    photons_per_image: float | None = None
+    readout: str = "resample"
+    readout_macs: int = 0
     example_frame: np.ndarray | None = None
     calibration: str = "none"
     warnings: list[str] = field(default_factory=list)
@@ -87,6 +105,7 @@ def run_bundle(
     capture_options: dict[str, Any] | None = None,
     buffer: ReadoutBuffer | None = None,
     example_frame: bool = True,
+    readout: str = "resample",
 ) -> np.ndarray:
     """Features (B, C, n_out, n_out) of ``images`` (B, C_in, n, n) measured on ``bench``.
 
@@ -108,7 +127,13 @@ def run_bundle(
         example_frame: keep the first image's full frames in ``stats.example_frame`` (a
             report's figure; a sweep's points skip them: on a misaligned simulated bench they
             cost as much as dozens of windowed images).
+        readout: ``resample`` (the registration's resampling, then the bundle's window
+            readout), ``filter`` (each feature interpolated at its measured position:
+            :class:`devices.run.geometry.FeatureSampler`) or ``auto`` (the filter where the
+            camera samples finely enough: :func:`devices.run.geometry.choose_readout`).
     """
+    if readout not in READOUTS:
+        raise ConfigError(f"readout: got {readout!r}; allowed: {', '.join(READOUTS)}")
     check_compatible(bench, bundle)
     if reference is None or len(reference) == 0:
         raise ConfigError(
@@ -130,7 +155,17 @@ def run_bundle(
     resample = None
     if cal.registration is not None:
         resample = registration_resampler(bundle.system, cal.registration)
-    plan = ReadPlan.build(windows, resample)
+    sampler = None
+    readout, why = choose_readout(bundle, readout)
+    if why:
+        stats.warnings.append(why)
+    if readout == "filter":
+        sampler = FeatureSampler.build(bundle, cal.registration)
+    plan = ReadPlan.build(windows, resample, None if sampler is None else sampler.pixels)
+    if sampler is not None:
+        sampler = sampler.on_pixels(plan.gather)
+    stats.readout = readout
+    stats.readout_macs = readout_macs(bundle, plan, sampler)
     kw = dict(n_average=n_average, windows=plan.measured, **opts)
 
     def grab(levels: np.ndarray, first: bool = False):
@@ -161,7 +196,7 @@ def run_bundle(
     batch = max(1, min(batch, n, int(1e9 // frame_bytes)))  # about 1 GB of power per batch
     buffer = buffer if buffer is not None else ReadoutBuffer()
     power = buffer.get((batch, bundle.n_frames, windows[0].size), plan.read)
-    feats, sat, n_px, photons = [], 0, 0, []
+    feats, sat, n_px, photons, per_image = [], 0, 0, [], []
     top = saturation_dn(bench.camera, cal.camera)
     for i in range(0, n, batch):
         levels = input_levels(
@@ -176,12 +211,19 @@ def run_bundle(
         sat += int(np.count_nonzero((vals >= top) & in_window))
         n_px += b * int(np.count_nonzero(in_window))
         photons.append(photons_per_pixel(bench, vals, tiles, starts, stats.photometry, cal.camera))
-        power[:b, :, plan.read] = stats.photometry.power(plan.at_readout(vals))
-        feats.append(bundle.readout(power[:b].reshape(b, *windows.shape)))
+        per_image.append(photons_per_image(bench, vals, tiles, stats.photometry, cal.camera))
+        phot = stats.photometry
+        if sampler is not None:
+            feats.append(sampler.features(bundle, vals, phot.gain, phot.offset))
+        else:
+            power[:b, :, plan.read] = phot.power(plan.at_readout(vals))
+            feats.append(bundle.readout(power[:b].reshape(b, *windows.shape)))
         stats.frames += b * vals.shape[1]
     stats.saturated_fraction = sat / max(n_px, 1)
     ph = [p for p in photons if p is not None]
     stats.mean_photons_per_pixel = float(np.mean(ph)) if ph else None
+    pi = [p for p in per_image if p is not None]
+    stats.photons_per_image = float(np.mean(pi)) if pi else None
     if stats.saturated_fraction > 1e-3:
         stats.warnings.append(
             f"saturated camera: {100 * stats.saturated_fraction:.2g} % of the readout pixels at "

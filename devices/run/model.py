@@ -91,6 +91,10 @@ class OpticalModel:
             ``adc_bits``, ``rng``).
         hold_scale: keep the first measurement's exposure and photometry for the next ones.
         example_frame: keep the first image's full frames in ``stats.example_frame``.
+        readout: ``auto`` (the default: the filter where the camera samples the features
+            finely enough), ``filter`` (each feature interpolated at its measured position,
+            16 taps) or ``resample`` (the registration's resampling and the window readout);
+            see :mod:`devices.run.geometry`.
 
     Raises:
         ConfigError: the bundle was not compiled for the bench, no reference images, or a
@@ -114,6 +118,7 @@ class OpticalModel:
         capture_options: dict[str, Any] | None = None,
         hold_scale: bool = True,
         example_frame: bool = True,
+        readout: str = "auto",
     ) -> None:
         check_compatible(bench, bundle)
         if reference is None or len(reference) == 0:
@@ -156,6 +161,7 @@ class OpticalModel:
         self.capture_options = dict(capture_options or {})
         self.hold_scale = hold_scale
         self.example_frame = bool(example_frame)
+        self.readout = readout
         self.stats: RunStats | None = None
         self._streams = _Streams()
         self._buffer = ReadoutBuffer()
@@ -185,6 +191,7 @@ class OpticalModel:
             capture_options=self.capture_options,
             hold_scale=self.hold_scale,
             example_frame=self.example_frame,
+            readout=self.readout,
         )
         unknown = set(changes) - set(args)
         if unknown:
@@ -241,6 +248,7 @@ class OpticalModel:
             capture_options=opts,
             buffer=self._buffer,
             example_frame=self.example_frame,
+            readout=self.readout,
         )
         self.stats = stats
         if self.hold_scale:

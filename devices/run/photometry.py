@@ -72,6 +72,24 @@ def photons_per_pixel(
     return float(e.max(axis=1).mean())
 
 
+def photons_per_image(
+    bench: Any,
+    vals: np.ndarray,
+    tiles: np.ndarray,
+    phot: Photometry,
+    measured: dict[str, float] | None = None,
+) -> float | None:
+    """Photons detected per image in all readout windows of all frames (mean over the
+    images of ``vals`` (B, F, G) DN; the gain and QE as :func:`photons_per_pixel` takes them),
+    or None when either is unknown: the light an inference spends."""
+    gain = camera_value(bench.camera, measured, "gain")
+    qe = camera_value(bench.camera, None, "quantum_efficiency")
+    if gain is None or qe is None:
+        return None
+    sel = vals.reshape(len(vals), -1)[:, tiles] - phot.offset
+    return float(sel.sum(axis=1).mean() / (gain * qe))
+
+
 def tile_pixels(bundle: Any, gather: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every optical channel's window, channel after channel, as flat (frame, gathered pixel)
     indices into (F, G) values at the camera pixels ``gather``, and where each channel starts."""

@@ -57,6 +57,8 @@ ESTIMATE_LABELS = {
     "electronic_macs_per_inference": " (the optical rows' MACs: readout + head)",
     "digital_sclc_macs": " (the whole SCLC on a computer, by FFT: not the table's SCLC MACs)",
     "digital_teacher_macs": " (the teacher CNN, as in the table)",
+    "electronic_readout_macs": " (the camera readout: the filter's taps, or the resampling)",
+    "photons_per_optical_mac": " (photons detected in the windows per optical MAC)",
 }
 
 
@@ -168,6 +170,34 @@ def results_rows(out: Path, cmd: dict[str, int]) -> list[dict[str, Any]]:
     return rows
 
 
+def advantage_table(sim: dict[str, Any]) -> list[str]:
+    """Markdown lines: the optical run's frames per image, inferences per second and electronic
+    MACs per inference beside the SCLC and the teacher run on a computer (from a simulate
+    run's ``hardware_estimate``)."""
+    he = sim["hardware_estimate"]
+    ppm = he.get("photons_per_optical_mac")
+    bench = Path(str(sim.get("bench", "bench"))).stem
+    rows = [
+        ("teacher CNN, digital", "", "", _int(he.get("digital_teacher_macs")), ""),
+        ("SCLC, digital (spectral layer by FFT)", "", "", _int(he.get("digital_sclc_macs")), ""),
+        (
+            f"SCLC, optical ({sim.get('encoding')} on {bench})",
+            str(he["frames_per_inference"]),
+            f"{he['inferences_per_s']:.3g}",
+            f"{_int(he['electronic_macs_per_inference'])} (readout "
+            f"{_int(he['electronic_readout_macs'])}, {he.get('electronic_readout', 'resample')}"
+            f"; head {_int(he.get('electronic_head_macs'))})",
+            "n/a" if ppm is None else f"{ppm:.3g}",
+        ),
+    ]
+    out = [
+        "| model | frames per image | inferences / s | electronic MACs / inference "
+        "| photons per optical MAC |",
+        "|---|---|---|---|---|",
+    ]
+    return out + [f"| {' | '.join(r)} |" for r in rows]
+
+
 def macs_note(rows: list[dict[str, Any]], sim: dict[str, Any] | None) -> str:
     """What the MAC counts count, one definition per row kind: the electronic work per
     inference as the model is deployed (the teacher: all of it; the SCLC rows: its detection and
@@ -178,7 +208,7 @@ def macs_note(rows: list[dict[str, Any]], sim: dict[str, Any] | None) -> str:
         "MACs (multiply-accumulates per inference) count the electronic work as each model is "
         f"deployed: the teacher CNN all of it ({_int(by.get('teacher CNN'))}); the SCLC rows "
         f"their detection and head only ({_int(by.get('SCLC+KD'))}), the spectral layer being "
-        "light; the optical rows the resampling of the camera windows plus the same head"
+        "light; the optical rows the camera readout plus the same head"
     )
     he = (sim or {}).get("hardware_estimate") or {}
     if he.get("digital_sclc_macs") is not None:
@@ -386,6 +416,7 @@ def write_report(out: Path, stages: list[Any], manifest: dict[str, Any], sizes: 
         ]
         for key, value in he.items():
             md.append(f"| {key}{ESTIMATE_LABELS.get(key, '')} | {_fmt(value)} |")
+        md += ["", *advantage_table(sim_cal)]
         md += [
             "",
             f"Exposure {sim_cal['exposure']['seconds'] * 1e3:.3f} ms (brightest tile at "

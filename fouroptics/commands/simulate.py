@@ -174,8 +174,9 @@ def run(args: argparse.Namespace) -> int:
         k = n_classes(bundle, y, dig_pred, pred)
         nrmse = float(np.linalg.norm(opt - dig) / max(np.linalg.norm(dig), 1e-300))
         estimate = hardware_estimate(
-            bundle, bench, frame_rates(args.bench), teacher_macs=teacher_macs(bundle, args.bundle)
-        )
+            bundle, bench, frame_rates(args.bench), teacher_macs=teacher_macs(bundle, args.bundle),
+            stats=stats,
+        )  # fmt: skip
         results: dict[str, Any] = {
             "bundle": str(args.bundle),
             "bench": str(args.bench),

@@ -136,6 +136,8 @@ class MaskBundle:
             "optical_channels": int(c_opt),
             "features": int(c_opt // 2 if program.detection == "signed" else c_opt),
             "output_size": int(len(program.t_out)),
+            # the input-plane position (image pixels) the tile's centre pixel sees
+            "t_anchor": float(kw["t_anchor"]),
             "warnings": list(kw["warnings"]),
             "source": kw["source"],
             "slm": None if kw["slm"] is None else kw["slm"].describe(),
@@ -343,14 +345,31 @@ class MaskBundle:
             scale = m["power_scale"] * (frame_power[frame_idx] * power)[:, None, None]
             return np.real(r @ crops @ r.T) / scale  # (B, C, n, n)
 
+        if self.detection != "ideal":
+            return self.detect(sampled(a["channel_frame"]))
+        return self.detect(sampled(a["channel_frame"]), sampled(a["minus_frame"], minus_power))
+
+    def feature_scale(self, minus: bool = False) -> np.ndarray:
+        """(C,) camera power (W) per unit of each channel's detected intensity: the bundle's
+        power scale times its frame's and its own gain (``minus``: in its -R frame)."""
+        a = self.arrays
+        c = len(a["channel_frame"])
+        frame_power = np.asarray(a.get("frame_gain", np.ones(self.n_frames))) ** 2
+        own = np.asarray(a.get("minus_gain" if minus else "channel_gain", np.ones(c))) ** 2
+        fr = a["minus_frame" if minus else "channel_frame"]
+        return self.meta["power_scale"] * frame_power[fr] * own
+
+    def detect(self, plus: np.ndarray, minus: np.ndarray | None = None) -> np.ndarray:
+        """The model's features (B, C_features, n, n) from each optical channel's intensity
+        at the output positions in the model's units (B, C, n, n) (``minus``: the -R frames'
+        of the ``ideal`` detection): as is (intensity), ``sqrt(I+ + eps) - sqrt(I- + eps)``
+        over channel pairs (signed), ``(I+ - I-) / 4R`` (ideal)."""
         if self.detection == "intensity":
-            return sampled(a["channel_frame"])
+            return plus
         if self.detection == "signed":
-            eps = m["sqrt_eps"]
-            amp = np.sqrt(np.maximum(sampled(a["channel_frame"]), 0.0) + eps)
+            amp = np.sqrt(np.maximum(plus, 0.0) + self.meta["sqrt_eps"])
             return amp[:, 0::2] - amp[:, 1::2]
-        plus, minus = sampled(a["channel_frame"]), sampled(a["minus_frame"], minus_power)
-        return (plus - minus) / (4.0 * m["reference"])
+        return (plus - minus) / (4.0 * self.meta["reference"])
 
     def window_mask(self) -> np.ndarray:
         """(F, H_cam, W_cam) bool: the camera pixels the readout uses, per frame."""
@@ -456,6 +475,15 @@ class MaskBundle:
 
         n = self.meta["output_size"]
         return count_macs(self.head(), (self.meta["features"], n, n))
+
+    def digital_macs(self) -> int:
+        """MACs per inference of this SCLC run wholly on a computer: the head and the collapsed
+        spectral layer by FFT (:func:`fouroptics.nn.macs.sclc_fft_macs`)."""
+        from fouroptics.nn.macs import sclc_fft_macs
+
+        m = self.meta
+        c_opt, c_in = m["optical_channels"], self.image_shape[0]
+        return self.head_macs() + sclc_fft_macs(c_in, c_opt, m["period"], m["output_size"])
 
     def head(self) -> Any:
         """The electronic head as a torch module with its trained weights (eval mode)."""

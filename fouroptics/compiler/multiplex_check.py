@@ -12,6 +12,7 @@ every encoding's fidelity.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -75,7 +76,9 @@ def report(
     the check (per channel fidelity, gain and efficiency through the believed SLM), the
     sensitivity (the same through the crosstalk variants: the coupling times ``1 -+ s``, ``s``
     the optimisation's spread or, when it optimised for the belief only,
-    :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`) and the optimiser's own numbers."""
+    :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`), with an input floor that no leak
+    block cancels the fidelity without it (``input_floor``: what its light costs), and the
+    optimiser's own numbers."""
     images = check_images(bundle.image_shape)
     quality = channel_quality(bundle, bundle.fourier_masks, images)
     if bundle.detection == "ideal":  # the -R frames: the readout takes I+ - I-
@@ -84,6 +87,16 @@ def report(
         quality["fidelity"] = list(np.minimum(quality["fidelity"], minus["fidelity"]))
         quality["mean_fidelity"] = float(np.mean(quality["fidelity"]))
         quality["worst_fidelity"] = float(np.min(quality["fidelity"]))
+    floor = None
+    if bundle.meta.get("input_leak") and not bundle.has_leak_block:  # what the floor costs
+        quiet = copy.copy(bundle)
+        quiet.meta = {**bundle.meta, "input_leak": 0.0}
+        q0 = channel_quality(quiet, bundle.fourier_masks, images)
+        floor = {
+            "input_leak": float(bundle.meta["input_leak"]),
+            "mean_fidelity_without": q0["mean_fidelity"],
+            "worst_fidelity_without": q0["worst_fidelity"],
+        }
     sensitivity = []
     for alpha, variant in crosstalk_variants(slm, spread or ROBUST_SPREAD)[1:]:
         q = channel_quality(bundle, variant.realise(levels), images)
@@ -107,6 +120,7 @@ def report(
             "through the twin",
         },
         **quality,
+        "input_floor": floor,
         "robust_spread": spread,
         "sensitivity": sensitivity,
         "optimiser": {
@@ -124,12 +138,19 @@ def summary_line(m: dict[str, Any]) -> str:
     sens = ", ".join(
         f"x{s['coupling_scale']:g} worst {s['worst_fidelity']:.3f}" for s in m["sensitivity"]
     )
+    fl = m.get("input_floor")
+    floor = (
+        ""
+        if not fl
+        else f"; without the input floor's light mean {fl['mean_fidelity_without']:.4f}, worst "
+        f"{fl['worst_fidelity_without']:.4f}"
+    )
     return (
         f"phase-multi: {m['tiles_per_frame']} tiles per frame, check on random images: mean "
         f"fidelity {m['mean_fidelity']:.4f}, worst {m['worst_fidelity']:.4f} ("
         f"{'passed' if check['passed'] else 'failed'}: mean >= {check['mean_floor']}, worst >= "
         f"{check['worst_floor']}), efficiency {m['total_efficiency']:.3g}; crosstalk coupling "
-        f"{sens or 'not varied (no crosstalk)'}"
+        f"{sens or 'not varied (no crosstalk)'}{floor}"
     )
 
 

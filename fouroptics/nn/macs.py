@@ -8,6 +8,8 @@ spectral pooling are optical and cost no electronic MACs.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -66,3 +68,13 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
             h.remove()
         model.train(was_training)
     return int(total)
+
+
+def sclc_fft_macs(c_in: int, c_opt: int, period: int, n_out: int) -> int:
+    """MACs of an SCLC's collapsed spectral layer run digitally by FFT, per inference: a 2D FFT
+    of the period (``N x N``) per input channel and an inverse one per optical channel, each
+    ``5 N^2 log2 N`` real operations counted as MACs (the usual radix-2 count, generous to the
+    computer: a real MAC is two operations), and one complex MAC (4 real) per kernel frequency
+    kept (``n_out^2``) and channel pair. The head is counted apart (:func:`count_macs`)."""
+    fft = 5 * period**2 * math.log2(max(period, 2))
+    return int(c_in * fft + c_opt * fft + 4 * c_opt * c_in * n_out**2)

@@ -35,6 +35,16 @@ def resampling_matrix(
     py, px = np.meshgrid(np.arange(hy), np.arange(wx), indexing="ij")
     pts = np.stack([py.ravel(), px.ravel()]).astype(np.float64)
     src = np.asarray(a, float) @ pts + np.asarray(b, float)[:, None]
+    return sampling_matrix(src.T, in_shape, radius)
+
+
+def sampling_matrix(
+    points: np.ndarray, in_shape: tuple[int, int], radius: int = LANCZOS_RADIUS
+) -> sparse.csr_matrix:
+    """Sparse (P, N_in) interpolation of an image at ``points`` (P, 2) (fractional pixel
+    indices (row, col)): ``radius`` 1 bilinear, ``r >= 2`` separable Lanczos-r, ``(2r)^2`` taps
+    per point, weights normalised to sum to one; points outside ``[0, n - 1]`` give 0."""
+    src = np.asarray(points, dtype=np.float64).T
     ny, nx = in_shape
     tol = 1e-9
     ok = (src[0] >= -tol) & (src[0] <= ny - 1 + tol) & (src[1] >= -tol) & (src[1] <= nx - 1 + tol)
@@ -62,10 +72,10 @@ def resampling_matrix(
     cols = np.clip(yy, 0, ny - 1)[:, :, None] * nx + np.clip(xx, 0, nx - 1)[:, None, :]
     # CSR directly: each row's taps are in ascending column order, and a tap clipped onto
     # the edge carries weight 0 (dropped below), so no duplicates need summing
-    counts = np.zeros(hy * wx, dtype=np.int64)
-    counts[idx] = w[0].size
+    counts = np.zeros(src.shape[1], dtype=np.int64)
+    counts[idx] = w[0].size if len(w) else 0
     indptr = np.concatenate([[0], np.cumsum(counts)])
-    m = sparse.csr_matrix((w.reshape(-1), cols.reshape(-1), indptr), shape=(hy * wx, ny * nx))
+    m = sparse.csr_matrix((w.reshape(-1), cols.reshape(-1), indptr), shape=(src.shape[1], ny * nx))
     m.eliminate_zeros()
     return m
 

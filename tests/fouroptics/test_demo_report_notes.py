@@ -4,7 +4,7 @@ says its numbers are not results, and the MAC counts say what each counts."""
 from __future__ import annotations
 
 from fouroptics.commands.demo import FULL, QUICK
-from fouroptics.commands.demo_report import macs_note, run_note
+from fouroptics.commands.demo_report import advantage_table, macs_note, run_note
 
 ROWS = [
     {"row": "teacher CNN", "accuracy": 0.993, "electronic_macs": 3_043_200},
@@ -38,3 +38,21 @@ def test_the_mac_counts_say_what_they_count() -> None:
         "(211,344 + 28,864)" in text and "digital_sclc_macs (204,739) is another quantity" in text
     )
     assert "digital_sclc_macs" not in macs_note(ROWS, None)
+
+
+def test_the_advantage_table_sets_the_optical_run_beside_the_digital_ones() -> None:
+    he = {
+        "digital_sclc_macs": 760_503, "digital_teacher_macs": 3_043_200,
+        "frames_per_inference": 5, "inferences_per_s": 12.0,
+        "electronic_macs_per_inference": 145_000, "electronic_readout_macs": 31_464,
+        "electronic_readout": "filter", "electronic_head_macs": 113_536,
+        "photons_per_optical_mac": 0.25,
+    }  # fmt: skip
+    sim = {"hardware_estimate": he, "encoding": "phase-multi", "bench": "b/misaligned_noisy.yaml"}
+    lines = advantage_table(sim)
+    assert lines[2] == "| teacher CNN, digital |  |  | 3,043,200 |  |"
+    assert "| 760,503 |" in lines[3]
+    assert lines[4] == (
+        "| SCLC, optical (phase-multi on misaligned_noisy) | 5 | 12 | 145,000 (readout 31,464, "
+        "filter; head 113,536) | 0.25 |"
+    )
