@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, optimize
+from scipy import optimize
 from scipy.interpolate import PchipInterpolator
 
 from calibration.errors import CalibrationError
-from calibration.patterns import dot_grid
+from calibration.patterns import bright_windows, dot_grid
 from calibration.session import Session
 
 
@@ -154,12 +154,6 @@ def _split_column(session: Session, spacing: int) -> int:
     sys_ = session.bench.system
     period = sys_.wavelength * sys_.f1 / (spacing * sys_.input_pitch * sys_.fourier_pitch)
     return session.fourier_shape[1] // 2 + int(round(period / 2))
-
-
-def bright_windows(signal: np.ndarray) -> np.ndarray:
-    """Camera pixels (bool) within 3 pixels of where ``signal`` exceeds a fifth of its peak."""
-    mask = signal > 0.2 * signal.max()
-    return ndimage.binary_dilation(mask, iterations=3)
 
 
 def fourier_phase_lut(

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage, optimize
 
 from calibration.errors import CalibrationError
-from calibration.patterns import dot_grid
+from calibration.patterns import bright_windows, dot_grid
 from calibration.session import Session
 from fouroptics.optics.panel import fit_panel
 
@@ -69,8 +69,6 @@ def fourier_regions(
 
     Frames: ``REGIONS**2 * REGION_LEVELS`` plus the exposure, dark and window frames.
     """
-    from calibration.lut import bright_windows
-
     hf, wf = session.fourier_shape
     top = session.bench.input_slm.levels - 1
     dots, _ = dot_grid(session.input_shape, spacing, 1, spacing // 2, top)

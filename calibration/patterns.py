@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from calibration.errors import CalibrationError
 
@@ -111,3 +112,9 @@ def check_dot_grid(session: Any, spacing: int, dot: int, routine: str) -> None:
             f"the input SLM {h}x{w}: use a spacing of at most {min(h, w) // 2} px and dots "
             "smaller than it, or a larger SLM"
         )
+
+
+def bright_windows(signal: np.ndarray) -> np.ndarray:
+    """Camera pixels (bool) within 3 pixels of where ``signal`` exceeds a fifth of its peak."""
+    mask = signal > 0.2 * signal.max()
+    return ndimage.binary_dilation(mask, iterations=3)

@@ -31,7 +31,6 @@ from calibration.phase_contrast import input_phase_lut
 from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256
-from fouroptics.optics.panel import panel_map
 from fouroptics.optics.zernike import aberration_phase
 
 ROUTINES = ("camera", "lut", "crosstalk", "registration", "fourier", "aberration")
@@ -185,7 +184,6 @@ def calibrate(
             session,
             centre_px=results["fourier"].centre_px if "fourier" in results else centre,
             registration=affine,
-            panel=getattr(luts.get("fourier_slm"), "panel", None),
             **inverse,
         )
         sections["aberration"] = results["aberration"].to_payload()
@@ -194,9 +192,7 @@ def calibrate(
             # bench), and the compiled masks carry that conjugate
             shape = bench.system.fourier_shape
             wave = aberration_phase(sections["aberration"], shape)
-            panel = getattr(luts.get("fourier_slm"), "panel", None)
-            scale = None if panel is None else panel_map(panel, shape)
-            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels, scale)
+            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels)
             results["registration"] = register(
                 session,
                 fourier_levels=levels,
