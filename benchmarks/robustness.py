@@ -8,7 +8,9 @@ imperfection off but one (no floor, a flat beam, an aligned camera, noise off), 
 - ``crosstalk``: the Fourier SLM's true nearest-neighbour coupling (the spec sheet says 0.05);
 - ``lut``: the spread of the Fourier SLM's hidden LUT around the profile's (range and gamma);
 - ``aberration``: rms of each low-order Zernike term of the Fourier path, radians;
-- ``decentre``: rms Fourier-SLM decentring per axis, pixels.
+- ``decentre``: rms Fourier-SLM decentring per axis, pixels;
+- ``focal``: rms fractional error of each lens's focal length (the Fourier scale; a channel
+  placed D pixels off the axis lands D times the scale error away from where it is read).
 
 For each point, run as a user would (``fouroptics`` verbs, in this process):
 ``compile --system <spec-sheet bench>`` then ``simulate`` on the point's bench (uncalibrated),
@@ -42,6 +44,7 @@ MISMATCHES: dict[str, tuple[list[float], list[float]]] = {
     "lut": ([0.05, 0.15, 0.3], [0.15]),
     "aberration": ([0.1, 0.3, 0.6], [0.3]),
     "decentre": ([0.3, 1.0, 2.0], [1.0]),
+    "focal": ([0.001, 0.003, 0.01], [0.003]),
 }
 
 
@@ -66,6 +69,8 @@ def with_mismatch(base: dict[str, Any], name: str, size: float) -> dict[str, Any
         imp["aberration"] = size
     elif name == "decentre":
         imp["fourier_decentre"] = size
+    elif name == "focal":
+        imp["focal_error"] = size
     else:
         raise ValueError(f"unknown mismatch {name!r}; allowed: {', '.join(MISMATCHES)}")
     return d
