@@ -188,3 +188,27 @@ def test_device_cuda_without_cuda_is_refused(setup, monkeypatch, capsys) -> None
     assert main(_simulate(setup, setup["tmp"] / "cuda", "--device", "cuda")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--device cuda: this machine has no CUDA device" in err[0], err
+
+
+@pytest.mark.parametrize("kernels", [False, True])
+def test_torchrun_finetune_equals_one_process(setup, kernels) -> None:
+    """DDP: the measurements sharded, with --kernels the twin too (its rows gathered with their
+    gradients); the losses and metrics are one process's."""
+    tmp = setup["tmp"]
+    argv = ["finetune", "--bundle", str(setup["bundle"]), "--bench", str(setup["bench"])]
+    argv += ["--dataset", setup["data"], "--train", "20", "--val", "4", "--limit", "8"]
+    argv += ["--epochs", "2", "--batch-size", "7", "--threads", "1", "--no-progress"]
+    argv += ["--kernels"] if kernels else []
+    assert main([*argv, "--out", str(tmp / f"ft1{kernels}")]) == 0
+    proc = _torchrun(["-m", "fouroptics", *argv, "--out", str(tmp / f"ft2{kernels}")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = json.loads((tmp / f"ft1{kernels}" / "results.json").read_text())
+    two = json.loads((tmp / f"ft2{kernels}" / "results.json").read_text())
+    np.testing.assert_allclose(
+        [h["loss"] for h in two["history"]], [h["loss"] for h in one["history"]], rtol=1e-5
+    )
+    assert one["after"] == two["after"] and one["before"] == two["before"]
+    a = MaskBundle.load(tmp / f"ft1{kernels}" / "bundle.h5").head_state
+    b = MaskBundle.load(tmp / f"ft2{kernels}" / "bundle.h5").head_state
+    for name, value in a.items():
+        np.testing.assert_allclose(b[name], value, rtol=1e-4, atol=1e-6)
