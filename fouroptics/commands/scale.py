@@ -51,11 +51,11 @@ def check_device(device: str) -> None:
 def hardware_devices(bench_yaml: str | Path) -> list[str]:
     """The device sections of a bench YAML whose driver is not ``simulated`` (read without
     opening any device; an unreadable file gives [] and is refused by ``load_bench``)."""
-    import yaml
+    from fouroptics.io.yaml_load import load_yaml
 
     try:
-        cfg = yaml.safe_load(Path(bench_yaml).read_text())
-    except (OSError, yaml.YAMLError):
+        cfg = load_yaml(bench_yaml, "bench file")
+    except (OSError, ConfigError):
         return []
     if not isinstance(cfg, dict):
         return []
