@@ -48,6 +48,8 @@ from devices.run.photometry import (
     photons_per_pixel,
     tile_pixels,
 )
+from devices.run.shard import Shard, skip_batch
+from devices.run.streams import IMAGES, PROBE, REFERENCE, ImageStreams
 from fouroptics.errors import ConfigError
 
 #: The camera readouts (:mod:`devices.run.geometry`).
@@ -106,6 +108,7 @@ def run_bundle(
     buffer: ReadoutBuffer | None = None,
     example_frame: bool = True,
     readout: str = "resample",
+    shard: Shard | None = None,
 ) -> np.ndarray:
     """Features (B, C, n_out, n_out) of ``images`` (B, C_in, n, n) measured on ``bench``.
 
@@ -131,6 +134,10 @@ def run_bundle(
             readout), ``filter`` (each feature interpolated at its measured position:
             :class:`devices.run.geometry.FeatureSampler`) or ``auto`` (the filter where the
             camera samples finely enough: :func:`devices.run.geometry.choose_readout`).
+        shard: this process's share under ``torchrun`` (:mod:`devices.run.shard`): it
+            captures its block of batches, and every process returns all the features and
+            statistics. ``capture_options["rng"]`` may be an :class:`ImageStreams` (each
+            image's noise from its index: the same numbers in any shard).
     """
     if readout not in READOUTS:
         raise ConfigError(f"readout: got {readout!r}; allowed: {', '.join(READOUTS)}")
@@ -166,16 +173,24 @@ def run_bundle(
         sampler = sampler.on_pixels(plan.gather)
     stats.readout = readout
     stats.readout_macs = readout_macs(bundle, plan, sampler)
+    streams = opts.pop("rng") if isinstance(opts.get("rng"), ImageStreams) else None
     kw = dict(n_average=n_average, windows=plan.measured, **opts)
 
-    def grab(levels: np.ndarray, first: bool = False):
-        return bench.capture_bundle(bundle, levels, pixels=plan.gather, first=first, **kw)
+    def noise(start: int, stop: int, part: int = IMAGES, step: int = 0) -> dict[str, Any]:
+        return {} if streams is None else {"rng": streams.batch(start, stop, part, step)}
+
+    def grab(levels: np.ndarray, start: int, first: bool = False, part: int = IMAGES):
+        rng = noise(start, start + len(levels), part)
+        return bench.capture_bundle(bundle, levels, pixels=plan.gather, first=first, **kw, **rng)
 
     if exposure is None:
         probe = ref_levels[: min(4, len(ref_levels))]
+        steps = iter(range(1 << 30))
         stats.exposure = auto_exposure(
             bench,
-            lambda: bench.capture_bundle(bundle, probe, **kw),
+            lambda: bench.capture_bundle(
+                bundle, probe, **kw, **noise(0, len(probe), PROBE, next(steps))
+            ),
             plan.measured,
             target=target,
             measured=cal.camera,
@@ -185,7 +200,7 @@ def run_bundle(
         bench.camera.exposure = exposure
         stats.exposure = ExposureReport(bench.camera.exposure, float("nan"), target)
     if photometry is None:  # fitted at the read pixels, where the twin is evaluated too
-        vals, _ = grab(ref_levels)
+        vals, _ = grab(ref_levels, 0, part=REFERENCE)
         twin = bundle.camera_frames(ref, pixels=plan.read)
         photometry = fit_photometry(plan.at_readout(vals), twin, plan.read_windows)
     stats.photometry = photometry
@@ -196,29 +211,57 @@ def run_bundle(
     batch = max(1, min(batch, n, int(1e9 // frame_bytes)))  # about 1 GB of power per batch
     buffer = buffer if buffer is not None else ReadoutBuffer()
     power = buffer.get((batch, bundle.n_frames, windows[0].size), plan.read)
-    feats, sat, n_px, photons, per_image = [], 0, 0, [], []
     top = saturation_dn(bench.camera, cal.camera)
-    for i in range(0, n, batch):
+
+    def measure(i: int) -> tuple[Any, ...]:
+        """Batch ``i..``: (features, saturated, pixels, photons per pixel, photons per
+        image, frames, the example frame or None)."""
         levels = input_levels(
             bench, bundle.input_transmission(images[i : i + batch]), cal, support, flat, floor
         )
-        vals, first = grab(levels, first=example_frame and stats.example_frame is None)
+        want_first = example_frame and i == 0
+        vals, first = grab(levels, i, first=want_first)
         b = vals.shape[0]
         if progress is not None:
             progress(b * vals.shape[1])
-        if first is not None:
-            stats.example_frame = first
-        sat += int(np.count_nonzero((vals >= top) & in_window))
-        n_px += b * int(np.count_nonzero(in_window))
-        photons.append(photons_per_pixel(bench, vals, tiles, starts, stats.photometry, cal.camera))
-        per_image.append(photons_per_image(bench, vals, tiles, stats.photometry, cal.camera))
         phot = stats.photometry
         if sampler is not None:
-            feats.append(sampler.features(bundle, vals, phot.gain, phot.offset))
+            f = sampler.features(bundle, vals, phot.gain, phot.offset)
         else:
             power[:b, :, plan.read] = phot.power(plan.at_readout(vals))
-            feats.append(bundle.readout(power[:b].reshape(b, *windows.shape)))
-        stats.frames += b * vals.shape[1]
+            f = bundle.readout(power[:b].reshape(b, *windows.shape))
+        return (
+            f,
+            int(np.count_nonzero((vals >= top) & in_window)),
+            b * int(np.count_nonzero(in_window)),
+            photons_per_pixel(bench, vals, tiles, starts, phot, cal.camera),
+            photons_per_image(bench, vals, tiles, phot, cal.camera),
+            b * vals.shape[1],
+            first,
+        )
+
+    starts_at = range(0, n, batch)
+    mine = range(len(starts_at)) if shard is None else shard.batches(len(starts_at))
+
+    def block() -> list[tuple[Any, ...]]:
+        out = []
+        for k, i in enumerate(starts_at):  # every batch, in order: the bench's clock
+            if k in mine:
+                out.append(measure(i))
+            else:
+                skip_batch(bench, min(batch, n - i), bundle.n_frames, n_average)
+        return out
+
+    if shard is None:
+        records = block()
+    else:
+        records = [r for part in shard.gather(block, "the features") for r in part]
+    feats = [r[0] for r in records]
+    sat, n_px = sum(r[1] for r in records), sum(r[2] for r in records)
+    photons, per_image = [r[3] for r in records], [r[4] for r in records]
+    stats.frames += sum(r[5] for r in records)
+    if records and records[0][6] is not None and stats.example_frame is None:
+        stats.example_frame = records[0][6]
     stats.saturated_fraction = sat / max(n_px, 1)
     ph = [p for p in photons if p is not None]
     stats.mean_photons_per_pixel = float(np.mean(ph)) if ph else None

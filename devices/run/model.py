@@ -16,7 +16,8 @@ the same numbers); :meth:`predict` applies the bundle's electronic head; :meth:`
 the task's metrics (accuracy, or mIoU and pixel accuracy), the confusion matrix and the run's
 statistics. The camera exposure and photometry are fitted on the reference images at the first
 measurement and kept for the next ones (one scale, as fine-tuning needs); each measurement on a
-simulated bench draws its camera noise from a fresh stream of ``seed``.
+simulated bench draws its camera noise from fresh streams of ``seed``, one per image
+(:mod:`devices.run.streams`: the same numbers however the images are batched or sharded).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import numpy as np
 from devices.run.compat import check_compatible
 from devices.run.loop import ReadoutBuffer, RunStats, run_bundle
 from devices.run.photometry import Photometry
+from devices.run.shard import Shard
+from devices.run.streams import ImageStreams
 from devices.run.tasks import confusion, metrics, n_classes, predict, task_of
 from fouroptics.errors import ConfigError
 
@@ -86,7 +89,8 @@ class OpticalModel:
         n_average: frames averaged per image and bundle frame.
         batch: images per capture call.
         noise: False for a simulated camera without temporal noise (refused on hardware).
-        seed: the simulated camera noise: measurement k draws from ``[seed, k]``.
+        seed: the simulated camera noise: image i of measurement k draws from its own stream
+            of ``(seed, k, i)`` (:class:`devices.run.streams.ImageStreams`).
         capture_options: further options of a simulated bench's capture (``power_scale``,
             ``adc_bits``, ``rng``).
         hold_scale: keep the first measurement's exposure and photometry for the next ones.
@@ -95,6 +99,8 @@ class OpticalModel:
             finely enough), ``filter`` (each feature interpolated at its measured position,
             16 taps) or ``resample`` (the registration's resampling and the window readout);
             see :mod:`devices.run.geometry`.
+        shard: this process's share of the images under ``torchrun``
+            (:mod:`devices.run.shard`); every process gets all the features.
 
     Raises:
         ConfigError: the bundle was not compiled for the bench, no reference images, or a
@@ -119,6 +125,7 @@ class OpticalModel:
         hold_scale: bool = True,
         example_frame: bool = True,
         readout: str = "auto",
+        shard: Shard | None = None,
     ) -> None:
         check_compatible(bench, bundle)
         if reference is None or len(reference) == 0:
@@ -162,6 +169,7 @@ class OpticalModel:
         self.hold_scale = hold_scale
         self.example_frame = bool(example_frame)
         self.readout = readout
+        self.shard = shard
         self.stats: RunStats | None = None
         self._streams = _Streams()
         self._buffer = ReadoutBuffer()
@@ -192,6 +200,7 @@ class OpticalModel:
             hold_scale=self.hold_scale,
             example_frame=self.example_frame,
             readout=self.readout,
+            shard=self.shard,
         )
         unknown = set(changes) - set(args)
         if unknown:
@@ -211,15 +220,16 @@ class OpticalModel:
         self,
         images: Any,
         *,
-        rng: np.random.Generator | None = None,
+        rng: np.random.Generator | ImageStreams | None = None,
         progress: Any = None,
     ) -> np.ndarray:
         """Measured features (B, C, n_out, n_out) of ``images`` (B, C_in, n, n).
 
         Args:
-            rng: the simulated camera's noise for this measurement (default: the next stream
-                of ``seed``); with ``noise=False`` it selects the batched single-precision
-                path, as for noisy runs.
+            rng: the simulated camera's noise for this measurement: :class:`ImageStreams`
+                (each image's from its index) or one Generator for all (default: the next
+                measurement's streams of ``seed``); with ``noise=False`` it selects the
+                batched single-precision path, as for noisy runs.
             progress: called with the number of (image, frame) captures after each batch.
         """
         opts = dict(self.capture_options)
@@ -228,7 +238,7 @@ class OpticalModel:
         elif self.noise and "rng" not in opts:
             stream = self._streams.next()
             if self.bench.simulated:
-                opts["rng"] = np.random.default_rng([self.seed, stream])
+                opts["rng"] = ImageStreams(self.seed, (stream,))
         if not self.noise:
             opts["noise"] = False
         stats = RunStats()
@@ -249,6 +259,7 @@ class OpticalModel:
             buffer=self._buffer,
             example_frame=self.example_frame,
             readout=self.readout,
+            shard=self.shard,
         )
         self.stats = stats
         if self.hold_scale:

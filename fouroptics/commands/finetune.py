@@ -142,9 +142,24 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
 
 
 def run(args: argparse.Namespace) -> int:
+    """The verb; under ``torchrun`` the measurements are sharded across the ranks and the
+    training is data-parallel (DDP, :mod:`fouroptics.commands.finetune_ddp`); rank 0 alone
+    writes --out."""
+    from fouroptics.commands.scale import refuse_hardware, shard
+    from fouroptics.distributed import join, launched
+
+    refuse_hardware(args.bench, launched())
+    with join("finetune") as (rank, world):
+        if rank:
+            args.no_progress = True
+        return _run(args, rank, shard(rank, world))
+
+
+def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:
     import torch
     from torch import nn
 
+    from fouroptics.commands.finetune_ddp import Step, model_folder
     from fouroptics.commands.inputs import check_run_args
 
     target = check_run_args(args)
@@ -187,13 +202,13 @@ def run(args: argparse.Namespace) -> int:
         key = headline(task)  # the validation picks the best epoch by it
         sets = _split(args, bundle)
         k = n_classes(bundle, *(y for _, y in sets.values()))
-        out = prepare_out(args.out)
+        out = prepare_out(args.out) if rank == 0 else Path(args.out)
         ref = sets["train"][0][:16]
         measured: dict[str, np.ndarray] = {}
         # one exposure and photometry for every measurement (fitted on the first)
         optical = OpticalModel(
             bundle, bench, cal, ref, exposure=exposure, target=target, batch=args.batch,
-            noise=not args.no_noise, seed=args.seed,
+            noise=not args.no_noise, seed=args.seed, shard=shard,
         )  # fmt: skip
 
         def measure_all(on: Any, names: tuple[str, ...]) -> None:
@@ -216,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
         if args.kernels:
             params += list(model.optics.parameters())
         opt = torch.optim.Adam(params, lr=args.lr)
+        step = Step(model, args.kernels, shard)
         g = torch.Generator().manual_seed(args.seed)
         tx = torch.as_tensor(sets["train"][0])
         ty = torch.as_tensor(sets["train"][1])
@@ -229,28 +245,27 @@ def run(args: argparse.Namespace) -> int:
             total = 0.0
             for i in range(0, len(tx), args.batch_size):
                 idx = perm[i : i + args.batch_size]
-                if args.kernels:
-                    twin = model.features(tx[idx])
-                    feats = twin + (meas[idx] - twin).detach()  # straight-through
-                else:
-                    feats = meas[idx]
-                loss = nn.functional.cross_entropy(model.head(feats), ty[idx])
+                logits = step(tx[idx], meas[idx])  # under DDP: the twin sharded
+                loss = nn.functional.cross_entropy(logits, ty[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
             model.eval()
             if args.kernels:  # the bench sees the new kernels: recompile and measure again
-                current = _recompile(model, cfg, bundle, out / "model")
+                current = _recompile(model, cfg, bundle, model_folder(out, rank))
                 measure_all(optical.with_bundle(current), ("train", "val"))
             val = score("val", model.head)
             history.append({"epoch": epoch, "loss": total / len(tx), f"val_{key}": val[key]})
-            print(f"  epoch {epoch}/{args.epochs} loss {total / len(tx):.4f} val {val[key]:.4f}")
+            if rank == 0:
+                print(
+                    f"  epoch {epoch}/{args.epochs} loss {total / len(tx):.4f} val {val[key]:.4f}"
+                )
             if val[key] > best[0][key]:
                 best = (val, {n: v.clone() for n, v in model.state_dict().items()}, epoch)
         model.load_state_dict(best[1])
         if args.kernels and best[2] > 0:
-            current = _recompile(model, cfg, bundle, out / "model")
+            current = _recompile(model, cfg, bundle, model_folder(out, rank))
             measure_all(optical.with_bundle(current), ("test",))
         elif args.kernels:
             current = bundle
@@ -265,7 +280,9 @@ def run(args: argparse.Namespace) -> int:
             **tuned.meta,
             "finetuned": {"bench": str(args.bench), "kernels": args.kernels},
         }
-        path = tuned.save(out / "bundle.h5")
+        path = tuned.save(out / "bundle.h5") if rank == 0 else None
+    if rank:
+        return 0
 
     def split_metrics(m: dict[str, dict[str, float]]) -> dict[str, float]:
         return {f"{s}_{name}": v for s in ("val", "test") for name, v in m[s].items()}

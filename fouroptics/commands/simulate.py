@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="camera noise seed (simulated)")
     parser.add_argument("--batch", type=int, default=64, help="images per capture batch")
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
+    from fouroptics.commands.scale import add_device_argument
+
+    add_device_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument(
         "--force", action="store_true", help="overwrite the results of an earlier run in --out"
@@ -127,6 +130,20 @@ def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarra
 
 
 def run(args: argparse.Namespace) -> int:
+    """The verb; under ``torchrun`` each rank measures its share of the images (and of each
+    sweep point's), rank 0 alone writes --out (:mod:`fouroptics.commands.scale`)."""
+    from fouroptics.commands.scale import check_device, refuse_hardware, shard
+    from fouroptics.distributed import join, launched
+
+    check_device(args.device)
+    refuse_hardware(args.bench, launched())
+    with join("simulate") as (rank, world):
+        if rank:
+            args.no_progress = True
+        return _run(args, rank, shard(rank, world))
+
+
+def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:
     from fouroptics.commands.inputs import check_run_args
 
     target = check_run_args(args)
@@ -159,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         digital_model, _, dig_src = reference_model(bundle, args.bundle, args.twin_reference)
         model = OpticalModel(
             bundle, bench, cal, ref, exposure=exposure, target=target, batch=args.batch,
-            noise=not args.no_noise, seed=args.seed,
+            noise=not args.no_noise, seed=args.seed, shard=shard,
         )  # fmt: skip
         task = model.task
         dig = digital_features(digital_model, bundle, x)
@@ -169,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         stats = model.stats
         stats.warnings.extend(run_warnings(bundle, bench, stats, exposure))
         pred = predict(bundle, opt)
-        for w in stats.warnings:
+        for w in stats.warnings if rank == 0 else ():
             print(f"fouroptics simulate: warning: {w}")
         k = n_classes(bundle, y, dig_pred, pred)
         nrmse = float(np.linalg.norm(opt - dig) / max(np.linalg.norm(dig), 1e-300))
@@ -218,12 +235,14 @@ def run(args: argparse.Namespace) -> int:
             "hardware_estimate": estimate,
             "confusion": confusion(y, pred, k).tolist(),
         }
-        out = prepare_out(args.out)
-        figures = [
+        out = prepare_out(args.out) if rank == 0 else None
+        figures = [] if out is None else [
             report.camera_frame(stats.example_frame, bundle, out / "camera_frame.png"),
             report.features(dig, opt, out / "features.png"),
-        ]
-        if task == "segment":
+        ]  # fmt: skip
+        if out is None:
+            pass
+        elif task == "segment":
             from fouroptics.nn.plots import plot_segmentations
 
             n = min(6, len(x))
@@ -247,14 +266,15 @@ def run(args: argparse.Namespace) -> int:
                     sweep.get("falloff_photons"), bundle, estimate["optical_macs_per_inference"]
                 )
             results["sweep"] = sweep
-            figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
+            if out is not None:
+                figures.append(report.sweep_plot(sweep, out / f"sweep_{args.sweep}.png"))
         if timeline is not None:
             from fouroptics.commands.timeline import run_timeline, timeline_plot
 
             def make_model(c: Any) -> Any:
                 return OpticalModel(
                     bundle, bench, c, ref, exposure=exposure, target=target, batch=args.batch,
-                    noise=not args.no_noise, seed=args.seed,
+                    noise=not args.no_noise, seed=args.seed, shard=shard,
                 )  # fmt: skip
 
             def score(f: np.ndarray) -> dict[str, float]:
@@ -267,9 +287,13 @@ def run(args: argparse.Namespace) -> int:
                 (t_start, opt), args.bench,
             ))  # fmt: skip
             metric = "miou" if task == "segment" else "accuracy"
-            figures.append(
-                timeline_plot(results["timeline"], results["digital"], metric, out / "timeline.png")
-            )
+            if out is not None:
+                figures.append(timeline_plot(
+                    results["timeline"], results["digital"], metric, out / "timeline.png"
+                ))  # fmt: skip
+    if out is None:
+        return 0
+    results["processes"] = 1 if shard is None else shard.world
     results["files"] = [f.name for f in figures]
     path = write_json(out / "results.json", results)
     names = ("miou", "pixel_accuracy") if task == "segment" else ("accuracy",)

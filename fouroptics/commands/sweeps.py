@@ -89,6 +89,7 @@ def _sweep(
 ) -> dict[str, Any]:
     """:func:`run_sweep`'s points (``point_args``: exposure, task, metric, classes, the bar
     that advances once per point and seed)."""
+    from devices.run.streams import ImageStreams
     from devices.run.tasks import metrics, predict
 
     bench, bundle, cal = model.bench, model.bundle, model.calibration
@@ -111,7 +112,7 @@ def _sweep(
                 photometry=run.get("photometry"), n_average=n_avg, capture_options=cap,
                 hold_scale=False, example_frame=False,
             )  # fmt: skip
-            feats = m.features(x, rng=np.random.default_rng(seed))
+            feats = m.features(x, rng=ImageStreams(seed))
             accs.append(metrics(task, y, predict(bun, feats), k)[metric])
             photons.append(m.stats.mean_photons_per_pixel)
             bar.update(1)
