@@ -31,6 +31,7 @@ from calibration.phase_contrast import input_phase_lut
 from calibration.registration import register
 from calibration.session import Session
 from fouroptics.io.digest import file_sha256
+from fouroptics.optics.panel import panel_map
 from fouroptics.optics.zernike import aberration_phase
 
 ROUTINES = ("camera", "lut", "crosstalk", "registration", "fourier", "aberration")
@@ -190,9 +191,14 @@ def calibrate(
         if "registration" in results:  # again, through the conjugate of the wavefront: the
             # coma of the Fourier path displaces every dot's image (0.08 px on the misaligned
             # bench), and the compiled masks carry that conjugate
+            # through the measured panel map too, as the compiled masks are: without it the
+            # panel's 3 % spread on the conjugate's ~0.5 rad moved every dot 0.16 px (seed 2034
+            # of misaligned_noisy.yaml: 0.157 -> 0.066 px against the true map)
             shape = bench.system.fourier_shape
             wave = aberration_phase(sections["aberration"], shape)
-            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels)
+            panel = getattr(luts.get("fourier_slm"), "panel", None)
+            scale = None if panel is None else panel_map(panel, shape)
+            levels = phase_levels(-wave, inverse["inverse_phase"], bench.fourier_slm.levels, scale)
             results["registration"] = register(
                 session,
                 fourier_levels=levels,
