@@ -172,6 +172,9 @@ def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:
 
     exposure = None if args.exposure is None else parse_option(args.exposure, "time", "--exposure")
     with load_bench(args.bench) as bench:
+        from fouroptics.commands.scale import use_device
+
+        use_device(bench, args.device)
         bundle, cal, (x, y), ref = load_inputs(args, bench)
         digital_model, _, dig_src = reference_model(bundle, args.bundle, args.twin_reference)
         model = OpticalModel(
