@@ -48,20 +48,27 @@ def check_device(device: str) -> None:
         raise ConfigError(f"--device {device}: {why}; use --device numpy or cpu") from None
 
 
-def use_device(bench: Any, device: str) -> None:
-    """Put a simulated bench's light on ``device`` (numpy: as it is).
+def refuse_device_on_hardware(bench_yaml: str | Path, device: str) -> None:
+    """Refuse a ``--device`` other than numpy on a bench with real devices, before any device
+    is opened (the torch path computes a simulated bench's light only).
 
     Raises:
-        ConfigError: a ``--device`` other than numpy on a bench with hardware devices.
+        ConfigError: ``--device X: the torch path computes a simulated bench's light; --bench
+            Y drives hardware (camera, ...): use --device numpy``.
     """
-    if device == "numpy":
-        return
-    if not getattr(bench, "simulated", False):
+    real = [] if device == "numpy" else hardware_devices(bench_yaml)
+    if real:
         raise ConfigError(
-            f"--device {device}: the torch path computes a simulated bench's light; this bench "
-            "drives hardware: use --device numpy"
+            f"--device {device}: the torch path computes a simulated bench's light; --bench "
+            f"{bench_yaml} drives hardware ({', '.join(real)}): use --device numpy"
         )
-    bench.use_device(device)
+
+
+def use_device(bench: Any, device: str) -> None:
+    """Put a simulated bench's light on ``device`` (numpy: as it is; a bench without a torch
+    path, as it is: :func:`refuse_device_on_hardware` refused it before it was opened)."""
+    if device != "numpy" and getattr(bench, "simulated", False):
+        bench.use_device(device)
 
 
 def hardware_devices(bench_yaml: str | Path) -> list[str]:
