@@ -157,6 +157,7 @@ class SimulatedBench(Bench):
                 shape=fourier_camera.shape, pitch=fourier_camera.pitch, name="fourier_slm"
             )
         self._fcam_grid = fcam_grid
+        self.device: str | None = None
         self._true = self._build_optics(self._base)
         self._optics_at = 0.0
         self.laser_on = True
@@ -175,7 +176,7 @@ class SimulatedBench(Bench):
 
     # -- time --------------------------------------------------------------------------------
     def _build_optics(self, imperfections: Imperfections) -> TrueOptics:
-        return TrueOptics(
+        optics = TrueOptics(
             self.system,
             self.input_slm,
             self.fourier_slm,
@@ -186,6 +187,23 @@ class SimulatedBench(Bench):
             self.splitter_ratio,
             self._fcam_grid,
         )
+        optics.device = self.device
+        return optics
+
+    def use_device(self, device: str | None) -> None:
+        """Compute :meth:`camera_powers` in torch on ``device`` (``cpu``, ``cuda``, ``cuda:K``:
+        :mod:`devices.simulated.torch_path`), or on the numpy path (None). The same numbers
+        (float32 rounding apart); the camera's noise stays numpy's.
+
+        Raises:
+            ValueError: one line naming the device when torch cannot use it.
+        """
+        if device is not None:
+            from devices.simulated.torch_path import check_device
+
+            check_device(device)
+        self.device = device
+        self._true.device = device
 
     @property
     def time(self) -> float:

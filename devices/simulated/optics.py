@@ -97,6 +97,10 @@ class TrueOptics:
         self._plans: dict[bytes, tuple] = {}
         self._maps: dict[str, sparse.csr_matrix] = {}
         self._memo = _PowerMemo()
+        #: torch device of :meth:`camera_powers` (:mod:`devices.simulated.torch_path`), or
+        #: None for the numpy path; that module's tensors of these optics, per device
+        self.device: str | None = None
+        self.torch_cache: dict[str, Any] = {}
 
     # -- the light on the input SLM ------------------------------------------------------------
     def _beam_field(self) -> np.ndarray:
@@ -298,10 +302,21 @@ class TrueOptics:
             key = (*_PowerMemo.key(levels, masks, pixels, first), self.laser_power, self.beam_waist)
             hit = self._memo.get(key, masks)
             if hit is None:
-                hit = self._camera_powers(levels, masks, 1.0, chunk, False, pixels, first)
+                hit = self._powers(levels, masks, 1.0, chunk, False, pixels, first)
                 self._memo.put(key, masks, hit)
             return _scaled(hit, power_scale)
-        return self._camera_powers(levels, masks, power_scale, chunk, exact, pixels, first)
+        return self._powers(levels, masks, power_scale, chunk, exact, pixels, first)
+
+    def _powers(self, levels, masks, power_scale, chunk, exact, pixels, first):
+        """:meth:`_camera_powers` on the numpy path, or in torch on :attr:`device`."""
+        if self.device is None:
+            return self._camera_powers(levels, masks, power_scale, chunk, exact, pixels, first)
+        from devices.simulated.torch_path import camera_powers
+
+        return camera_powers(
+            self, levels, masks, power_scale, device=self.device, pixels=pixels, first=first,
+            exact=exact, chunk=chunk,
+        )  # fmt: skip
 
     def _camera_powers(self, levels, masks, power_scale, chunk, exact, pixels, first):
         sys_ = self.camera_system
@@ -316,7 +331,7 @@ class TrueOptics:
         if pixels is not None:
             out = np.empty((len(levels), n_f, len(pixels)), dtype=np.float32)
             frame0 = np.zeros((n_f, *shape), dtype=np.float32) if first else None
-            src, tap, window, at = self._gather_plan(np.asarray(pixels))
+            src, tap, window, at = self.gather_plan(np.asarray(pixels))
         else:
             out = np.empty((len(levels), n_f, *shape), dtype=np.float32)
         light = self.illumination() * np.sqrt(power_scale)
@@ -342,7 +357,7 @@ class TrueOptics:
             out[i : i + chunk] = ps
         return out if pixels is None else (out, frame0)
 
-    def _gather_plan(self, pixels: np.ndarray) -> tuple:
+    def gather_plan(self, pixels: np.ndarray) -> tuple:
         """(source pixels S of :attr:`camera_system`'s grid, the sparse (P, S) map onto the camera
         ``pixels`` or None, the window (rows, cols) that holds S, S's flat indices in it) to
         evaluate the misaligned field at ``pixels`` only; cached per pixel set."""

@@ -3,8 +3,9 @@ simulate ...``): what is refused, and this rank's :class:`devices.run.shard.Shar
 
 * a hardware bench under ``torchrun`` (one physical bench cannot be shared by ranks: each rank
   would open and drive the same devices), refused before any device is opened;
-* ``--device cuda`` without CUDA, and ``--device cuda`` at all for now: the simulated bench
-  runs on its numpy path (issue #21 item 2, a torch path, is not built).
+* ``--device``: ``numpy`` (the default: the simulated bench's numpy path), ``cpu`` or
+  ``cuda[:K]`` (its torch path, :mod:`devices.simulated.torch_path`); ``cuda`` without CUDA
+  and a device on a bench with hardware are refused in one line.
 """
 
 from __future__ import annotations
@@ -20,32 +21,54 @@ ROLES = ("input_slm", "fourier_slm", "camera", "fourier_camera")
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
-    """``--device cpu|cuda`` (where the simulated bench computes)."""
+    """``--device numpy|cpu|cuda[:K]`` (where the simulated bench computes)."""
     parser.add_argument(
         "--device",
-        default="cpu",
-        help="where the simulated bench computes: cpu (numpy); cuda is refused (no torch path)",
+        default="numpy",
+        help="where the simulated bench computes its light: numpy (default), or its torch "
+        "path on cpu or cuda[:K]",
     )
 
 
 def check_device(device: str) -> None:
-    """Refuse a ``--device`` other than ``cpu`` in one line (``cuda`` without CUDA: said so).
+    """Refuse a ``--device`` other than numpy, cpu, cuda, cuda:K in one line (``cuda`` without
+    CUDA: said so).
 
     Raises:
         ConfigError: naming ``--device``, its value and what is allowed.
     """
-    if device == "cpu":
+    if device == "numpy":
         return
-    if device.split(":")[0] != "cuda":
-        raise ConfigError(f"--device {device!r}: allowed: cpu, cuda")
-    import torch
+    from devices.simulated.torch_path import check_device as torch_device
 
-    if not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: this machine has no CUDA device; use --device cpu")
-    raise ConfigError(
-        f"--device {device}: the simulated bench computes with numpy on the CPU only (a torch "
-        "path is not built yet); use --device cpu"
-    )
+    try:
+        torch_device(device)
+    except ValueError as exc:
+        why = str(exc).split(": ", 1)[1]
+        raise ConfigError(f"--device {device}: {why}; use --device numpy or cpu") from None
+
+
+def refuse_device_on_hardware(bench_yaml: str | Path, device: str) -> None:
+    """Refuse a ``--device`` other than numpy on a bench with real devices, before any device
+    is opened (the torch path computes a simulated bench's light only).
+
+    Raises:
+        ConfigError: ``--device X: the torch path computes a simulated bench's light; --bench
+            Y drives hardware (camera, ...): use --device numpy``.
+    """
+    real = [] if device == "numpy" else hardware_devices(bench_yaml)
+    if real:
+        raise ConfigError(
+            f"--device {device}: the torch path computes a simulated bench's light; --bench "
+            f"{bench_yaml} drives hardware ({', '.join(real)}): use --device numpy"
+        )
+
+
+def use_device(bench: Any, device: str) -> None:
+    """Put a simulated bench's light on ``device`` (numpy: as it is; a bench without a torch
+    path, as it is: :func:`refuse_device_on_hardware` refused it before it was opened)."""
+    if device != "numpy" and getattr(bench, "simulated", False):
+        bench.use_device(device)
 
 
 def hardware_devices(bench_yaml: str | Path) -> list[str]:

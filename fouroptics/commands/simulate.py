@@ -132,10 +132,16 @@ def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarra
 def run(args: argparse.Namespace) -> int:
     """The verb; under ``torchrun`` each rank measures its share of the images (and of each
     sweep point's), rank 0 alone writes --out (:mod:`fouroptics.commands.scale`)."""
-    from fouroptics.commands.scale import check_device, refuse_hardware, shard
+    from fouroptics.commands.scale import (
+        check_device,
+        refuse_device_on_hardware,
+        refuse_hardware,
+        shard,
+    )
     from fouroptics.distributed import join, launched
 
     check_device(args.device)
+    refuse_device_on_hardware(args.bench, args.device)
     refuse_hardware(args.bench, launched())
     with join("simulate") as (rank, world):
         if rank:
@@ -172,6 +178,9 @@ def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:
 
     exposure = None if args.exposure is None else parse_option(args.exposure, "time", "--exposure")
     with load_bench(args.bench) as bench:
+        from fouroptics.commands.scale import use_device
+
+        use_device(bench, args.device)
         bundle, cal, (x, y), ref = load_inputs(args, bench)
         digital_model, _, dig_src = reference_model(bundle, args.bundle, args.twin_reference)
         model = OpticalModel(
