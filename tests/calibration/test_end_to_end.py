@@ -27,7 +27,7 @@ def test_small_bench_calibration_meets_the_acceptance_limits(small_bench_yaml):
     assert cmp["lut"]["input_slm"]["amplitude_rms_error"] < 0.01
     assert cmp["registration"]["residual_px"]["error"] < 0.1
     assert cmp["fourier"]["centre_error_px"]["error"] < 0.25
-    assert abs(cmp["fourier"]["scale_error"]["error"]) < 0.005
+    assert abs(cmp["fourier"]["scale_error"]["error"]) < 0.001  # #16: 0.005 was issue 10's
     assert cmp["fourier"]["kspace_to_camera"]["error"] < 2e-3
     assert cmp["crosstalk"]["kernel"]["error"] < cmp["crosstalk"]["limit"]
     frames = sum(v["displayed"] + v["captured"] for v in cal.frames.values())

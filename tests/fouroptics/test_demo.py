@@ -93,7 +93,7 @@ def test_calibration_limits_are_issue_10s() -> None:
         ("lut.fourier_slm.phase_rms_error_rad", 0.051),
         ("registration.residual_px", 0.11),
         ("fourier.centre_error_px", 0.26),
-        ("fourier.scale_error", -0.0051),
+        ("fourier.scale_error", -0.0011),
     ):
         failed = [c["key"] for c in calibration_checks(_cal(**{key: bad})) if not c["within"]]
         assert failed == [key]
