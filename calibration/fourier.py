@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from calibration.errors import CalibrationError
+from calibration.fit_patterns import STEPS, fourier_pattern
 from calibration.patterns import blazed_levels
 from calibration.registration import fit_affine, spot_centre
 from calibration.session import Session
@@ -257,10 +258,10 @@ def fourier_mapping(
     registration: np.ndarray | None = None,
     inverse_phase: np.ndarray | None = None,
     inverse_amplitude: np.ndarray | None = None,
-    period: int = 4,
-    sigma: float = 12.0,
-    half_band: int = 24,
-    steps: tuple[int, ...] = (-2, -1, 0, 1, 2, 3),
+    period: int | None = None,
+    sigma: float | None = None,
+    half_band: int | None = None,
+    steps: tuple[int, ...] = STEPS,
     n_frames: int = 1,
 ) -> FourierMapping:
     """Measure the Fourier SLM's centre, scale and rotation.
@@ -270,8 +271,10 @@ def fourier_mapping(
         inverse_phase, inverse_amplitude: measured inverse LUTs of the Fourier and input SLMs
             (better blazed gratings and input patterns; not required).
         period: input grating period, input pixels. sigma: envelope rms, input pixels.
-        half_band: width of each flat region, Fourier pixels. steps: boundary positions
-            around the nominal peak, pixels.
+        half_band: width of each flat region, Fourier pixels (None: each chosen from the
+            SLMs' shapes and pitches, :func:`calibration.fit_patterns.fourier_pattern`, which
+            refuses a period that does not fit). steps: boundary positions around the
+            nominal peak, pixels.
 
     Frames: 5 peaks x 2 axes x 2 regions x ``len(steps)`` (``n_frames`` each), plus exposure
     and dark frames, plus those of :func:`kspace_to_camera`.
@@ -282,6 +285,10 @@ def fourier_mapping(
     fslm = session.bench.fourier_slm
     if fslm.modulation != "phase":
         raise CalibrationError("fourier: needs a phase Fourier SLM (blazed gratings)")
+    fit = fourier_pattern(sys_, period)
+    period = fit.period
+    sigma = fit.sigma if sigma is None else sigma
+    half_band = fit.half_band if half_band is None else half_band
     g = sys_.wavelength * sys_.f1 / (period * sys_.input_pitch * sys_.fourier_pitch)
     reach = g + half_band + max(abs(s) for s in steps) + 2
     if 2 * reach >= min(hf, wf):
