@@ -148,9 +148,12 @@ def run_bundle(
     support = support_box(bundle)
     flat = beam_flattening(cal, bench.input_slm.shape, support, bundle.has_leak_block)
     floor = bundle.meta.get("input_leak", 0.0)
+    encoding = bundle.meta.get("input_encoding", "amplitude")
     ref_levels = None
     if exposure is None or photometry is None:
-        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, flat, floor)
+        ref_levels = input_levels(
+            bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding
+        )
     windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
@@ -200,7 +203,13 @@ def run_bundle(
     top = saturation_dn(bench.camera, cal.camera)
     for i in range(0, n, batch):
         levels = input_levels(
-            bench, bundle.input_transmission(images[i : i + batch]), cal, support, flat, floor
+            bench,
+            bundle.input_transmission(images[i : i + batch]),
+            cal,
+            support,
+            flat,
+            floor,
+            encoding,
         )
         vals, first = grab(levels, first=example_frame and stats.example_frame is None)
         b = vals.shape[0]
