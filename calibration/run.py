@@ -30,6 +30,7 @@ from calibration.lut import amplitude_lut, fourier_phase_lut, inverse_amplitude_
 from calibration.panel import input_panel
 from calibration.patterns import phase_levels
 from calibration.phase_contrast import input_phase_lut
+from calibration.phase_input import fourier_phase_lut_fringes
 from calibration.registration import register
 from calibration.session import Session
 from calibration.visibility import input_seen, unseen_reason
@@ -118,8 +119,10 @@ def calibrate(
             for role in ("input_slm", "fourier_slm"):
                 slm = getattr(bench, role)
                 if slm.modulation == "phase" and role == "fourier_slm":
-                    # every other level of the step: the frames go to the panel's regions
-                    luts[role] = fourier_phase_lut(session, step=2 * lut_step)
+                    if bench.input_slm.modulation == "phase":  # a grating's +-1 orders' fringes
+                        luts[role] = fourier_phase_lut_fringes(session, step=2 * lut_step)
+                    else:  # every other level of the step: the frames go to the panel's regions
+                        luts[role] = fourier_phase_lut(session, step=2 * lut_step)
                 elif slm.modulation != "phase":
                     luts[role] = amplitude_lut(session, role, step=2 * lut_step)
             if bench.input_slm.modulation == "phase":  # through the Zernike filter, shifted by
