@@ -158,12 +158,6 @@ def static_refusals(bench: Any, fourier_period: int | None = None) -> dict[str, 
             "(needs an amplitude input SLM)",
         )
         out.setdefault(
-            "fourier",
-            "fourier: the input SLM is phase-only, so its grating's spectrum peaks carry no "
-            "split-power contrast; not yet measured on such a bench (needs an amplitude input "
-            "SLM)",
-        )
-        out.setdefault(
             "aberration",
             "aberration: the input SLM is phase-only; this routine needs an amplitude input SLM "
             "(its dots' images)",

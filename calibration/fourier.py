@@ -147,10 +147,10 @@ def _input_pattern(
     session: Session, period: int, sigma: float, inverse_amplitude: np.ndarray | None
 ) -> tuple[np.ndarray, tuple[float, float]]:
     slm = session.bench.input_slm
-    if slm.modulation == "phase":
-        raise CalibrationError(
-            "fourier: the input SLM is phase-only; this routine needs an amplitude input SLM"
-        )
+    if slm.modulation == "phase":  # a phase cross grating: the beam is the envelope
+        from calibration.phase_input import cross_grating_levels
+
+        return cross_grating_levels(session.input_shape, period, slm.levels)
     h, w = session.input_shape
     rc, cc = h // 2, w // 2
     rr, col = np.mgrid[:h, :w].astype(np.float64)
@@ -199,7 +199,10 @@ def split_setup(
     window = (ych - cy) ** 2 + (xch - cx) ** 2 <= radius**2
     # deflect the rest of the Fourier SLM beyond the window and the image
     shift_per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
-    grating_period = max(2.0, np.floor(shift_per_cycle / (2.5 * radius)))
+    extent = 1.5 * radius  # the image's reach beyond the window: the envelope's, or on a
+    if session.bench.input_slm.modulation == "phase":  # phase-only input the lit panel's
+        extent = mag * max(session.input_shape) / np.sqrt(2)
+    grating_period = max(2.0, np.floor(shift_per_cycle / (radius + extent)))
     n_levels = session.bench.fourier_slm.levels
     ramp_rows = blazed_levels((hf, wf), (grating_period, np.inf), inverse_phase, n_levels)
     ramp_cols = blazed_levels((hf, wf), (np.inf, grating_period), inverse_phase, n_levels)
@@ -306,7 +309,9 @@ def fourier_mapping(
         diffs.extend(d)
     found_a = np.array(found)
     centre, scale, rotation, res = fit_similarity(nominal, found_a)
-    kmap, kres = kspace_to_camera(session, registration, inverse_phase)
+    kmap, kres = None, np.zeros((0, 2))
+    if session.bench.input_slm.modulation != "phase":  # its dot does not show without a filter
+        kmap, kres = kspace_to_camera(session, registration, inverse_phase)
     return FourierMapping(
         centre_px=(float(centre[0]), float(centre[1])),
         scale=scale,

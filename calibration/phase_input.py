@@ -144,3 +144,18 @@ def fourier_phase_lut_fringes(
             **{k: np.array([v]) for k, v in fit.items()},
         },
     )
+
+
+def cross_grating_levels(
+    shape: tuple[int, int], period: int, levels: int, depth: float = DEPTH
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Input-SLM levels (H, W) of the phase ``depth (cos(2 pi x / P) + cos(2 pi y / P))``
+    about the panel's centre (nominal LUT): the Fourier routine's pattern on a phase-only
+    input SLM, whose spectrum holds the same five peaks (axis and +-1 orders along each
+    axis, each the beam's spectrum, symmetric about its centre) as the amplitude pattern's,
+    with the beam as the envelope. Returns the levels and the centre (row, col)."""
+    h, w = shape
+    rc, cc = h // 2, w // 2
+    rr, col = np.mgrid[:h, :w].astype(np.float64)
+    ph = depth * (np.cos(2 * np.pi * (col - cc) / period) + np.cos(2 * np.pi * (rr - rc) / period))
+    return cycle_levels(ph / (2 * np.pi), None, levels), (float(rc), float(cc))
