@@ -111,3 +111,16 @@ def test_double_phase_bundle_refused_on_an_amplitude_input_slm():
         with pytest.raises(ConfigError, match="double-phase for a phase-only input SLM") as e:
             run(bench, bundle, images(2))
     assert "\n" not in str(e.value)
+
+
+def test_compile_chooses_double_phase_for_a_phase_only_input_slm():
+    from pathlib import Path
+
+    from fouroptics.commands.compile_input import choose_input_encoding
+
+    root = Path(__file__).resolve().parents[2] / "examples" / "benches"
+    assert choose_input_encoding(root / "two_phase_slms.yaml", "auto") == "double-phase"
+    assert choose_input_encoding(root / "misaligned_noisy.yaml", "auto") == "amplitude"
+    with pytest.raises(ConfigError, match="--input-encoding amplitude: .* phase-only") as e:
+        choose_input_encoding(root / "two_phase_slms.yaml", "amplitude")
+    assert "\n" not in str(e.value)
