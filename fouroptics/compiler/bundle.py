@@ -298,7 +298,9 @@ class MaskBundle:
         level) ``t exp(i phi(t))``, complex64; on a phase-only input SLM
         (``meta["input_encoding"] == "double-phase"``) the double-phase field of ``t``
         (:mod:`fouroptics.compiler.input_phase`)."""
-        if self.meta.get(input_phase.META_KEY) == "double-phase":  # a phase-only input SLM
+        if (
+            getattr(self, "meta", {}).get(input_phase.META_KEY) == "double-phase"
+        ):  # phase-only input
             return input_phase.double_phase_field(t)
         kernel = self.arrays.get("input_crosstalk")
         if kernel is not None:  # what the input SLM's believed crosstalk shows
