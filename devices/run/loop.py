@@ -149,10 +149,11 @@ def run_bundle(
     flat = beam_flattening(cal, bench.input_slm.shape, support, bundle.has_leak_block)
     floor = bundle.meta.get("input_leak", 0.0)
     encoding = bundle.meta.get("input_encoding", "amplitude")
+    cb_gain = float(bundle.meta.get("input_checkerboard_gain", 1.0))
     ref_levels = None
     if exposure is None or photometry is None:
         ref_levels = input_levels(
-            bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding
+            bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding, cb_gain
         )
     windows = bundle.window_mask()
     resample = None
@@ -210,6 +211,7 @@ def run_bundle(
             flat,
             floor,
             encoding,
+            cb_gain,
         )
         vals, first = grab(levels, first=example_frame and stats.example_frame is None)
         b = vals.shape[0]

@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         apply_input_encoding,
         choose_input_encoding,
         compile_with_upsample,
+        declared_input_fringing,
     )
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.compiler.encodings import MAX_REFINE_STEPS, modulation_of
@@ -244,7 +245,9 @@ def run(args: argparse.Namespace) -> int:
             f"the input SLM's measured phase coupling ({np.ptp(phi):.3g} rad over its range) is "
             "in the bundle's twin"
         )
-    input_section = apply_input_encoding(bundle, input_encoding, samples)
+    input_section = apply_input_encoding(
+        bundle, input_encoding, samples, declared_input_fringing(args.system)
+    )
     bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
     stage(f"{bundle.n_frames} frame(s) compiled; measuring fidelity and efficiency")

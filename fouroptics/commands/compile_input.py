@@ -69,20 +69,39 @@ def compile_with_upsample(
     raise AssertionError("unreachable")
 
 
-def apply_input_encoding(bundle: Any, encoding: str, samples: np.ndarray) -> dict[str, Any]:
+def declared_input_fringing(path: Path) -> float:
+    """The input SLM's fringing coupling a bench YAML declares (its profile's, or the
+    section's); 0 for a plain system YAML."""
+    from devices.config import declared_slm
+
+    if declared_input_modulation(path) is None:
+        return 0.0
+    return float(declared_slm(path, "input_slm").get("fringing", 0.0))
+
+
+def apply_input_encoding(
+    bundle: Any, encoding: str, samples: np.ndarray, fringing: float = 0.0
+) -> dict[str, Any]:
     """Record ``encoding`` in the bundle (``meta["input_encoding"]``) and return its
     compile.json section: for double-phase, the fidelity of the encoded field through an ideal
     low-pass of the image band on ``samples`` (B, C, n, n) images (the images' own
-    transmissions, the whole input SLM)."""
+    transmissions, the whole input SLM). ``fringing``: the input SLM's believed coupling: the
+    checkerboard is driven ``1 / (1 - 4c)^2`` harder and the twin blurs its phases by it."""
     bundle.meta[input_phase.META_KEY] = encoding
     if encoding != "double-phase":
         return {"encoding": encoding}
     stopped = input_phase.stop_carrier(bundle)
+    bundle.meta["input_checkerboard_gain"] = input_phase.checkerboard_gain(fringing)
+    if fringing:
+        from fouroptics.optics.pixels import fringing_kernel
+
+        bundle.arrays["input_crosstalk"] = fringing_kernel(fringing)
     t = bundle.input_transmission(samples)
     fid = input_phase.double_phase_fidelity(t, input_phase.band_cycles(bundle))
     return {
         "encoding": encoding,
         "band_cycles": input_phase.band_cycles(bundle),
+        "checkerboard_gain": bundle.meta["input_checkerboard_gain"],
         **fid,
         "carrier_stop_pixels": stopped,
         "notes": "nrmse: rms of the double-phase field low-passed to the kernels' band (|nu| <= "

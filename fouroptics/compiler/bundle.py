@@ -301,7 +301,8 @@ class MaskBundle:
         if (
             getattr(self, "meta", {}).get(input_phase.META_KEY) == "double-phase"
         ):  # phase-only input
-            return input_phase.double_phase_field(t)
+            gain = float(self.meta.get("input_checkerboard_gain", 1.0))
+            return input_phase.double_phase_field(t, gain, self.arrays.get("input_crosstalk"))
         kernel = self.arrays.get("input_crosstalk")
         if kernel is not None:  # what the input SLM's believed crosstalk shows
             t = pixels.crosstalk(np.asarray(t, dtype=np.float32), kernel)

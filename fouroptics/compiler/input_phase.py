@@ -35,16 +35,37 @@ def checkerboard(shape: tuple[int, int]) -> np.ndarray:
     return np.where((r + c) % 2 == 0, 1.0, -1.0).astype(np.float32)
 
 
-def double_phase(transmission: np.ndarray) -> np.ndarray:
+def double_phase(transmission: np.ndarray, gain: float = 1.0) -> np.ndarray:
     """Input-SLM phases (radians, float32, same shape (..., H, W)) showing ``transmission``
-    (clipped to [0, 1]) by the double-phase checkerboard."""
+    (clipped to [0, 1]) by the double-phase checkerboard ``pi +- arccos(t) / gain`` (the
+    field ``-t``: a global sign): ``gain`` is how much the SLM's believed fringing damps a
+    checkerboard (``(1 - 4c)^2`` for a coupling ``c``,
+    :func:`fouroptics.optics.pixels.fringing_kernel`), divided out in advance. The pair sits
+    about mid-range, ``pi``, so neither wraps (``|offset| <= pi`` for ``gain >= 1/2``): an
+    LCoS's fringing blurs its drive, not the phase modulo 2 pi, and a pair about 0 would be
+    drawn to ``pi`` by it (a checkerboard of levels at both ends of the range)."""
     t = np.clip(np.asarray(transmission, dtype=np.float32), 0.0, 1.0)
-    return (np.arccos(t) * checkerboard(t.shape[-2:])).astype(np.float32)
+    offset = np.arccos(t) / np.float32(gain) * checkerboard(t.shape[-2:])
+    return (np.float32(np.pi) + offset).astype(np.float32)
 
 
-def double_phase_field(transmission: np.ndarray) -> np.ndarray:
-    """The encoded field ``exp(i double_phase(t))`` (..., H, W) complex64, unit amplitude."""
-    return np.exp(1j * double_phase(transmission)).astype(np.complex64)
+def double_phase_field(
+    transmission: np.ndarray, gain: float = 1.0, kernel: np.ndarray | None = None
+) -> np.ndarray:
+    """The encoded field ``exp(i theta)`` (..., H, W) complex64, unit amplitude, with the
+    phases ``theta`` of :func:`double_phase` blurred by the SLM's believed crosstalk
+    ``kernel`` (phase domain) when given."""
+    theta = double_phase(transmission, gain)
+    if kernel is not None:
+        from fouroptics.optics import pixels
+
+        theta = pixels.crosstalk(theta, kernel)
+    return np.exp(1j * theta).astype(np.complex64)
+
+
+def checkerboard_gain(coupling: float) -> float:
+    """How much a fringing coupling ``c`` damps a checkerboard: ``(1 - 4c)^2``."""
+    return float((1.0 - 4.0 * coupling) ** 2)
 
 
 def phase_to_levels(phase: np.ndarray, levels: int, inverse_lut: np.ndarray | None) -> np.ndarray:
@@ -61,6 +82,21 @@ def band_cycles(bundle: Any) -> float:
     band (``arrays["band"]``, bins of the image period) over the period in input pixels."""
     m = bundle.meta
     return float(np.abs(bundle.arrays["band"]).max() + 0.5) / (m["period"] * m["upsample"])
+
+
+def first_cycle_levels(phase: np.ndarray, curve: np.ndarray) -> np.ndarray:
+    """Gray levels (int64) of phases in [0, 2 pi] (no wrap) on the first cycle of a measured
+    monotone response ``curve`` (L,) (radians from level 0): the level whose phase is nearest,
+    among those whose phase is at most ``2 pi`` above level 0's (a panel whose range passes
+    2 pi has two levels for a phase; the double-phase pair must straddle the range's middle
+    so the SLM's fringing, which blurs its drive, draws both towards it)."""
+    c = np.asarray(curve, np.float64) - float(curve[0])
+    top = int(np.searchsorted(c, 2 * np.pi + 0.5 * (c[1] - c[0]), side="right"))
+    c = c[: max(top, 2)]
+    grid = np.linspace(0, 2 * np.pi, 1025)
+    table = np.abs(c[None, :] - grid[:, None]).argmin(axis=1)
+    k = np.rint(np.clip(np.asarray(phase, np.float64), 0, 2 * np.pi) / (2 * np.pi) * 1024)
+    return table[k.astype(np.int64)]
 
 
 def double_phase_fidelity(transmission: np.ndarray, band: float) -> dict[str, float]:
@@ -122,8 +158,10 @@ def stop_carrier(bundle: Any) -> int:
         bundle.fourier_masks[:, stop] = 0
         return int(stop.sum())
     resp = np.asarray(bundle.slm_table, dtype=np.complex128).reshape(-1)
-    ref = np.angle(resp[0])
-    pair = [int(np.argmin(np.abs(resp - np.exp(1j * (ref + s * np.pi / 2))))) for s in (1, -1)]
+    ref = np.angle(resp[0]) + np.pi  # mid-range: the pair does not wrap (see double_phase)
+    amp = 0.5 * np.pi / checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
+    amp = min(amp, np.pi)  # the believed fringing damps the checkerboard: drive it harder
+    pair = [int(np.argmin(np.abs(resp - np.exp(1j * (ref + s * amp))))) for s in (1, -1)]
     board = checkerboard(stop.shape) > 0
     lv = np.where(board, pair[0], pair[1]).astype(bundle.fourier_levels.dtype)
     bundle.fourier_levels[:, stop] = lv[stop]
