@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from calibration.errors import CalibrationError
+from calibration.fit_patterns import STEPS, fourier_pattern
 from calibration.patterns import blazed_levels
 from calibration.registration import fit_affine, spot_centre
 from calibration.session import Session
@@ -146,10 +147,10 @@ def _input_pattern(
     session: Session, period: int, sigma: float, inverse_amplitude: np.ndarray | None
 ) -> tuple[np.ndarray, tuple[float, float]]:
     slm = session.bench.input_slm
-    if slm.modulation == "phase":
-        raise CalibrationError(
-            "fourier: the input SLM is phase-only; this routine needs an amplitude input SLM"
-        )
+    if slm.modulation == "phase":  # a phase cross grating: the beam is the envelope
+        from calibration.phase_input import cross_grating_levels
+
+        return cross_grating_levels(session.input_shape, period, slm.levels)
     h, w = session.input_shape
     rc, cc = h // 2, w // 2
     rr, col = np.mgrid[:h, :w].astype(np.float64)
@@ -199,9 +200,15 @@ def split_setup(
     mag = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
     # deflect the rest of the Fourier SLM beyond the window and the image
     shift_per_cycle = sys_.wavelength * sys_.f2 / (sys_.fourier_pitch * sys_.camera_pitch)
-    radius = min(4.0 * sigma * mag, shift_per_cycle / (2.0 * 2.5))
+    radius = 4.0 * sigma * mag
+    extent = 1.5 * radius  # the image's reach beyond the window: the envelope's, or on a
+    if session.bench.input_slm.modulation == "phase":  # phase-only input the lit panel's
+        extent = mag * max(session.input_shape) / np.sqrt(2)
+    else:  # a wide envelope: the window shrinks until a 2-px grating still clears it
+        radius = min(radius, shift_per_cycle / (2.0 * 2.5))
+        extent = 1.5 * radius
     window = (ych - cy) ** 2 + (xch - cx) ** 2 <= radius**2
-    grating_period = max(2.0, np.floor(shift_per_cycle / (2.5 * radius)))
+    grating_period = max(2.0, np.floor(shift_per_cycle / (radius + extent)))
     n_levels = session.bench.fourier_slm.levels
     ramp_rows = blazed_levels((hf, wf), (grating_period, np.inf), inverse_phase, n_levels)
     ramp_cols = blazed_levels((hf, wf), (np.inf, grating_period), inverse_phase, n_levels)
@@ -260,10 +267,10 @@ def fourier_mapping(
     registration: np.ndarray | None = None,
     inverse_phase: np.ndarray | None = None,
     inverse_amplitude: np.ndarray | None = None,
-    period: int = 4,
+    period: int | None = None,
     sigma: float | None = None,
-    half_band: int = 24,
-    steps: tuple[int, ...] = (-2, -1, 0, 1, 2, 3),
+    half_band: int | None = None,
+    steps: tuple[int, ...] = STEPS,
     n_frames: int = 1,
 ) -> FourierMapping:
     """Measure the Fourier SLM's centre, scale and rotation.
@@ -272,15 +279,17 @@ def fourier_mapping(
         registration: (2, 3) input -> camera affine (default: the believed, nominal one).
         inverse_phase, inverse_amplitude: measured inverse LUTs of the Fourier and input SLMs
             (better blazed gratings and input patterns; not required).
-        period: input grating period, input pixels. sigma: envelope rms, input pixels
-            (default: an eighth of the input SLM's shorter side, within 12..32). The input
-            pixels' aperture tilts each side peak's power towards the axis (a slope ``beta``
-            of its log moves a Gaussian peak of rms ``s`` by ``beta s**2``, and ``s`` goes as
-            ``1 / sigma``): on misaligned_noisy.yaml, sigma 12 read the scale 5e-4 low, 32
-            5e-5 (and a 2.4e-3 error costs the calibrated MNIST run NRMSE 0.143 against 0.031,
-            the channel sitting ~116 input pixels off the axis).
-        half_band: width of each flat region, Fourier pixels. steps: boundary positions
-            around the nominal peak, pixels.
+        period: input grating period, input pixels. sigma: envelope rms, input pixels (see
+            :func:`calibration.fit_patterns.fourier_pattern`: wide, because the input pixels'
+            aperture tilts each side peak's power towards the axis, and a slope ``beta`` of
+            its log moves a Gaussian peak of rms ``s`` by ``beta s**2``, ``s`` going as
+            ``1 / sigma``: on misaligned_noisy.yaml sigma 12 read the scale 5e-4 low, 32
+            5e-5; a 2.4e-3 error cost the calibrated MNIST run NRMSE 0.143 against 0.031,
+            its channel ~116 input pixels off the axis).
+        half_band: width of each flat region, Fourier pixels (None: each chosen from the
+            SLMs' shapes and pitches, :func:`calibration.fit_patterns.fourier_pattern`, which
+            refuses a period that does not fit). steps: boundary positions around the
+            nominal peak, pixels.
 
     Frames: 5 peaks x 2 axes x 2 regions x ``len(steps)`` (``n_frames`` each), plus exposure
     and dark frames, plus those of :func:`kspace_to_camera`.
@@ -291,6 +300,10 @@ def fourier_mapping(
     fslm = session.bench.fourier_slm
     if fslm.modulation != "phase":
         raise CalibrationError("fourier: needs a phase Fourier SLM (blazed gratings)")
+    fit = fourier_pattern(sys_, period)
+    period = fit.period
+    sigma = fit.sigma if sigma is None else sigma
+    half_band = fit.half_band if half_band is None else half_band
     g = sys_.wavelength * sys_.f1 / (period * sys_.input_pitch * sys_.fourier_pitch)
     reach = g + half_band + max(abs(s) for s in steps) + 2
     if 2 * reach >= min(hf, wf):
@@ -298,8 +311,6 @@ def fourier_mapping(
             f"fourier: the spectrum of a {period}-pixel input grating reaches {reach:.0f} Fourier "
             f"pixels from the axis, beyond the Fourier SLM ({hf}x{wf}): use a longer period"
         )
-    if sigma is None:
-        sigma = float(np.clip(min(session.input_shape) / 8.0, 12.0, 32.0))
     setup = split_setup(session, registration, inverse_phase, inverse_amplitude, period, sigma)
     nominal = np.array([(0.0, 0.0), (0.0, g), (0.0, -g), (g, 0.0), (-g, 0.0)])
     c0 = np.array([hf // 2, wf // 2], dtype=np.float64)
@@ -310,7 +321,9 @@ def fourier_mapping(
         diffs.extend(d)
     found_a = np.array(found)
     centre, scale, rotation, res = fit_similarity(nominal, found_a)
-    kmap, kres = kspace_to_camera(session, registration, inverse_phase)
+    kmap, kres = None, np.zeros((0, 2))
+    if session.bench.input_slm.modulation != "phase":  # its dot does not show without a filter
+        kmap, kres = kspace_to_camera(session, registration, inverse_phase)
     return FourierMapping(
         centre_px=(float(centre[0]), float(centre[1])),
         scale=scale,

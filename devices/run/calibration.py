@@ -25,6 +25,8 @@ class RunCalibration:
 
     registration: np.ndarray | None = None
     input_inverse_lut: np.ndarray | None = None
+    #: (L,) the input SLM's measured response (radians from level 0, or amplitude), or None
+    input_curve: np.ndarray | None = None
     source: str = "none"
     camera: dict[str, float] | None = None
     beam: dict[str, Any] | None = None
@@ -67,6 +69,9 @@ class RunCalibration:
                 if name == "input_inverse_lut":
                     inv = getattr(cal, "inverse_lut", None)
                     return inv("input_slm") if callable(inv) else None
+                if name == "input_curve":
+                    lut = getattr(cal, "lut", None)
+                    return lut("input_slm") if callable(lut) else None
                 if name == "camera":
                     response = getattr(cal, "camera_response", None)
                     return response() if callable(response) else None
@@ -112,5 +117,7 @@ class RunCalibration:
                 )
         panel = get("input_panel")
         panel = None if panel is None else np.asarray(panel, np.float64)
+        curve = get("input_curve")
+        curve = None if curve is None else np.asarray(curve, np.float64)
         return cls(registration=reg, input_inverse_lut=inv, source=src, camera=cam, beam=beam,
-                   input_panel=panel)  # fmt: skip
+                   input_panel=panel, input_curve=curve)  # fmt: skip

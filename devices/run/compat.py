@@ -49,8 +49,16 @@ def check_compatible(bench: Any, bundle: Any) -> None:
                 f"bundle encodes for a {want_mod} SLM but bench {bench.name!r}'s Fourier SLM "
                 f"is {slm.modulation}; recompile with --slm for it"
             )
-    if bench.input_slm.modulation != "amplitude":
+    if bundle.meta.get("input_encoding") == "double-phase":
+        if bench.input_slm.modulation != "phase":
+            raise ConfigError(
+                f"bench {bench.name!r}: the bundle encodes images as double-phase for a "
+                f"phase-only input SLM, but this one is {bench.input_slm.modulation}; recompile "
+                "with --input-encoding amplitude"
+            )
+    elif bench.input_slm.modulation != "amplitude":
         raise ConfigError(
             f"bench {bench.name!r}: the input SLM is {bench.input_slm.modulation}; a bundle's "
-            "input is an amplitude image (use an amplitude-modulating input SLM)"
+            "input is an amplitude image (use an amplitude-modulating input SLM, or compile with "
+            "--input-encoding double-phase)"
         )

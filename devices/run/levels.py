@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from devices.run.calibration import RunCalibration
+from fouroptics.compiler import input_phase
 from fouroptics.errors import ConfigError
 
 
@@ -18,6 +19,8 @@ def input_levels(
     support: tuple[slice, slice] | None = None,
     flat: np.ndarray | None = None,
     floor: float = 0.0,
+    encoding: str = "amplitude",
+    checkerboard_gain: float = 1.0,
 ) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
     inverse LUT when given, else the SLM's believed LUT (``levels_for``).
@@ -27,9 +30,31 @@ def input_levels(
 
     ``flat``: (H_in, W_in) factors that divide the measured beam out
     (:func:`beam_flattening`), applied before the lookup to the image's part of a transmission
-    that stands on the SLM's ``floor`` (``a + (1 - a) t`` becomes ``a + (1 - a) t flat``)."""
+    that stands on the SLM's ``floor`` (``a + (1 - a) t`` becomes ``a + (1 - a) t flat``).
+
+    ``encoding``: the bundle's ``input_encoding``; "double-phase" (a phase-only input SLM)
+    shows each transmission as the checkerboard of phases ``+-arccos(t)``
+    (:mod:`fouroptics.compiler.input_phase`), through the calibration's inverse phase LUT
+    when measured, over the whole panel (a zero transmission is a checkerboard too), its
+    checkerboard driven ``1 / checkerboard_gain`` harder (the bundle's belief of how much the
+    SLM's fringing damps it)."""
     if flat is not None:
         transmission = floor + (np.asarray(transmission) - np.float32(floor)) * flat
+    if encoding == "double-phase":
+        slm = bench.input_slm
+        if slm.modulation != "phase":
+            raise ConfigError(
+                f"bundle encodes images as double-phase for a phase-only input SLM, but bench "
+                f"{bench.name!r}'s input SLM ({slm.label}) modulates {slm.modulation}; "
+                "recompile with --input-encoding amplitude"
+            )
+        inv = cal.input_inverse_lut
+        if inv is None and slm.lut is not None:  # the believed LUT: the nearest level
+            return slm.levels_for(input_phase.double_phase(transmission, checkerboard_gain))
+        phase = input_phase.double_phase(transmission, checkerboard_gain)
+        if cal.input_curve is not None and len(cal.input_curve) == slm.levels:
+            return input_phase.first_cycle_levels(phase, cal.input_curve).astype(slm.dtype)
+        return input_phase.phase_to_levels(phase, slm.levels, inv).astype(slm.dtype)
     exponent = cal.input_exponent(tuple(bench.input_slm.shape))
     if exponent is not None:  # the panel shows A ** m: ask each pixel for t ** (1 / m)
         t = np.clip(np.asarray(transmission), 0, 1)

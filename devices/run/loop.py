@@ -155,9 +155,13 @@ def run_bundle(
     support = support_box(bundle)
     flat = beam_flattening(cal, bench.input_slm.shape, support, bundle.has_leak_block)
     floor = bundle.meta.get("input_leak", 0.0)
+    encoding = bundle.meta.get("input_encoding", "amplitude")
+    cb_gain = float(bundle.meta.get("input_checkerboard_gain", 1.0))
     ref_levels = None
     if exposure is None or photometry is None:
-        ref_levels = input_levels(bench, bundle.input_transmission(ref), cal, support, flat, floor)
+        ref_levels = input_levels(
+            bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding, cb_gain
+        )
     windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
@@ -217,7 +221,14 @@ def run_bundle(
         """Batch ``i..``: (features, saturated, pixels, photons per pixel, photons per
         image, frames, the example frame or None)."""
         levels = input_levels(
-            bench, bundle.input_transmission(images[i : i + batch]), cal, support, flat, floor
+            bench,
+            bundle.input_transmission(images[i : i + batch]),
+            cal,
+            support,
+            flat,
+            floor,
+            encoding,
+            cb_gain,
         )
         want_first = example_frame and i == 0
         vals, first = grab(levels, i, first=want_first)

@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated subset of camera,lut,registration,fourier,aberration",
     )
     parser.add_argument("--seed", type=int, default=None, help="override the bench's seed")
+    parser.add_argument(
+        "--fourier-period",
+        type=int,
+        default=None,
+        help="the Fourier routine's input grating period, input pixels (default: the shortest "
+        "that fits the SLMs; one that does not fit is refused)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="FFT/BLAS threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.add_argument(
@@ -332,6 +339,8 @@ def run(args: argparse.Namespace) -> int:
     from fouroptics.progress import show_bars
 
     only = parse_only(args.only)
+    # --only omitted: every routine the bench supports runs, the others are skipped with why
+    skipped: dict[str, str] | None = {} if args.only is None else None
     bench_path = Path(args.bench)
     bars: list[Any] = []
 
@@ -348,7 +357,13 @@ def run(args: argparse.Namespace) -> int:
     with load_bench(bench_path, seed=args.seed) as bench:
         try:
             cal, results = calibrate(
-                bench, only, bench_path=bench_path, on_routine=on_routine, seed=args.seed
+                bench,
+                only,
+                bench_path=bench_path,
+                on_routine=on_routine,
+                seed=args.seed,
+                fourier_period=args.fourier_period,
+                skipped=skipped,
             )
             for bar in bars:
                 finish_bar(bar)
@@ -360,7 +375,8 @@ def run(args: argparse.Namespace) -> int:
             "bench": cal.bench_name,
             "bench_path": str(bench_path),
             "bench_seed": cal.fingerprint.get("seed"),
-            "routines": list(only),
+            "routines": [n for n in only if n not in (skipped or {})],
+            "skipped": dict(skipped or {}),
             "frames": {
                 **cal.frames,
                 "total_displayed": sum(v["displayed"] for v in cal.frames.values()),
@@ -396,6 +412,8 @@ def run(args: argparse.Namespace) -> int:
             lut_truth = None
 
     out = prepare_out(args.out)
+    if not summary["routines"]:
+        return _refuse_all(out, summary)
     h5 = cal.save(out / "calibration.h5")
     figures = []
     if "camera" in results:
@@ -411,10 +429,34 @@ def run(args: argparse.Namespace) -> int:
     summary["out_of_limits"] = cal.out_of_limits
     js = write_json(out / "calibration.json", summary)
     total = summary["frames"]["total_captured"]
+    _print_skipped(summary["skipped"])
     print(
         f"fouroptics calibrate: {total} frames captured; wrote {h5}, {js}, {len(figures)} figures"
     )
     return _report_limits(cal.out_of_limits)
+
+
+def _print_skipped(skipped: dict[str, str]) -> None:
+    """One ``skipped:`` line per routine that could not run on this bench, on stderr."""
+    import sys
+
+    for reason in skipped.values():
+        print(f"calibrate: skipped {reason}", file=sys.stderr)
+
+
+def _refuse_all(out: Path, summary: dict[str, Any]) -> int:
+    """No routine could run: calibration.json says why, per routine; exit 2."""
+    import sys
+
+    summary["files"] = []
+    js = write_json(out / "calibration.json", summary)
+    _print_skipped(summary["skipped"])
+    print(
+        f"fouroptics calibrate: error: no routine can run on bench {summary['bench']!r} "
+        f"(each one's reason above and in {js})",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def finish_bar(bar: Any) -> None:

@@ -102,6 +102,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="phase-multi: relative spread of the SLM crosstalk's coupling the drive is "
         "optimised over (default 0.2: c = 0.05 +- 0.01 for a 5 %% fringing; 0: the belief only)",
     )
+    p.add_argument(
+        "--input-encoding",
+        default="auto",
+        choices=("auto", "amplitude", "double-phase"),
+        help="how images show on the input SLM: amplitude, or double-phase for a phase-only "
+        "input SLM (auto: double-phase when the bench YAML's input SLM is phase-only)",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--no-progress", action="store_true", help="no stage lines (shown on a terminal only)"
@@ -112,6 +119,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fouroptics.commands.compile_input import (
+        apply_input_encoding,
+        choose_input_encoding,
+        compile_with_upsample,
+        declared_input_fringing,
+    )
     from fouroptics.compiler import compile_kernels, compile_model
     from fouroptics.compiler.encodings import MAX_REFINE_STEPS, modulation_of
     from fouroptics.compiler.multiplex_check import summary_line
@@ -143,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             "overwrite it, or another --out"
         )
     system = FourFSystem.from_yaml(args.system)
+    input_encoding = choose_input_encoding(args.system, args.input_encoding)
     notes: list[str] = []
     if args.slm:
         slm = slm_from_profile(args.slm)
@@ -192,11 +206,17 @@ def run(args: argparse.Namespace) -> int:
     target = f"{args.encoding} masks for {args.system}"
     if args.model is not None:
         stage(f"compiling {args.model} into {target}")
-        bundle = compile_model(args.model, system, encoding=args.encoding, slm=slm, **opts)
+        bundle = compile_with_upsample(
+            lambda s: compile_model(
+                args.model, system, encoding=args.encoding, slm=slm, **{**opts, "upsample": s}
+            ),
+            input_encoding,
+            args.upsample,
+        )
         samples = _digits(bundle.image_shape)
     else:
 
-        def compile_as(detection: str) -> Any:
+        def compile_as(detection: str, upsample: int | None = args.upsample) -> Any:
             return compile_kernels(
                 kernels,
                 system,
@@ -205,12 +225,14 @@ def run(args: argparse.Namespace) -> int:
                 fourier=args.fourier,
                 encoding=args.encoding,
                 slm=slm,
-                **opts,
+                **{**opts, "upsample": upsample},
             )
 
         stage(f"compiling {args.kernels} {tuple(kernels.shape)} into {target}")
         try:
-            bundle = compile_as(args.detection)
+            bundle = compile_with_upsample(
+                lambda s: compile_as(args.detection, s), input_encoding, args.upsample
+            )
         except ConfigError as exc:
             if args.detection != "ideal":
                 raise
@@ -223,6 +245,9 @@ def run(args: argparse.Namespace) -> int:
             f"the input SLM's measured phase coupling ({np.ptp(phi):.3g} rad over its range) is "
             "in the bundle's twin"
         )
+    input_section = apply_input_encoding(
+        bundle, input_encoding, samples, declared_input_fringing(args.system)
+    )
     bundle.meta["warnings"] = [*notes, *bundle.meta["warnings"]]  # saved with the bundle
     out = prepare_out(args.out)
     stage(f"{bundle.n_frames} frame(s) compiled; measuring fidelity and efficiency")
@@ -230,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
     stage(f"writing {out}")
     path = bundle.save(out / "bundle.h5")
     summary = _summary(bundle, quality, args, time.time() - t0)
+    summary["input_encoding"] = input_section
     write_json(out / "compile.json", summary)
     _figure(bundle, out / "masks.png")
     print(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fouroptics.compiler import geometry as geo
+from fouroptics.compiler import input_phase
 from fouroptics.compiler.fourier_frame import FourierFrame
 from fouroptics.compiler.slm import SLMModel
 from fouroptics.errors import ConfigError, DataError, FileFormatError
@@ -294,7 +295,14 @@ class MaskBundle:
         """The input SLM's field for transmissions ``t`` (B, H_in, W_in) as the compile
         believes it: ``t``, or with a measured phase coupling (``arrays["input_coupling"]``:
         (L,) radians of the level the run shows for ``t = k / (L - 1)``, relative to the top
-        level) ``t exp(i phi(t))``, complex64."""
+        level) ``t exp(i phi(t))``, complex64; on a phase-only input SLM
+        (``meta["input_encoding"] == "double-phase"``) the double-phase field of ``t``
+        (:mod:`fouroptics.compiler.input_phase`)."""
+        if (
+            getattr(self, "meta", {}).get(input_phase.META_KEY) == "double-phase"
+        ):  # phase-only input
+            gain = float(self.meta.get("input_checkerboard_gain", 1.0))
+            return input_phase.double_phase_field(t, gain, self.arrays.get("input_crosstalk"))
         kernel = self.arrays.get("input_crosstalk")
         if kernel is not None:  # what the input SLM's believed crosstalk shows
             t = pixels.crosstalk(np.asarray(t, dtype=np.float32), kernel)

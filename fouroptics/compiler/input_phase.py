@@ -1,0 +1,169 @@
+"""Images on a phase-only input SLM: the double-phase (checkerboard) encoding.
+
+A transmission ``t`` in [0, 1] (the amplitude the compiled kernels expect on the input plane)
+is shown as the phase ``+arccos(t)`` on the pixels where ``row + col`` is even and
+``-arccos(t)`` where it is odd. Each pixel's field is ``t + i s sqrt(1 - t^2)`` with
+``s = (-1)^(row + col)``: the wanted ``t`` plus a term carried by the checkerboard, whose
+spectrum sits at the input's Nyquist corner ``(1/2, 1/2)`` cycles per pixel, that is
+``lambda f1 / (2 p_in)`` from the axis along both Fourier axes. Behind a low-pass that keeps
+the kernels' band (an SCLC's spectral pooling: a quarter cycle per pixel for MNIST at one
+input pixel per image pixel) and stops the corner, the field is ``t`` up to the carrier's
+spectral tail inside the band (Hsueh & Sawchuk's double-phase hologram); the compiled masks'
+zero-target pixels there are a pure checkerboard on a double-phase Fourier SLM and send that
+light ``lambda f2 / (2 p_F)`` off the axis on the camera. Efficiency: the share of the
+light in the wanted term, ``mean(t^2)``; everything else is the carrier's.
+
+The fidelity the compile reports (:func:`double_phase_fidelity`) is computed independently of
+the bundle's optics: a direct FFT of the encoded field, an ideal square low-pass of the
+image band, an inverse FFT, against the target amplitude.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: the bundle meta key and its values
+META_KEY = "input_encoding"
+ENCODINGS = ("amplitude", "double-phase")
+
+
+def checkerboard(shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32: +1 where ``row + col`` is even, -1 where odd."""
+    r, c = np.indices(shape)
+    return np.where((r + c) % 2 == 0, 1.0, -1.0).astype(np.float32)
+
+
+def double_phase(transmission: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """Input-SLM phases (radians, float32, same shape (..., H, W)) showing ``transmission``
+    (clipped to [0, 1]) by the double-phase checkerboard ``pi +- arccos(t) / gain`` (the
+    field ``-t``: a global sign): ``gain`` is how much the SLM's believed fringing damps a
+    checkerboard (``(1 - 4c)^2`` for a coupling ``c``,
+    :func:`fouroptics.optics.pixels.fringing_kernel`), divided out in advance. The pair sits
+    about mid-range, ``pi``, so neither wraps (``|offset| <= pi`` for ``gain >= 1/2``): an
+    LCoS's fringing blurs its drive, not the phase modulo 2 pi, and a pair about 0 would be
+    drawn to ``pi`` by it (a checkerboard of levels at both ends of the range)."""
+    t = np.clip(np.asarray(transmission, dtype=np.float32), 0.0, 1.0)
+    offset = np.arccos(t) / np.float32(gain) * checkerboard(t.shape[-2:])
+    return (np.float32(np.pi) + offset).astype(np.float32)
+
+
+def double_phase_field(
+    transmission: np.ndarray, gain: float = 1.0, kernel: np.ndarray | None = None
+) -> np.ndarray:
+    """The encoded field ``exp(i theta)`` (..., H, W) complex64, unit amplitude, with the
+    phases ``theta`` of :func:`double_phase` blurred by the SLM's believed crosstalk
+    ``kernel`` (phase domain) when given."""
+    theta = double_phase(transmission, gain)
+    if kernel is not None:
+        from fouroptics.optics import pixels
+
+        theta = pixels.crosstalk(theta, kernel)
+    return np.exp(1j * theta).astype(np.complex64)
+
+
+def checkerboard_gain(coupling: float) -> float:
+    """How much a fringing coupling ``c`` damps a checkerboard: ``(1 - 4c)^2``."""
+    return float((1.0 - 4.0 * coupling) ** 2)
+
+
+def phase_to_levels(phase: np.ndarray, levels: int, inverse_lut: np.ndarray | None) -> np.ndarray:
+    """Gray levels (int64) of phases (radians, any range): the bin ``2 pi k / L`` nearest each
+    phase modulo 2 pi, through a measured inverse LUT (``(L,)`` levels per bin) when given,
+    else the level ``k`` itself (a nominal linear 2 pi range)."""
+    k = np.floor(np.mod(np.asarray(phase) / (2 * np.pi), 1.0) * levels + 0.5).astype(np.int64)
+    k %= levels
+    return k if inverse_lut is None else np.asarray(inverse_lut, dtype=np.int64)[k]
+
+
+def band_cycles(bundle: Any) -> float:
+    """The compiled kernels' band, cycles per input-SLM pixel: the largest DFT bin of the
+    band (``arrays["band"]``, bins of the image period) over the period in input pixels."""
+    m = bundle.meta
+    return float(np.abs(bundle.arrays["band"]).max() + 0.5) / (m["period"] * m["upsample"])
+
+
+def first_cycle_levels(phase: np.ndarray, curve: np.ndarray) -> np.ndarray:
+    """Gray levels (int64) of phases in [0, 2 pi] (no wrap) on the first cycle of a measured
+    monotone response ``curve`` (L,) (radians from level 0): the level whose phase is nearest,
+    among those whose phase is at most ``2 pi`` above level 0's (a panel whose range passes
+    2 pi has two levels for a phase; the double-phase pair must straddle the range's middle
+    so the SLM's fringing, which blurs its drive, draws both towards it)."""
+    c = np.asarray(curve, np.float64) - float(curve[0])
+    top = int(np.searchsorted(c, 2 * np.pi + 0.5 * (c[1] - c[0]), side="right"))
+    c = c[: max(top, 2)]
+    grid = np.linspace(0, 2 * np.pi, 1025)
+    table = np.abs(c[None, :] - grid[:, None]).argmin(axis=1)
+    k = np.rint(np.clip(np.asarray(phase, np.float64), 0, 2 * np.pi) / (2 * np.pi) * 1024)
+    return table[k.astype(np.int64)]
+
+
+def double_phase_fidelity(transmission: np.ndarray, band: float) -> dict[str, float]:
+    """How well the double-phase field, low-passed to the kernels' band, shows
+    ``transmission``.
+
+    Args:
+        transmission: (B, H, W) in [0, 1], the bundle's input transmissions.
+        band: the band the masks pass, cycles per input pixel (:func:`band_cycles`; the
+            low-pass keeps ``|nu| <= band`` on both axes).
+
+    Returns:
+        ``nrmse``: rms of (low-passed encoded field - low-passed target) over rms of the
+        low-passed target; ``carrier_leak``: the carrier's power left inside the band, over
+        the target's; ``efficiency``: the share of the encoded light in the wanted term.
+    """
+    t = np.clip(np.asarray(transmission, dtype=np.float64), 0.0, 1.0)
+    h, w = t.shape[-2:]
+    fy = np.abs(np.fft.fftfreq(h))[:, None]
+    fx = np.abs(np.fft.fftfreq(w))[None, :]
+    band = (fy <= band) & (fx <= band)
+    enc = np.fft.fft2(np.exp(1j * np.arccos(t) * checkerboard((h, w))))
+    tgt = np.fft.fft2(t)
+    got = np.fft.ifft2(enc * band)
+    want = np.fft.ifft2(tgt * band)
+    nrmse = float(np.sqrt(np.mean(np.abs(got - want) ** 2) / np.mean(np.abs(want) ** 2)))
+    leak = float(np.sum(np.abs((enc - tgt) * band) ** 2) / np.sum(np.abs(tgt * band) ** 2))
+    return {
+        "nrmse": nrmse,
+        "carrier_leak": leak,
+        "efficiency": float(np.mean(t**2)),
+    }
+
+
+def carrier_stop(system: Any, band: float) -> np.ndarray:
+    """(H_F, W_F) bool: the Fourier-SLM pixels about the double-phase carrier's centres, the
+    half-integer frequencies ``(1/2 + m, 1/2 + n)`` cycles per input pixel, out to the
+    kernels' band (``|nu - (1/2 + m)| < 1/2 - band`` on both axes, ``band`` in cycles per
+    input pixel; the nominal axis at ``(H_F // 2, W_F // 2)``)."""
+    scale = system.wavelength * system.f1 / (system.input_pitch * system.fourier_pitch)
+    hf, wf = system.fourier_shape
+    half = 0.5 - band
+
+    def near_half(n: int) -> np.ndarray:
+        nu = (np.arange(n) - n // 2) / scale
+        return np.abs(np.mod(nu, 1.0) - 0.5) < half
+
+    return near_half(hf)[:, None] & near_half(wf)[None, :]
+
+
+def stop_carrier(bundle: Any) -> int:
+    """Keep the double-phase carrier's light out of the readout: on the carrier's cells
+    (:func:`carrier_stop`) the bundle's masks become zero (complex masks) or, on a phase
+    Fourier SLM, a checkerboard of two levels half a wave apart (the double-phase of zero:
+    it throws that light ``lambda f2 / (2 p_F)`` off the axis on the camera). The realised
+    masks (the twin's) follow. Returns the number of Fourier pixels changed per frame."""
+    stop = carrier_stop(bundle.system, band_cycles(bundle))
+    if bundle.fourier_levels is None:
+        bundle.fourier_masks[:, stop] = 0
+        return int(stop.sum())
+    resp = np.asarray(bundle.slm_table, dtype=np.complex128).reshape(-1)
+    ref = np.angle(resp[0]) + np.pi  # mid-range: the pair does not wrap (see double_phase)
+    amp = 0.5 * np.pi / checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
+    amp = min(amp, np.pi)  # the believed fringing damps the checkerboard: drive it harder
+    pair = [int(np.argmin(np.abs(resp - np.exp(1j * (ref + s * amp))))) for s in (1, -1)]
+    board = checkerboard(stop.shape) > 0
+    lv = np.where(board, pair[0], pair[1]).astype(bundle.fourier_levels.dtype)
+    bundle.fourier_levels[:, stop] = lv[stop]
+    bundle.fourier_masks[:, stop] = resp[lv[stop]].astype(bundle.fourier_masks.dtype)
+    return int(stop.sum())
