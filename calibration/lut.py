@@ -80,6 +80,19 @@ def inverse_phase_lut(curve: np.ndarray) -> np.ndarray:
     return np.argmin(np.abs(diff), axis=1).astype(np.int64)
 
 
+def sampled_phase_response(
+    slm: str, levels: np.ndarray, phase: np.ndarray, n_levels: int, raw: dict[str, Any]
+) -> SLMResponse:
+    """A phase SLM's response from its phase (radians) measured at some ``levels``: the
+    monotone cubic (PCHIP) through them at every one of ``n_levels``, and its inverse."""
+    from scipy.interpolate import PchipInterpolator
+
+    curve = PchipInterpolator(levels, phase)(np.arange(n_levels))
+    return SLMResponse(
+        slm=slm, modulation="phase", curve=curve, inverse=inverse_phase_lut(curve), raw=raw
+    )
+
+
 def inverse_amplitude_lut(curve: np.ndarray, coupling: np.ndarray | None = None) -> np.ndarray:
     """(L,) levels whose amplitude (``curve``) is nearest ``k / (L - 1)``; with a phase
     ``coupling`` (L,) radians, whose field ``curve e^{i coupling}`` is nearest it."""

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from scipy.interpolate import PchipInterpolator
 
 from calibration.errors import CalibrationError
-from calibration.lut import SLMResponse, inverse_phase_lut, quadrature_phase
+from calibration.lut import SLMResponse, quadrature_phase, sampled_phase_response
 from calibration.patterns import (  # noqa: F401  (re-exported: the filter and its dots)
     DOT_PHASE,
     ZERNIKE_RADIUS,
@@ -163,13 +162,12 @@ def input_phase_lut(
     phase = curves_a.mean(axis=0)
     scale = curves_a[:, -1] / phase[-1]
     params = {"dots_used": float(len(curves)), "dot_scale_rms": float(np.std(scale))}
-    curve = PchipInterpolator(measured, phase)(np.arange(n_levels))
-    return SLMResponse(
-        slm="input_slm",
-        modulation="phase",
-        curve=curve,
-        inverse=inverse_phase_lut(curve),
-        raw={
+    return sampled_phase_response(
+        "input_slm",
+        measured,
+        phase,
+        n_levels,
+        {
             "levels": measured,
             "power_by_shift": power,
             "phase_measured": phase,

@@ -24,10 +24,9 @@ masks put most of their light.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from calibration.errors import CalibrationError
-from calibration.lut import SLMResponse, inverse_phase_lut
+from calibration.lut import SLMResponse, sampled_phase_response
 from calibration.patterns import cycle_levels
 from calibration.phase_contrast import circle_phase
 from calibration.session import Session
@@ -128,13 +127,12 @@ def fourier_phase_lut_fringes(
             "phase"
         )
     phase, fit = circle_phase(z)  # about the circle's centre: constant light taken out
-    curve = PchipInterpolator(measured, phase)(np.arange(fslm.levels))
-    return SLMResponse(
-        slm="fourier_slm",
-        modulation="phase",
-        curve=curve,
-        inverse=inverse_phase_lut(curve),
-        raw={
+    return sampled_phase_response(
+        "fourier_slm",
+        measured,
+        phase,
+        fslm.levels,
+        {
             "levels": measured,
             "fringe_phasor": z,
             "fringe_contrast": contrast,

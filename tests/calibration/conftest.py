@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devices.config import load_bench
+
 BENCHES = Path(__file__).resolve().parents[2] / "examples" / "benches"
 
 SMALL = {
@@ -63,3 +65,14 @@ def small_bench_yaml(tmp_path: Path) -> Path:
     path = tmp_path / "small_noisy.yaml"
     path.write_text(yaml.safe_dump(copy.deepcopy(SMALL)))
     return path
+
+
+@pytest.fixture
+def phase_bench(small_bench_config):
+    """The small bench with a phase-only input SLM and a manual shutter (answered by the
+    simulator)."""
+    cfg = small_bench_config
+    cfg["input_slm"] = {"driver": "simulated", "profile": "holoeye_pluto2", "modulation": "phase"}
+    cfg["shutter"] = "manual"
+    with load_bench(cfg) as bench:
+        yield bench

@@ -12,16 +12,6 @@ from calibration.limits import linearised_rms
 from calibration.phase_contrast import input_phase_lut, zernike_filter
 from calibration.registration import register
 from calibration.session import Session
-from devices.config import load_bench
-
-
-@pytest.fixture
-def phase_bench(small_bench_config):
-    cfg = small_bench_config
-    cfg["input_slm"] = {"driver": "simulated", "profile": "holoeye_pluto2", "modulation": "phase"}
-    cfg["shutter"] = "manual"
-    with load_bench(cfg) as bench:
-        yield bench
 
 
 def test_zernike_filter_image_is_one_plus_two_phi(phase_bench):

@@ -12,16 +12,6 @@ from calibration.errors import CalibrationError
 from calibration.limits import linearised_rms
 from calibration.phase_input import fourier_phase_lut_fringes
 from calibration.session import Session
-from devices.config import load_bench
-
-
-@pytest.fixture
-def phase_bench(small_bench_config):
-    cfg = small_bench_config
-    cfg["input_slm"] = {"driver": "simulated", "profile": "holoeye_pluto2", "modulation": "phase"}
-    cfg["shutter"] = "manual"
-    with load_bench(cfg) as bench:
-        yield bench
 
 
 def test_fringe_lut_within_the_lut_limit(phase_bench):
