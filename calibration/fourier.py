@@ -304,7 +304,7 @@ def fourier_mapping(
     period = fit.period
     sigma = fit.sigma if sigma is None else sigma
     half_band = fit.half_band if half_band is None else half_band
-    g = sys_.wavelength * sys_.f1 / (period * sys_.input_pitch * sys_.fourier_pitch)
+    g = fit.peak_distance
     reach = g + half_band + max(abs(s) for s in steps) + 2
     if 2 * reach >= min(hf, wf):
         raise CalibrationError(

@@ -22,6 +22,20 @@ from fouroptics.units import UnitError, parse_quantity, require_unit
 ROLES = {"input_slm": "slm", "fourier_slm": "slm", "camera": "camera", "fourier_camera": "camera"}
 
 
+def real_roles(cfg: Any) -> list[str]:
+    """The device sections (:data:`ROLES` order) of a parsed bench YAML that are not a
+    ``driver: simulated`` mapping: the devices a run would open for real ([] for anything but
+    a mapping)."""
+    if not isinstance(cfg, dict):
+        return []
+    return [
+        r
+        for r in ROLES
+        if cfg.get(r) is not None
+        and not (isinstance(cfg[r], dict) and cfg[r].get("driver") == "simulated")
+    ]
+
+
 class BenchConfigError(ConfigError):
     """A bench YAML or profile field is missing, unknown or has a bad value."""
 

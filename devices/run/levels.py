@@ -49,9 +49,9 @@ def input_levels(
                 "recompile with --input-encoding amplitude"
             )
         inv = cal.input_inverse_lut
-        if inv is None and slm.lut is not None:  # the believed LUT: the nearest level
-            return slm.levels_for(input_phase.double_phase(transmission, checkerboard_gain))
         phase = input_phase.double_phase(transmission, checkerboard_gain)
+        if inv is None and slm.lut is not None:  # the believed LUT: the nearest level
+            return slm.levels_for(phase)
         if cal.input_curve is not None and len(cal.input_curve) == slm.levels:
             return input_phase.first_cycle_levels(phase, cal.input_curve).astype(slm.dtype)
         return input_phase.phase_to_levels(phase, slm.levels, inv).astype(slm.dtype)

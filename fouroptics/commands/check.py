@@ -27,11 +27,9 @@ OUTPUTS = ("check.json",)
 def require_simulated(bench_path: str, option: str) -> None:
     """Refuse ``option`` (one line) for a bench YAML with a real device, before any device
     opens: only a simulated bench's clock can be moved."""
-    from devices.config.fields import ROLES, load_yaml_file
+    from devices.config.fields import load_yaml_file, real_roles
 
-    cfg = load_yaml_file(bench_path, "bench file")
-    real = [r for r in ROLES if isinstance(cfg, dict) and isinstance(cfg.get(r), dict)
-            and cfg[r].get("driver") != "simulated"]  # fmt: skip
+    real = real_roles(load_yaml_file(bench_path, "bench file"))
     if real:
         raise ConfigError(
             f"{option}: bench {bench_path} is hardware ({', '.join(real)} real): its clock is "

@@ -177,18 +177,27 @@ def fourier_frame(cal: Any, path: Path, shape: tuple[int, int]) -> Any:
     return FourierFrame.from_calibration(fourier, shape, wavefront, source=Path(path).name)
 
 
-def input_crosstalk(path: Path) -> np.ndarray | None:
-    """The input SLM's crosstalk kernel that a bench YAML declares (its profile's fringing, or
-    the section's override), when the input SLM modulates amplitude: what the compiler divides
-    out of the masks. None for a plain system YAML, a phase-only input SLM or no fringing."""
+def declared_input_slm(path: Path) -> dict[str, Any] | None:
+    """What a bench YAML declares about its input SLM (:func:`devices.config.declared_slm`:
+    modulation, fringing, ...); None for a plain system YAML or a bench without one."""
     from devices.config import declared_slm
     from fouroptics.io.yaml_load import load_yaml
-    from fouroptics.optics.pixels import fringing_kernel
 
     cfg = load_yaml(path, "system file")
     if not (isinstance(cfg, dict) and "system" in cfg and "input_slm" in cfg):
         return None
-    d = declared_slm(path, "input_slm")
+    return declared_slm(path, "input_slm")
+
+
+def input_crosstalk(path: Path) -> np.ndarray | None:
+    """The input SLM's crosstalk kernel that a bench YAML declares (its profile's fringing, or
+    the section's override), when the input SLM modulates amplitude: what the compiler divides
+    out of the masks. None for a plain system YAML, a phase-only input SLM or no fringing."""
+    from fouroptics.optics.pixels import fringing_kernel
+
+    d = declared_input_slm(path)
+    if d is None:
+        return None
     c = float(d.get("fringing", 0.0))
     if d.get("modulation", "amplitude") == "phase" or not c:
         return None

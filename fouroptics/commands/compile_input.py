@@ -9,19 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from fouroptics.commands.compile_beliefs import declared_input_slm
 from fouroptics.compiler import input_phase
 from fouroptics.errors import ConfigError
 
 
 def declared_input_modulation(path: Path) -> str | None:
     """The input SLM's modulation a bench YAML declares; None for a plain system YAML."""
-    from devices.config import declared_slm
-    from fouroptics.io.yaml_load import load_yaml
-
-    cfg = load_yaml(path, "system file")
-    if not (isinstance(cfg, dict) and "system" in cfg and "input_slm" in cfg):
-        return None
-    return str(declared_slm(path, "input_slm").get("modulation", "amplitude"))
+    d = declared_input_slm(path)
+    return None if d is None else str(d.get("modulation", "amplitude"))
 
 
 def choose_input_encoding(path: Path, asked: str) -> str:
@@ -72,11 +68,8 @@ def compile_with_upsample(
 def declared_input_fringing(path: Path) -> float:
     """The input SLM's fringing coupling a bench YAML declares (its profile's, or the
     section's); 0 for a plain system YAML."""
-    from devices.config import declared_slm
-
-    if declared_input_modulation(path) is None:
-        return 0.0
-    return float(declared_slm(path, "input_slm").get("fringing", 0.0))
+    d = declared_input_slm(path)
+    return 0.0 if d is None else float(d.get("fringing", 0.0))
 
 
 def apply_input_encoding(

@@ -145,14 +145,9 @@ def run(args: argparse.Namespace) -> int:
     """The verb; under ``torchrun`` the measurements are sharded across the ranks and the
     training is data-parallel (DDP, :mod:`fouroptics.commands.finetune_ddp`); rank 0 alone
     writes --out."""
-    from fouroptics.commands.scale import refuse_hardware, shard
-    from fouroptics.distributed import join, launched
+    from fouroptics.commands.scale import run_sharded
 
-    refuse_hardware(args.bench, launched())
-    with join("finetune") as (rank, world):
-        if rank:
-            args.no_progress = True
-        return _run(args, rank, shard(rank, world))
+    return run_sharded("finetune", args, _run)
 
 
 def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:

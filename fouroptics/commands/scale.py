@@ -11,13 +11,11 @@ simulate ...``): what is refused, and this rank's :class:`devices.run.shard.Shar
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fouroptics.errors import ConfigError
-
-#: the bench YAML's device sections
-ROLES = ("input_slm", "fourier_slm", "camera", "fourier_camera")
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -74,22 +72,13 @@ def use_device(bench: Any, device: str) -> None:
 def hardware_devices(bench_yaml: str | Path) -> list[str]:
     """The device sections of a bench YAML whose driver is not ``simulated`` (read without
     opening any device; an unreadable file gives [] and is refused by ``load_bench``)."""
+    from devices.config.fields import real_roles
     from fouroptics.io.yaml_load import load_yaml
 
     try:
-        cfg = load_yaml(bench_yaml, "bench file")
+        return real_roles(load_yaml(bench_yaml, "bench file"))
     except (OSError, ConfigError):
         return []
-    if not isinstance(cfg, dict):
-        return []
-    out = []
-    for role in ROLES:
-        section = cfg.get(role)
-        if section is not None and not (
-            isinstance(section, dict) and section.get("driver") == "simulated"
-        ):
-            out.append(role)
-    return out
 
 
 def refuse_hardware(bench_yaml: str | Path, world: int) -> None:
@@ -107,6 +96,19 @@ def refuse_hardware(bench_yaml: str | Path, world: int) -> None:
             f"--bench {bench_yaml}: drives hardware ({', '.join(real)}); one physical bench "
             f"cannot be shared by {world} torchrun ranks: run it in one process"
         )
+
+
+def run_sharded(verb: str, args: Any, body: Callable[[Any, int, Any], int]) -> int:
+    """Run a verb's ``body(args, rank, shard)`` in this process, joined to the ``torchrun``
+    group when there is one (a hardware bench refused first; ranks > 0 without progress
+    bars)."""
+    from fouroptics.distributed import join, launched
+
+    refuse_hardware(args.bench, launched())
+    with join(verb) as (rank, world):
+        if rank:
+            args.no_progress = True
+        return body(args, rank, shard(rank, world))
 
 
 def shard(rank: int, world: int) -> Any:

@@ -132,21 +132,11 @@ def measure(model: Any, x: np.ndarray, progress: bool = True) -> tuple[np.ndarra
 def run(args: argparse.Namespace) -> int:
     """The verb; under ``torchrun`` each rank measures its share of the images (and of each
     sweep point's), rank 0 alone writes --out (:mod:`fouroptics.commands.scale`)."""
-    from fouroptics.commands.scale import (
-        check_device,
-        refuse_device_on_hardware,
-        refuse_hardware,
-        shard,
-    )
-    from fouroptics.distributed import join, launched
+    from fouroptics.commands.scale import check_device, refuse_device_on_hardware, run_sharded
 
     check_device(args.device)
     refuse_device_on_hardware(args.bench, args.device)
-    refuse_hardware(args.bench, launched())
-    with join("simulate") as (rank, world):
-        if rank:
-            args.no_progress = True
-        return _run(args, rank, shard(rank, world))
+    return run_sharded("simulate", args, _run)
 
 
 def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:
