@@ -8,7 +8,15 @@ path. The Fourier SLM shows a blazed grating (through the measured phase LUT) pl
 wavefront ``C = sum_k c_k Z_k`` (:mod:`fouroptics.optics.zernike`, centred on the measured
 optical axis, normalised by the panel's half-width). The grating sends the light the pixels
 modulate to a first order beside each dot's zero order, away from the unmodulated gap light,
-so the first-order images see ``W + C`` only. Their sharpness
+so the first-order images see ``W + C`` only. The input's smooth unmodulated light (the amplitude
+floor, with its own phase: the amplitude SLM's phase coupling) focuses within a few pixels of
+the axis and goes to the first order with the dots: under their images it interferes with each
+point image coherently, a term odd in defocus (a defocused point's field turns its phase at
+the centre), which moved the sharpest image 0.1-0.2 rad of defocus away from ``C = -W`` on the
+misaligned bench. Each probe is therefore captured twice, the disc about the axis that holds
+that light (:func:`dc_block_radius`) shifted by 0 and by pi: the mean frame keeps
+``|P|^2 + |B|^2`` and drops the cross term (the disc holds ~1e-4 of the dots' light). Their
+sharpness
 ``S = sum I^2 (r <= r_in) / (sum I (r <= r_out))^2`` (summed over the dots, whose images fall
 on different sub-pixel phases of the camera) is largest when ``C = -W`` (a flat wavefront
 gives the sharpest image of a point). Each term in turn is probed at ``c_k - b_k``, ``c_k``,
@@ -16,8 +24,8 @@ gives the sharpest image of a point). Each term in turn is probed at ``c_k - b_k
 fall-off); a few rounds of this coordinate ascent absorb the coupling of terms that are not
 orthogonal over the square panel. The measured wavefront is ``W = -C``.
 
-Frames: ``rounds x len(terms) x 3`` displays (``n_frames`` captures each) plus the exposure
-and dark frames.
+Frames: ``rounds x len(terms) x 3`` probes, each two displays (the disc at 0 and pi) of
+``n_frames / 2`` captures (at least one), plus the exposure and dark frames.
 """
 
 from __future__ import annotations
@@ -73,6 +81,14 @@ def _pupil_weight(sys_: Any, v: np.ndarray, u: np.ndarray) -> np.ndarray:
     frequency times the input pitch."""
     k = sys_.fourier_pitch * sys_.input_pitch / (sys_.wavelength * sys_.f1)
     return (np.sinc(v * k) * np.sinc(u * k)) ** 2
+
+
+def dc_block_radius(sys_: Any, input_shape: tuple[int, int]) -> float:
+    """Fourier pixels: the radius of the disc about the axis that holds the input panel's
+    smooth light (its floor): twice the first zero ``lambda f1 / (N p_in)`` of the lit
+    aperture's spectrum (``N`` input pixels on its shorter side), at least 2 pixels."""
+    lobe = sys_.wavelength * sys_.f1 / (min(input_shape) * sys_.input_pitch * sys_.fourier_pitch)
+    return max(2.0, 2.0 * lobe)
 
 
 def _orthonormal_modes(zern: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +151,7 @@ def measure_aberration(
     count: int | None = None,
     box: int = 8,
     n_frames: int = 2,
+    dc_block_px: float | None = None,
 ) -> AberrationResult:
     """Measure the Fourier-path wavefront by sensorless modal sensing (module docstring).
 
@@ -153,6 +170,8 @@ def measure_aberration(
             fit in the central 55 % of the input SLM, at most 8).
         box: side of the camera window around each dot's image, pixels.
         n_frames: frames averaged per probe.
+        dc_block_px: radius, Fourier pixels, of the disc about ``centre_px`` shown at 0 and pi
+            for each probe (default :func:`dc_block_radius`; 0: no disc, one display a probe).
 
     Raises:
         CalibrationError: a phase input SLM, an amplitude Fourier SLM, dots off the camera or
@@ -195,12 +214,23 @@ def measure_aberration(
     grating = 2 * np.pi * (rr / period[0] + cc / period[1])
     n_levels = fslm.levels
     scale = None if panel is None else panel_map(panel, (hf, wf))
+    block_r = dc_block_radius(sys_, session.input_shape) if dc_block_px is None else dc_block_px
+    disc = (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= block_r**2  # (H_F, W_F)
+    flips = (0.0, np.pi) if disc.any() else (0.0,)
+    per_flip = max(1, n_frames // len(flips))
 
-    def show(coefficients: np.ndarray) -> None:
-        trial = np.tensordot(coefficients, basis, axes=1)
-        session.display(None, phase_levels(grating + trial, inverse_phase, n_levels, scale))
+    def pattern(phase: np.ndarray, flip: float = 0.0) -> np.ndarray:
+        return phase_levels(phase + flip * disc, inverse_phase, n_levels, scale)
 
-    session.display(levels, phase_levels(grating, inverse_phase, n_levels, scale))
+    def take(phase: np.ndarray) -> np.ndarray:
+        """The mean frame over the disc's two phases (DN, camera shape)."""
+        frames = []
+        for flip in flips:
+            session.display(None, pattern(phase, flip))
+            frames.append(session.capture(per_flip))
+        return np.mean(frames, axis=0)
+
+    session.display(levels, pattern(grating))
     session.auto_expose(target=0.5, percentile=99.99)
     dark = session.dark_frame(4)
     frame = session.capture(n_frames) - dark
@@ -227,8 +257,8 @@ def measure_aberration(
     idx_r = corner[:, 0, None] + np.arange(box)  # (n, box)
     idx_c = corner[:, 1, None] + np.arange(box)
 
-    def sharpness() -> float:
-        image = session.capture(n_frames) - dark
+    def sharpness(coefficients: np.ndarray) -> float:
+        image = take(grating + np.tensordot(coefficients, basis, axes=1)) - dark
         boxes = image[idx_r[:, :, None], idx_c[:, None, :]].reshape(len(spots), -1)
         total = boxes.sum(axis=1)
         if not total.min() > 0:
@@ -243,16 +273,14 @@ def measure_aberration(
             for s in (-1.0, 0.0, 1.0):
                 trial = coef.copy()
                 trial[k] += s
-                show(trial)
-                values.append(sharpness())
+                values.append(sharpness(trial))
             lm, l0, lp = np.log(values)
             curvature = lm + lp - 2 * l0
             move = 0.5 * (lm - lp) / curvature if curvature < 0 else np.sign(lp - lm)
             move = float(np.clip(move, -1.5, 1.5))
             coef[k] += move
             history.append([k, *values, move])
-    show(coef)
-    final = sharpness()
+    final = sharpness(coef)
     return AberrationResult(
         terms=tuple(terms),
         coefficients=-(to_zernike @ coef) * bias_rad,
@@ -263,6 +291,7 @@ def measure_aberration(
             "modes_to_zernike": to_zernike * bias_rad,
             "spots_px": spots,
             "grating_period_px": period,
+            "dc_disc_px": np.array([block_r]),
             "sharpness_flat": np.array([history[0][2]]),
             "sharpness_corrected": np.array([final]),
         },

@@ -211,6 +211,7 @@ def calibrate(
                 session,
                 centre_px=results["fourier"].centre_px if "fourier" in results else centre,
                 registration=affine,
+                panel=getattr(luts.get("fourier_slm"), "panel", None),
                 **inverse,
             )
             sections["aberration"] = results["aberration"].to_payload()
