@@ -21,10 +21,11 @@ sharpness
 on different sub-pixel phases of the camera) is largest when ``C = -W`` (a flat wavefront
 gives the sharpest image of a point). Each term in turn is probed at ``c_k - b_k``, ``c_k``,
 ``c_k + b_k`` and moved to the vertex of the parabola through ``log S`` (exact for a Gaussian
-fall-off); a few rounds of this coordinate ascent absorb the coupling of terms that are not
+fall-off); each round probes every term about the same point (``2 K + 1`` probes, after Booth's
+modal scheme) and moves them all; a second round absorbs the coupling of terms that are not
 orthogonal over the square panel. The measured wavefront is ``W = -C``.
 
-Frames: ``rounds x len(terms) x 3`` probes, each two displays (the disc at 0 and pi) of
+Frames: ``rounds x (2 len(terms) + 1)`` probes, each two displays (the disc at 0 and pi) of
 ``n_frames / 2`` captures (at least one), plus the exposure and dark frames.
 """
 
@@ -267,19 +268,19 @@ def measure_aberration(
 
     coef = np.zeros(len(terms))
     history = []
+    eye = np.eye(len(terms))
     for _ in range(rounds):
+        l0 = np.log(sharpness(coef))  # then each term's vertex value carries to the next
         for k in range(len(terms)):
-            values = []
-            for s in (-1.0, 0.0, 1.0):
-                trial = coef.copy()
-                trial[k] += s
-                values.append(sharpness(trial))
-            lm, l0, lp = np.log(values)
+            sm, sp = sharpness(coef - eye[k]), sharpness(coef + eye[k])
+            lm, lp = np.log(sm), np.log(sp)
             curvature = lm + lp - 2 * l0
             move = 0.5 * (lm - lp) / curvature if curvature < 0 else np.sign(lp - lm)
             move = float(np.clip(move, -1.5, 1.5))
+            history.append([k, sm, np.exp(l0), sp, move])
             coef[k] += move
-            history.append([k, *values, move])
+            # log S at the new point, on the parabola through the three probes
+            l0 = l0 + 0.5 * (lp - lm) * move + 0.5 * curvature * move**2
     final = sharpness(coef)
     return AberrationResult(
         terms=tuple(terms),
