@@ -15,7 +15,15 @@ photons, bit depth or misalignment on a simulated bench, each point over several
   (:meth:`devices.simulated.bench.SimulatedBench.set_temporal`, their seeds kept): the Fourier
   SLM's phase flicker rms (rad), the laser's RIN per exposure (fraction rms), the stray-light
   fraction of the laser power on the camera; the others stay as the bench has them, and
-  ``bench_value`` marks the bench's own value (its profile's, or its YAML's override).
+  ``bench_value`` marks the bench's own value (its profile's, or its YAML's override);
+  ``falloff_value`` is where the metric has lost 1 point against the noise-free point (linear
+  interpolation; None when it never does).
+
+A photon sweep's photons per MAC come in two kinds (:func:`photons_per_mac`): an upper bound
+(the brightest tile's photons per pixel on every pixel read, ``falloff_photons_per_mac``) and
+the photons the camera detected in all readout windows (``falloff_photons_per_mac_detected``,
+:func:`detected_photons_per_mac`), the number to set beside a free-space matrix-vector
+multiplier's photons per multiply.
 """
 
 from __future__ import annotations
@@ -32,8 +40,11 @@ PHOTONS = (1.0, 3.0, 1e1, 3e1, 1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5)
 SLM_BITS = (2, 3, 4, 5, 6, 8)
 ADC_BITS = (4, 5, 6, 8, 10, 12)
 SCALES = (0.0, 0.5, 1.0, 1.5, 2.0)
-FLICKER = (0.0, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5)  # rad rms
-RIN = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)  # fraction rms per exposure
+#: rad rms: off, the holoeye_pluto2 profile's 0.03 rad, and on to where a double-phase MNIST
+#: SCLC loses a point (README "Time and drift")
+FLICKER = (0.0, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0)
+#: fraction rms per exposure: off, drifting.yaml's 0.2 %, a DPSS laser's 0.5-1 %, and beyond
+RIN = (0.0, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1)
 STRAY = (0.0, 1e-4, 1e-3, 1e-2, 3e-2, 0.1)  # fraction of the laser power
 #: each temporal sweep's values, its x label and the bench attribute it sets
 TEMPORAL = {
@@ -103,7 +114,7 @@ def _sweep(
         run: dict[str, Any] | None = None,
         **cap: Any,
     ):
-        accs, photons = [], []
+        accs, photons, per_image = [], [], []
         run = run or {}
         n_avg = int(run.get("n_average", 1))
         for seed in args.seeds:
@@ -115,6 +126,7 @@ def _sweep(
             feats = m.features(x, rng=ImageStreams(seed))
             accs.append(metrics(task, y, predict(bun, feats), k)[metric])
             photons.append(m.stats.mean_photons_per_pixel)
+            per_image.append(m.stats.photons_per_image)
             bar.update(1)
         return {
             "value": float(value),
@@ -124,6 +136,9 @@ def _sweep(
             "frames_averaged": n_avg,
             "mean_photons_per_pixel": (
                 float(np.mean(photons)) * n_avg if photons[0] is not None else None
+            ),
+            "photons_per_image": (
+                float(np.mean(per_image)) * n_avg if per_image[0] is not None else None
             ),
         }
 
@@ -135,6 +150,7 @@ def _sweep(
     }
     if kind == "photons":
         from devices.run import Photometry
+        from devices.run.estimate import hardware_estimate
 
         base, phot = model.stats.mean_photons_per_pixel, model.stats.photometry
         pts = []
@@ -151,6 +167,11 @@ def _sweep(
         out["series"] = {bundle.detection: pts}
         out["falloff_photons"] = falloff(pts, key=f"{metric}_mean")
         out["photons_note"] = photons_note(pts)
+        out["detected_per_brightest"] = detected_per_brightest(pts)
+        macs = hardware_estimate(bundle)["optical_macs_per_inference"]
+        out["falloff_photons_per_mac_detected"] = detected_photons_per_mac(
+            out["falloff_photons"], out["detected_per_brightest"], macs
+        )
     elif kind == "bits":
         from devices.run import RunCalibration
 
@@ -183,6 +204,7 @@ def _sweep(
             bench.set_temporal(**before)
         out.update(x_label=label, bench_value=before[kind])
         out["series"] = {kind: pts}
+        out["falloff_value"] = tolerance(pts, key=f"{metric}_mean")
     else:
         from devices.simulated.imperfections import Imperfections
 
@@ -266,3 +288,52 @@ def photons_per_mac(falloff_photons: float | None, bundle: Any, optical_macs: in
     win = len(bundle.arrays["window_offsets"])
     pixels = bundle.meta["optical_channels"] * win * win
     return float(falloff_photons * pixels / optical_macs)
+
+
+def tolerance(
+    points: list[dict[str, Any]], drop: float = 0.01, key: str = "accuracy_mean"
+) -> float | None:
+    """The noise level (a temporal sweep's ``value``) at which the mean metric ``key`` first
+    falls ``drop`` below the lowest level's (the noise-free point; linear interpolation between
+    points); None when it never falls that far."""
+    v = np.array([p["value"] for p in points], float)
+    a = np.array([p[key] for p in points], float)
+    order = np.argsort(v)
+    v, a = v[order], a[order]
+    level = a[0] - drop
+    below = np.flatnonzero(a <= level)
+    if not below.size:
+        return None
+    i = int(below[0])
+    t = (a[i - 1] - level) / (a[i - 1] - a[i])
+    return float(v[i - 1] + t * (v[i] - v[i - 1]))
+
+
+def detected_per_brightest(points: list[dict[str, Any]]) -> float | None:
+    """Photons detected per image in all readout windows per photon per pixel of the brightest
+    tile: the slope of a photon sweep's ``photons_per_image`` against its ``value`` (least
+    squares through the points per frame averaged, so the floor that does not scale with the
+    light, see :func:`photons_note`, drops out as the intercept); None when photons were not
+    counted."""
+    pts = [p for p in points if p.get("photons_per_image") is not None]
+    if len(pts) < 2:
+        return None
+    frames = np.array([p.get("frames_averaged", 1) for p in pts], float)  # per frame: the
+    v = np.array([p["value"] for p in pts], float) / frames  # floor is one intercept
+    n = np.array([p["photons_per_image"] for p in pts], float) / frames
+    slope, _ = np.polyfit(v, n, 1)
+    return float(slope) if slope > 0 else None
+
+
+def detected_photons_per_mac(
+    falloff_photons: float | None, per_brightest: float | None, optical_macs: int
+) -> float | None:
+    """Photons detected per optical MAC at a photon sweep's fall-off: the photons the camera
+    detects per inference in all readout windows there (``falloff_photons`` times
+    :func:`detected_per_brightest`) over the optical MACs per inference
+    (:func:`devices.run.estimate.hardware_estimate`: an ``N x N`` kernel at each output of
+    each optical and input channel). What a lab sets beside a matrix-vector multiplier's
+    detected photons per multiply; at most :func:`photons_per_mac`."""
+    if falloff_photons is None or per_brightest is None or not optical_macs:
+        return None
+    return float(falloff_photons * per_brightest / optical_macs)

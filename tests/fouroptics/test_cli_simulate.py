@@ -102,6 +102,14 @@ def test_photon_sweep_reports_points_with_spread(setup):
     # signal exceeds the read noise and the ADC step (8 e- per DN here)
     measured = [p["mean_photons_per_pixel"] for p in pts if p["value"] >= 10]
     np.testing.assert_allclose(measured, [p["value"] for p in pts if p["value"] >= 10], rtol=0.05)
+    # photons detected in all windows per brightest-tile photon: at most the pixels read
+    sweep = res["sweep"]
+    read = sweep["detected_per_brightest"]
+    from fouroptics.compiler import MaskBundle
+
+    b = MaskBundle.load(setup["bundle"])
+    assert 0 < read <= b.meta["optical_channels"] * len(b.arrays["window_offsets"]) ** 2
+    assert "falloff_photons_per_mac_detected" in sweep
     assert (out / "sweep_photons.png").exists()
 
 
@@ -231,4 +239,5 @@ def test_temporal_sweeps_report_their_values_and_the_bench_value(setup, kind):
     pts = sweep["series"][kind]
     assert [p["value"] for p in pts] == list(TEMPORAL[kind][0])
     assert all(0 <= p["accuracy_mean"] <= 1 for p in pts)
+    assert "falloff_value" in sweep  # the 1-point loss (None when it never loses a point)
     assert (out / f"sweep_{kind}.png").exists()
