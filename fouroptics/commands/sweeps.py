@@ -3,8 +3,10 @@ photons, bit depth or misalignment on a simulated bench, each point over several
 
 * ``photons``: mean photons per pixel in the brightest tile, 1 .. 1e5, set through the laser
   power at the automatic exposure (photons are linear in power; the camera response is rescaled,
-  not refitted); above the exposure's own level (brightest pixel at the target fraction of full
-  well) frames are averaged, as a lab would, and the photons counted over them; the fall-off
+  not refitted: its gain and the part of its offset above the camera's dark level, the stray
+  light and any light the twin lacks, scale with the power, :func:`dark_dn`); above the
+  exposure's own level (brightest pixel at the target fraction of full well) frames are
+  averaged, as a lab would, and the photons counted over them; the fall-off
   point is where the accuracy has lost 1 point against the brightest point (log-interpolated);
 * ``bits``: drive bits of both SLMs (the top bits of their 8-bit levels) with the camera native,
   and ADC bits of the camera with the SLMs native;
@@ -153,11 +155,13 @@ def _sweep(
         from devices.run.estimate import hardware_estimate
 
         base, phot = model.stats.mean_photons_per_pixel, model.stats.photometry
+        dark = dark_dn(bench, cal, exposure)
         pts = []
         for p in PHOTONS:  # above the exposure's level, average frames (as a lab would)
             n_avg = max(1, int(np.ceil(p / base - 1e-9)))
             scale = p / (base * n_avg)
-            fit = Photometry(phot.gain * scale, phot.offset, phot.r2)
+            offset = phot.offset if dark is None else dark + scale * (phot.offset - dark)
+            fit = Photometry(phot.gain * scale, offset, phot.r2)
             run = {"n_average": n_avg, "photometry": fit}
             pts.append(point(p, run=run, power_scale=scale))
         for pt in pts:
@@ -238,13 +242,30 @@ def _sweep(
     return out
 
 
+def dark_dn(bench: Any, cal: Any, exposure: float) -> float | None:
+    """The camera's dark level in DN at ``exposure`` s as the lab knows it: the calibration's
+    black level and gain (else the spec sheet's) plus the spec sheet's dark current; None when
+    the black level or gain is unknown. A photon sweep keeps this part of the photometry's
+    offset and scales the rest (light) with the laser power."""
+    from devices.run import RunCalibration
+    from devices.run.exposure import camera_value
+
+    measured = RunCalibration.from_any(cal).camera
+    black = camera_value(bench.camera, measured, "black_level")
+    gain = camera_value(bench.camera, measured, "gain")
+    if black is None or gain is None:
+        return None
+    current = camera_value(bench.camera, None, "dark_current") or 0.0
+    return float(black + gain * current * exposure)
+
+
 def photons_note(points: list[dict[str, Any]]) -> str:
     """One sentence on a photon sweep's two photon counts: a point's ``value`` (requested) is
     the signal, the light scaled from the photons the run measured at its own level; the
     ``measured_photons_per_pixel`` (counted from the camera's DN through its calibrated gain)
-    add a floor that does not scale with the light, read at the dimmest point: the tile's dark
-    level above the photometry fit's offset (22.5 photons per pixel on the demo's calibrated
-    bench, with the camera noise on or off)."""
+    add a floor that does not scale with the light, read at the dimmest point: the tile's DN
+    without light above the dark level the photometry keeps (:func:`dark_dn`; near 0 on a
+    calibrated bench)."""
     low = min(points, key=lambda p: p["value"])
     measured = low.get("measured_photons_per_pixel")
     if measured is None:
@@ -255,8 +276,8 @@ def photons_note(points: list[dict[str, Any]]) -> str:
         f"own exposure; the photons counted at each point (measured_photons_per_pixel) add "
         f"a floor of about {floor:.3g} per pixel and frame that does not scale with the light "
         f"(the dimmest point, {low['value']:g} requested, counts {measured:.3g}): a count is "
-        "the brightest tile's DN above the photometry fit's offset, and that offset lies below "
-        "the tile's dark level (the floor stays with the camera noise off)"
+        "the brightest tile's DN above the photometry's offset, whose dark part (the camera's "
+        "calibrated dark level) stays while the rest scales with the light"
     )
 
 

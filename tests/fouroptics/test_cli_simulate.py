@@ -113,6 +113,25 @@ def test_photon_sweep_reports_points_with_spread(setup):
     assert (out / "sweep_photons.png").exists()
 
 
+@pytest.mark.slow
+def test_photon_sweep_scales_the_stray_light_in_the_offset(setup):
+    """Stray light reaches the camera in proportion to the laser power: a photon sweep that
+    kept the photometry's offset (fitted with the stray light of the run's own power) counted
+    the dim points' photons short by the stray light's share (the brightest tile's mean at
+    100 requested read -98 here) and read their features against a background no longer there."""
+    cfg = yaml.safe_load(setup["bench"].read_text())
+    cfg["imperfections"] = {"noise": {"stray_light": "2 %"}}
+    bench = setup["tmp"] / "stray.yaml"
+    bench.write_text(yaml.safe_dump(cfg))
+    out = setup["tmp"] / "sweep_stray"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(bench)]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "4", "--no-progress"]
+    assert main([*argv, "--sweep", "photons", "--seeds", "0"]) == 0
+    pts = json.loads((out / "results.json").read_text())["sweep"]["series"]["intensity"]
+    measured = [p["mean_photons_per_pixel"] for p in pts if p["value"] >= 30]
+    np.testing.assert_allclose(measured, [p["value"] for p in pts if p["value"] >= 30], rtol=0.1)
+
+
 def test_bundle_for_another_system_is_one_line_exit_2(setup, capsys):
     other = bench_yaml(setup["tmp"], wavelength="633 nm")
     argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(other)]
