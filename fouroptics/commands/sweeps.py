@@ -59,13 +59,20 @@ PER_SEED = {"accuracy": "accuracies", "miou": "mious"}
 
 
 def run_sweep(
-    kind: str, model: Any, x: np.ndarray, y: np.ndarray, args: argparse.Namespace
+    kind: str,
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    args: argparse.Namespace,
+    digital: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Results ``{"kind", "metric", "x_label", "series": {name: [{value, accuracy_mean,
-    accuracy_std, accuracies}]}, ...}`` around ``model`` (the OpticalModel that measured the
-    test images: its exposure and photometry are the sweep's base); needs a SimulatedBench.
-    The metric is the task's headline (:func:`devices.run.tasks.headline`): accuracy, or for
-    segmentation mIoU (keys ``miou_mean``, ``miou_std``, ``mious``)."""
+    accuracy_std, accuracies, feature_nrmse}]}, ...}`` around ``model`` (the OpticalModel that
+    measured the test images: its exposure and photometry are the sweep's base); needs a
+    SimulatedBench. The metric is the task's headline (:func:`devices.run.tasks.headline`):
+    accuracy, or for segmentation mIoU (keys ``miou_mean``, ``miou_std``, ``mious``).
+    ``feature_nrmse`` (mean over the seeds) is against ``digital``, the digital features of
+    ``x`` (B, C, n_out, n_out); None without them."""
     bench, bundle = model.bench, model.bundle
     if not getattr(bench, "simulated", False):
         raise ConfigError(f"--sweep {kind}: needs a simulated bench (driver: simulated)")
@@ -87,7 +94,8 @@ def run_sweep(
     bar = tqdm(total=n_points * len(args.seeds), desc=f"sweep {kind}", unit="run",
                disable=not show_bars(not getattr(args, "no_progress", False)))  # fmt: skip
     try:
-        return _sweep(kind, model, x, y, args, point_args=(exposure, task, metric, k, bar))
+        point_args = (exposure, task, metric, k, bar, digital)
+        return _sweep(kind, model, x, y, args, point_args=point_args)
     finally:
         bar.close()
 
@@ -98,15 +106,15 @@ def _sweep(
     x: np.ndarray,
     y: np.ndarray,
     args: argparse.Namespace,
-    point_args: tuple[float, str, str, int, Any],
+    point_args: tuple[float, str, str, int, Any, np.ndarray | None],
 ) -> dict[str, Any]:
     """:func:`run_sweep`'s points (``point_args``: exposure, task, metric, classes, the bar
-    that advances once per point and seed)."""
+    that advances once per point and seed, the digital features or None)."""
     from devices.run.streams import ImageStreams
     from devices.run.tasks import metrics, predict
 
     bench, bundle, cal = model.bench, model.bundle, model.calibration
-    exposure, task, metric, k, bar = point_args
+    exposure, task, metric, k, bar, digital = point_args
 
     def point(
         value: float,
@@ -116,7 +124,7 @@ def _sweep(
         run: dict[str, Any] | None = None,
         **cap: Any,
     ):
-        accs, photons, per_image = [], [], []
+        accs, photons, per_image, errs = [], [], [], []
         run = run or {}
         n_avg = int(run.get("n_average", 1))
         for seed in args.seeds:
@@ -127,6 +135,8 @@ def _sweep(
             )  # fmt: skip
             feats = m.features(x, rng=ImageStreams(seed))
             accs.append(metrics(task, y, predict(bun, feats), k)[metric])
+            if digital is not None:
+                errs.append(np.linalg.norm(feats - digital) / max(np.linalg.norm(digital), 1e-300))
             photons.append(m.stats.mean_photons_per_pixel)
             per_image.append(m.stats.photons_per_image)
             bar.update(1)
@@ -135,6 +145,7 @@ def _sweep(
             f"{metric}_mean": float(np.mean(accs)),
             f"{metric}_std": float(np.std(accs)),
             PER_SEED[metric]: accs,
+            "feature_nrmse": float(np.mean(errs)) if errs else None,
             "frames_averaged": n_avg,
             "mean_photons_per_pixel": (
                 float(np.mean(photons)) * n_avg if photons[0] is not None else None

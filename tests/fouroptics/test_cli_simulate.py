@@ -259,4 +259,5 @@ def test_temporal_sweeps_report_their_values_and_the_bench_value(setup, kind):
     assert [p["value"] for p in pts] == list(TEMPORAL[kind][0])
     assert all(0 <= p["accuracy_mean"] <= 1 for p in pts)
     assert "falloff_value" in sweep  # the 1-point loss (None when it never loses a point)
+    assert all(p["feature_nrmse"] >= 0 for p in pts)  # against the digital features
     assert (out / f"sweep_{kind}.png").exists()
