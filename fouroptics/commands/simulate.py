@@ -256,7 +256,7 @@ def _run(args: argparse.Namespace, rank: int, shard: Any) -> int:
         if args.sweep:
             from fouroptics.commands.sweeps import run_sweep
 
-            sweep = run_sweep(args.sweep, model, x, y, args)
+            sweep = run_sweep(args.sweep, model, x, y, args, digital=dig)
             sweep["digital_" + sweep["metric"]] = results["digital"][sweep["metric"]]
             if args.sweep == "photons":
                 from fouroptics.commands.sweeps import photons_per_mac

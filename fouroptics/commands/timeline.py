@@ -49,20 +49,19 @@ def parse_timeline(args: argparse.Namespace) -> TimelineSpec | None:
             ``--recalibrate-every`` without a calibration file, a hardware bench.
     """
     from fouroptics.commands.check import require_simulated
-    from fouroptics.units import parse_quantity
 
     if args.timeline is None:
         for opt, value in (("--points", args.points), ("--recalibrate-every", args.recal_every)):
             if value is not None:
                 raise ConfigError(f"{opt}: goes with --timeline DURATION (e.g. --timeline 1h)")
         return None
-    duration = parse_quantity(args.timeline, "time", "--timeline")
+    duration = _duration(args.timeline, "--timeline")
     points = 7 if args.points is None else args.points
     if points < 2:
         raise ConfigError(f"--points: got {points}; a timeline needs >= 2 points")
     every = None
     if args.recal_every is not None:
-        every = parse_quantity(args.recal_every, "time", "--recalibrate-every")
+        every = _duration(args.recal_every, "--recalibrate-every")
         if args.calibration in (None, "truth"):
             raise ConfigError(
                 "--recalibrate-every: needs --calibration CAL.h5 (a measured calibration to "
@@ -70,6 +69,23 @@ def parse_timeline(args: argparse.Namespace) -> TimelineSpec | None:
             )
     require_simulated(args.bench, "--timeline")
     return TimelineSpec(duration, points, every)
+
+
+def _duration(text: str, option: str) -> float:
+    """A timeline option's duration in s; it needs its unit (a bare number is refused, as
+    :func:`fouroptics.units.parse_quantity`'s message would offer "SI number" for it).
+
+    Raises:
+        ConfigError: one line naming ``option``."""
+    from fouroptics.units import parse_quantity
+
+    try:
+        float(text)
+    except ValueError:
+        return parse_quantity(text, "time", option)
+    raise ConfigError(
+        f"{option}: {text!r} has no time unit; write a duration such as '1h', '10min' or '30 s'"
+    )
 
 
 def run_timeline(

@@ -102,7 +102,34 @@ def test_photon_sweep_reports_points_with_spread(setup):
     # signal exceeds the read noise and the ADC step (8 e- per DN here)
     measured = [p["mean_photons_per_pixel"] for p in pts if p["value"] >= 10]
     np.testing.assert_allclose(measured, [p["value"] for p in pts if p["value"] >= 10], rtol=0.05)
+    # photons detected in all windows per brightest-tile photon: at most the pixels read
+    sweep = res["sweep"]
+    read = sweep["detected_per_brightest"]
+    from fouroptics.compiler import MaskBundle
+
+    b = MaskBundle.load(setup["bundle"])
+    assert 0 < read <= b.meta["optical_channels"] * len(b.arrays["window_offsets"]) ** 2
+    assert "falloff_photons_per_mac_detected" in sweep
     assert (out / "sweep_photons.png").exists()
+
+
+@pytest.mark.slow
+def test_photon_sweep_scales_the_stray_light_in_the_offset(setup):
+    """Stray light reaches the camera in proportion to the laser power: a photon sweep that
+    kept the photometry's offset (fitted with the stray light of the run's own power) counted
+    the dim points' photons short by the stray light's share (the brightest tile's mean at
+    100 requested read -98 here) and read their features against a background no longer there."""
+    cfg = yaml.safe_load(setup["bench"].read_text())
+    cfg["imperfections"] = {"noise": {"stray_light": "2 %"}}
+    bench = setup["tmp"] / "stray.yaml"
+    bench.write_text(yaml.safe_dump(cfg))
+    out = setup["tmp"] / "sweep_stray"
+    argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(bench)]
+    argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "4", "--no-progress"]
+    assert main([*argv, "--sweep", "photons", "--seeds", "0"]) == 0
+    pts = json.loads((out / "results.json").read_text())["sweep"]["series"]["intensity"]
+    measured = [p["mean_photons_per_pixel"] for p in pts if p["value"] >= 30]
+    np.testing.assert_allclose(measured, [p["value"] for p in pts if p["value"] >= 30], rtol=0.1)
 
 
 def test_bundle_for_another_system_is_one_line_exit_2(setup, capsys):
@@ -231,4 +258,6 @@ def test_temporal_sweeps_report_their_values_and_the_bench_value(setup, kind):
     pts = sweep["series"][kind]
     assert [p["value"] for p in pts] == list(TEMPORAL[kind][0])
     assert all(0 <= p["accuracy_mean"] <= 1 for p in pts)
+    assert "falloff_value" in sweep  # the 1-point loss (None when it never loses a point)
+    assert all(p["feature_nrmse"] >= 0 for p in pts)  # against the digital features
     assert (out / f"sweep_{kind}.png").exists()

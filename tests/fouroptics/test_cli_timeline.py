@@ -95,7 +95,8 @@ def test_recalibrating_keeps_the_features(setup):
     ("extra", "message"),
     [
         (("--timeline", "1h", "--points", "1"), "--points: got 1"),
-        (("--timeline", "3600"), "--timeline"),
+        (("--timeline", "3600"), "--timeline: '3600' has no time unit"),
+        (("--timeline", "1h", "--recalibrate-every", "600"), "'600' has no time unit"),
         (("--points", "3"), "--points: goes with --timeline"),
         (("--recalibrate-every", "10min"), "--recalibrate-every: goes with --timeline"),
         (("--timeline", "1h", "--recalibrate-every", "10"), "--recalibrate-every"),
