@@ -37,7 +37,8 @@ def input_levels(
     (:mod:`fouroptics.compiler.input_phase`), through the calibration's inverse phase LUT
     when measured, over the whole panel (a zero transmission is a checkerboard too), its
     checkerboard driven ``1 / checkerboard_gain`` harder (the bundle's belief of how much the
-    SLM's fringing damps it)."""
+    SLM's fringing damps it), each pixel's phase divided by the measured panel map ``m``
+    (the panel shows ``m curve(l)``) when the calibration has one."""
     if flat is not None:
         transmission = floor + (np.asarray(transmission) - np.float32(floor)) * flat
     if encoding == "double-phase":
@@ -50,6 +51,9 @@ def input_levels(
             )
         inv = cal.input_inverse_lut
         phase = input_phase.double_phase(transmission, checkerboard_gain)
+        scale = cal.input_exponent(tuple(slm.shape))  # a phase panel's m: it shows m curve(l)
+        if scale is not None:
+            phase = (phase / scale).astype(np.float32)
         if inv is None and slm.lut is not None:  # the believed LUT: the nearest level
             return slm.levels_for(phase)
         if cal.input_curve is not None and len(cal.input_curve) == slm.levels:
