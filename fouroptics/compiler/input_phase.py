@@ -158,10 +158,15 @@ def stop_carrier(bundle: Any) -> int:
         bundle.fourier_masks[:, stop] = 0
         return int(stop.sum())
     resp = np.asarray(bundle.slm_table, dtype=np.complex128).reshape(-1)
-    ref = np.angle(resp[0]) + np.pi  # mid-range: the pair does not wrap (see double_phase)
     amp = 0.5 * np.pi / checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
     amp = min(amp, np.pi)  # the believed fringing damps the checkerboard: drive it harder
-    pair = [int(np.argmin(np.abs(resp - np.exp(1j * (ref + s * amp))))) for s in (1, -1)]
+    # pi +- amp from level 0, both on the response's first cycle (see double_phase): a panel
+    # whose range passes 2 pi has a second level for a phase near 0, and a pair drawn from
+    # both ends of the cycle (levels a few dozen apart) is what its fringing, which blurs
+    # the drive, smooths into the undeflected light (0.9 of the field on two_phase seed 4432)
+    curve = np.unwrap(np.angle(resp))
+    curve = np.abs(curve - curve[0])  # a response falling with the level: the same pair
+    pair = [int(v) for v in first_cycle_levels(np.pi + np.array([amp, -amp]), curve)]
     board = checkerboard(stop.shape) > 0
     lv = np.where(board, pair[0], pair[1]).astype(bundle.fourier_levels.dtype)
     bundle.fourier_levels[:, stop] = lv[stop]
