@@ -124,3 +124,31 @@ def test_no_room_beside_the_lit_panel_is_one_line_exit_2(tmp_path, capsys) -> No
     assert rc == 2 and "\n" not in err
     assert "input panel's unmodulated image" in err and "a larger camera or a shorter f2" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_finetune_recompiles_a_phase_input_as_compile_did(tmp_path) -> None:
+    """finetune --kernels recompiles after each epoch: the bundle keeps its double-phase input
+    (the carrier stop, the checkerboard's drive) and its windows off the lit panel's image."""
+    from fouroptics.commands.compile_input import apply_input_encoding
+    from fouroptics.commands.finetune import _recompile
+    from fouroptics.compiler import compile_model
+    from fouroptics.nn.models import build_model, sclc_config
+    from fouroptics.nn.train import TrainConfig, save_model
+    from fouroptics.optics import FourFSystem
+
+    system = FourFSystem.from_dict(BENCH["system"])
+    cfg = sclc_config(resolution=8, channels=(2,), detection="intensity", pool=2, hidden=8)
+    model = build_model(cfg, seed=0)
+    (tmp_path / "m").mkdir()
+    save_model(tmp_path / "m", model, cfg, {}, TrainConfig())
+    bundle = compile_model(
+        tmp_path / "m", system, encoding="double-phase", lit_panel=True, upsample=2, refine=0
+    )
+    apply_input_encoding(bundle, "double-phase", np.full((1, *bundle.image_shape), 0.5), 0.05)
+    new = _recompile(model, cfg, bundle, tmp_path / "r")
+    assert new.meta["input_encoding"] == "double-phase"
+    assert new.meta["input_checkerboard_gain"] == pytest.approx(
+        bundle.meta["input_checkerboard_gain"]
+    )
+    assert np.array_equal(new.arrays["tiles"], bundle.arrays["tiles"])
+    assert np.array_equal(new.fourier_levels, bundle.fourier_levels)  # the same kernels
