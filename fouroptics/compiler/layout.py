@@ -72,6 +72,12 @@ def _panel_images(
     return np.array([centre, *(centre + s for s in shifts)])
 
 
+def _in_boxes(y: np.ndarray, centres: np.ndarray, half: np.ndarray, alias: float) -> bool:
+    """Whether a window centred at ``y`` (2,) overlaps any box centred at ``centres`` (K, 2)
+    (``half``: the two half-widths summed, (2,)), modulo the alias period."""
+    return bool(np.any(np.all(np.abs(_wrap(y[None, :] - centres, alias)) < half, axis=-1)))
+
+
 def _reach(tile_cands: list, chosen: list[int], cap: int) -> float:
     """Summed distance from the axis (m) of the first ``cap`` chosen tiles (the steepest
     ramps cost the Fourier pixels' envelope and the encoding's fidelity)."""
@@ -176,9 +182,6 @@ def place(
         offsets = [mag * lattice * np.array(o) for o in eighths]
     else:
         offsets = [np.zeros(2)]
-    panel_boxes = _panel_images(system, ghosts) if lit_panel else np.zeros((0, 2))
-    # the panel's image, the guard and two camera pixels (the readout filter's reach)
-    half_panel = mag * (np.array([h_in, w_in]) * p_in / 2 + guard_m) + 2 * system.camera_pitch
 
     def tile_candidates(origin: np.ndarray) -> list:
         cands = []
@@ -200,6 +203,23 @@ def place(
             f"no readout window of {2 * half_win * 1e3:.3f} mm fits the camera "
             f"({hc}x{wc} x {gcam.pitch * 1e6:.3g} um): use a smaller image or upsampling"
         )
+    # the panel's image, the guard and two camera pixels (the readout filter's reach)
+    half_panel = mag * (np.array([h_in, w_in]) * p_in / 2 + guard_m) + 2 * system.camera_pitch
+    panel_refusal = ConfigError(
+        "no camera tile is clear of the input panel's unmodulated image (a phase-only input "
+        f"lights its whole panel, {2 * half_panel[0] * 1e3:.3f} mm on the camera with the "
+        f"guard) and the other channels' light: a window of {2 * half_win * 1e3:.3f} mm must "
+        f"fit between it and the camera's edge ({hc}x{wc} x {gcam.pitch * 1e6:.3g} um); use "
+        "a smaller upsampling or image, a larger camera or a shorter f2"
+    )
+    if lit_panel:  # only the candidates clear of the panel's images (one test for all blocks)
+        boxes = _panel_images(system, ghosts)
+        tile_sets = [
+            [t for t in cands if not _in_boxes(t[2], boxes, half_win + half_panel, alias)]
+            for cands in tile_sets
+        ]
+        if not any(tile_sets):
+            raise panel_refusal
 
     def hits(a: np.ndarray, ha: float, b: np.ndarray, hb: float) -> bool:
         """Any of the boxes centred at ``a`` (K, 2) overlaps any centred at ``b`` (L, 2)."""
@@ -249,10 +269,6 @@ def place(
                 w, half_win, unmod if zero_order else unmod[len(c) :], half_block
             ):
                 continue
-            if len(panel_boxes) and np.any(
-                np.all(np.abs(_wrap(w - panel_boxes, alias)) < half_win + half_panel, axis=-1)
-            ):
-                continue
             if hits(lights(w, own=False), half_spread, w, half_win):
                 continue
             if len(wins) and (
@@ -281,6 +297,8 @@ def place(
             elif lit_panel and min(len(chosen), cap) == min(len(best[2]), cap) and chosen:
                 if _reach(tile_cands, chosen, cap) < _reach(best[3], best[2], cap):
                     best = (len(chosen), blocks, chosen, tile_cands)
+        if lit_panel and len(best[2]) >= cap:  # 64 lattices a combination: the first will do
+            break
     assert best is not None
     _, blocks, chosen, tile_cands = best
     if not chosen:
@@ -292,14 +310,7 @@ def place(
                 f"wide; use fewer input channels, a smaller image or upsampling, or a longer f1"
             )
         if lit_panel:
-            raise ConfigError(
-                "no camera tile is clear of the input panel's unmodulated image (a phase-only "
-                f"input lights its whole panel, {2 * half_panel[0] * 1e3:.3f} mm on the camera "
-                f"with the guard) and the other channels' light: a window of "
-                f"{2 * half_win * 1e3:.3f} mm must fit between it and the camera's edge "
-                f"({hc}x{wc} x {gcam.pitch * 1e6:.3g} um); use a smaller upsampling or image, "
-                "a larger camera or a shorter f2"
-            )
+            raise panel_refusal
         raise ConfigError(
             "no camera tile is clear of the other channels' light and the unmodulated light: "
             "the camera or the Fourier SLM's alias period is too small for this image size"
