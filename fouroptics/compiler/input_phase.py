@@ -149,24 +149,35 @@ def carrier_stop(system: Any, band: float) -> np.ndarray:
 
 def stop_carrier(bundle: Any) -> int:
     """Keep the double-phase carrier's light out of the readout: on the carrier's cells
-    (:func:`carrier_stop`) the bundle's masks become zero (complex masks) or, on a phase
-    Fourier SLM, a checkerboard of two levels half a wave apart (the double-phase of zero:
-    it throws that light ``lambda f2 / (2 p_F)`` off the axis on the camera). The realised
-    masks (the twin's) follow. Returns the number of Fourier pixels changed per frame."""
+    (:func:`carrier_stop`) the bundle's masks become the compensated zero
+    (:func:`fouroptics.optics.pixels.compensate`: the pixels cancel the Fourier SLM's gap
+    light there, as the compiled masks do elsewhere; complex masks) or, on a phase Fourier
+    SLM, its double phase: a checkerboard of two levels ``phi +- a`` (``cos a = |m0|``, ``phi``
+    its phase, ``a`` driven harder by the believed fringing) that throws the rest of that light
+    ``lambda f2 / (2 p_F)`` off the axis on the camera. The realised masks (the twin's)
+    follow. Returns the number of Fourier pixels changed per frame."""
+    from fouroptics.optics.pixels import compensate
+
     stop = carrier_stop(bundle.system, band_cycles(bundle))
+    grid = bundle.system.fourier_slm
+    m0 = complex(compensate(0.0, grid.fill_factor, grid.gap_transmission))
     if bundle.fourier_levels is None:
-        bundle.fourier_masks[:, stop] = 0
+        bundle.fourier_masks[:, stop] = m0
         return int(stop.sum())
     resp = np.asarray(bundle.slm_table, dtype=np.complex128).reshape(-1)
-    amp = 0.5 * np.pi / checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
-    amp = min(amp, np.pi)  # the believed fringing damps the checkerboard: drive it harder
-    # pi +- amp from level 0, both on the response's first cycle (see double_phase): a panel
-    # whose range passes 2 pi has a second level for a phase near 0, and a pair drawn from
-    # both ends of the cycle (levels a few dozen apart) is what its fringing, which blurs
-    # the drive, smooths into the undeflected light (0.9 of the field on two_phase seed 4432)
+    gain = checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
+    amp = min(np.arccos(min(abs(m0), 1.0)) / gain, np.pi)  # fringing damps the checkerboard
+    # phi +- amp from level 0 (phi = pi for no gap light: mid-range), both on the response's
+    # first cycle (see double_phase): a panel whose range passes 2 pi has a second level for
+    # a phase near 0, and a pair drawn from both ends of the cycle (levels a few dozen apart)
+    # is what its fringing, which blurs the drive, smooths into undeflected light (0.9 of the
+    # field on two_phase seed 4432)
     curve = np.unwrap(np.angle(resp))
-    curve = np.abs(curve - curve[0])  # a response falling with the level: the same pair
-    pair = [int(v) for v in first_cycle_levels(np.pi + np.array([amp, -amp]), curve)]
+    sign = 1.0 if curve[-1] >= curve[0] else -1.0  # a response falling with the level
+    curve = sign * (curve - curve[0])
+    centre = np.angle(m0) - np.angle(resp[0]) if abs(m0) > 1e-9 else np.pi
+    want = np.mod(sign * (centre + np.array([amp, -amp])), 2 * np.pi)
+    pair = [int(v) for v in first_cycle_levels(want, curve)]
     board = checkerboard(stop.shape) > 0
     lv = np.where(board, pair[0], pair[1]).astype(bundle.fourier_levels.dtype)
     bundle.fourier_levels[:, stop] = lv[stop]

@@ -106,6 +106,21 @@ def test_windows_see_little_of_the_lit_panels_undeflected_light(compiled: MaskBu
             assert undeflected[box].sum() > 0.05 * signal[w].sum()
 
 
+def test_carrier_stop_cancels_the_gap_light_there(compiled: MaskBundle) -> None:
+    """On the carrier's cells the pair of levels is the double phase of the compensated zero:
+    the pixels' mean field cancels the gap light, ``ff m + (1 - ff) g = 0`` (direct sum of the
+    two levels' table values; 0.004 here, the 8-bit levels' rounding), where a pair half a wave
+    apart (mean 0) left all of it, ``(1 - ff) |g| = 0.07`` of the carrier's field."""
+    g = compiled.system.fourier_slm
+    stop = input_phase.carrier_stop(compiled.system, input_phase.band_cycles(compiled))
+    board = input_phase.checkerboard(stop.shape) > 0
+    table = np.asarray(compiled.slm_table).reshape(-1)
+    for lv in compiled.fourier_levels:
+        (a,), (b,) = np.unique(lv[stop & board]), np.unique(lv[stop & ~board])
+        mean = (table[a] + table[b]) / 2
+        assert abs(g.fill_factor * mean + (1 - g.fill_factor) * g.gap_transmission) < 0.01
+
+
 def test_no_room_beside_the_lit_panel_is_one_line_exit_2(tmp_path, capsys) -> None:
     """A camera that the panel's image nearly fills (1.17 mm against 1.02 mm) has no room for
     a window beside it at any upsampling: one line naming what would fit, exit 2."""
