@@ -35,7 +35,9 @@ def checkerboard(shape: tuple[int, int]) -> np.ndarray:
     return np.where((r + c) % 2 == 0, 1.0, -1.0).astype(np.float32)
 
 
-def double_phase(transmission: np.ndarray, gain: float = 1.0) -> np.ndarray:
+def double_phase(
+    transmission: np.ndarray, gain: float = 1.0, surround: Surround | None = None
+) -> np.ndarray:
     """Input-SLM phases (radians, float32, same shape (..., H, W)) showing ``transmission``
     (clipped to [0, 1]) by the double-phase checkerboard ``pi +- arccos(t) / gain`` (the
     field ``-t``: a global sign): ``gain`` is how much the SLM's believed fringing damps a
@@ -43,19 +45,55 @@ def double_phase(transmission: np.ndarray, gain: float = 1.0) -> np.ndarray:
     :func:`fouroptics.optics.pixels.fringing_kernel`), divided out in advance. The pair sits
     about mid-range, ``pi``, so neither wraps (``|offset| <= pi`` for ``gain >= 1/2``): an
     LCoS's fringing blurs its drive, not the phase modulo 2 pi, and a pair about 0 would be
-    drawn to ``pi`` by it (a checkerboard of levels at both ends of the range)."""
+    drawn to ``pi`` by it (a checkerboard of levels at both ends of the range).
+
+    ``surround``: (mask (H, W) bool, phases (H, W)): the pixels outside the image blocks
+    show the blazed grating of :func:`surround` instead (their transmission is 0)."""
     t = np.clip(np.asarray(transmission, dtype=np.float32), 0.0, 1.0)
     offset = np.arccos(t) / np.float32(gain) * checkerboard(t.shape[-2:])
-    return (np.float32(np.pi) + offset).astype(np.float32)
+    theta = (np.float32(np.pi) + offset).astype(np.float32)
+    if surround is not None:
+        mask, phase = surround
+        theta[..., mask] = phase[mask]
+    return theta
+
+
+#: (mask (H, W) bool: the input pixels outside every image block, phases (H, W) radians)
+Surround = tuple[np.ndarray, np.ndarray]
+
+
+def surround(bundle: Any) -> Surround:
+    """The input SLM's pixels outside the bundle's image blocks and the blazed grating they
+    show: ``2 pi nu (row + col)`` (mod 2 pi) with ``nu`` halfway between the kernels' band and
+    the input's Nyquist frequency (:func:`band_cycles`; 0.384 cycles per pixel for an MNIST
+    SCLC at one input pixel per image pixel). A zero transmission's checkerboard there put
+    most of the panel's light on the Fourier SLM's corners, a few pixels from its edges,
+    whose truncation spread it over the camera beside the panel's image, where the windows
+    are (the run against its twin: 0.57 -> 0.22 rms in the features on two_phase seed
+    4431); the grating's light lies well inside the Fourier SLM, on the carrier's cells
+    (:func:`carrier_stop`), which send it off the windows."""
+    h, w = bundle.system.input_shape
+    m = bundle.meta
+    size = m["period"] * m["upsample"] * m["tiles"]
+    mask = np.ones((h, w), dtype=bool)
+    for r, c in np.asarray(bundle.arrays["block_start"]):
+        mask[r : r + size, c : c + size] = False
+    nu = 0.5 * (band_cycles(bundle) + 0.5)
+    rows, cols = np.indices((h, w))
+    phase = np.mod(2 * np.pi * nu * (rows + cols), 2 * np.pi).astype(np.float32)
+    return mask, phase
 
 
 def double_phase_field(
-    transmission: np.ndarray, gain: float = 1.0, kernel: np.ndarray | None = None
+    transmission: np.ndarray,
+    gain: float = 1.0,
+    kernel: np.ndarray | None = None,
+    surround: Surround | None = None,
 ) -> np.ndarray:
     """The encoded field ``exp(i theta)`` (..., H, W) complex64, unit amplitude, with the
-    phases ``theta`` of :func:`double_phase` blurred by the SLM's believed crosstalk
-    ``kernel`` (phase domain) when given."""
-    theta = double_phase(transmission, gain)
+    phases ``theta`` of :func:`double_phase` (``surround``: see there) blurred by the SLM's
+    believed crosstalk ``kernel`` (phase domain) when given."""
+    theta = double_phase(transmission, gain, surround)
     if kernel is not None:
         from fouroptics.optics import pixels
 
