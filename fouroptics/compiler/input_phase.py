@@ -64,9 +64,9 @@ Surround = tuple[np.ndarray, np.ndarray]
 
 def surround(bundle: Any) -> Surround:
     """The input SLM's pixels outside the bundle's image blocks and the blazed grating they
-    show: ``2 pi nu (row + col)`` (mod 2 pi) with ``nu`` halfway between the kernels' band and
-    the input's Nyquist frequency (:func:`band_cycles`; 0.384 cycles per pixel for an MNIST
-    SCLC at one input pixel per image pixel). A zero transmission's checkerboard there put
+    show: ``2 pi nu (row + col)`` (mod 2 pi), ``nu`` from :func:`surround_cycles` (0.378
+    cycles per pixel for an MNIST SCLC at one input pixel per image pixel on
+    two_phase_slms.yaml). A zero transmission's checkerboard there put
     most of the panel's light on the Fourier SLM's corners, a few pixels from its edges,
     whose truncation spread it over the camera beside the panel's image, where the windows
     are (the run against its twin: 0.57 -> 0.22 rms in the features on two_phase seed
@@ -78,10 +78,25 @@ def surround(bundle: Any) -> Surround:
     mask = np.ones((h, w), dtype=bool)
     for r, c in np.asarray(bundle.arrays["block_start"]):
         mask[r : r + size, c : c + size] = False
-    nu = 0.5 * (band_cycles(bundle) + 0.5)
+    nu = surround_cycles(bundle.system, band_cycles(bundle))
     rows, cols = np.indices((h, w))
     phase = np.mod(2 * np.pi * nu * (rows + cols), 2 * np.pi).astype(np.float32)
     return mask, phase
+
+
+def surround_cycles(system: Any, band: float) -> float:
+    """The surround grating's frequency (cycles per input pixel, both axes) in ``(band,
+    1/2]``: the farthest, in the Fourier plane, from the kernels' band and from the Fourier
+    SLM's edges, for its order and the order's copy one cycle away (the input pixels' grid):
+    an order a few pixels from an edge is truncated there and spreads its light over the
+    camera. The SLM's half extent in those units is ``e = (N_F p_F / 2) p_in / (lambda f1)``;
+    on two_phase_slms.yaml (``e = 0.513``, ``band = 0.268``) 0.378, where a checkerboard (1/2)
+    lies 7 Fourier pixels from the edges; a longer ``e`` (0.616) gives 1/2."""
+    half = min(system.fourier_shape) * system.fourier_pitch / 2
+    e = half * system.input_pitch / (system.wavelength * system.f1)
+    nu = np.linspace(band, 0.5, 513)[1:]
+    score = np.minimum(np.minimum(np.abs(nu - e), np.abs(1.0 - nu - e)), nu - band)
+    return float(nu[int(np.argmax(score))])
 
 
 def double_phase_field(
