@@ -7,13 +7,14 @@ same term moves every other block i to ``Y_o - M (c_i - c_i')``; the unmodulated
 each block at ``-M c_i``. A tile is kept only when no light but its own lands on its readout
 window (modulo the camera-plane alias period ``lambda f2 / p_F`` of the Fourier SLM's sampling).
 
-A phase-only input SLM lights its whole panel (``lit_panel``: a double-phase input's carrier holds
-most of the light, and a zero transmission is a checkerboard too): the light no mask deflects
-(the Fourier SLM's gap light, a stop's residual, the zero order) images the *whole panel* at
-``-M x``, and the light the carrier stop sends half the Fourier SLM's alias period away images it
-there too. The windows are then kept clear of those panel images, off-axis (the lab's way to
-separate a phase SLM's diffracted light from its undiffracted light); the tile lattice is tried
-at eighths of its spacing, so a window fits the camera's margin beyond the panel's image.
+A phase-only input SLM lights its whole panel (``lit_panel``: a double-phase input's carrier
+holds most of a digit's light, the pixels outside the blocks show a grating): the light no mask
+deflects (the Fourier SLM's gap light, a stop's residual, the zero order) images the *whole
+panel* at ``-M x``, and the light the carrier stop sends half the Fourier SLM's alias period
+away images it there too. The windows are then kept clear of those panel images, off-axis (the
+lab's way to separate a phase SLM's diffracted light from its undiffracted light); the tile
+lattice is tried at eighths of its spacing, so a window fits the camera's margin beyond the
+panel's image.
 
 A binary (DMD) encoding adds an iris (:func:`fouroptics.compiler.encodings.iris_for`): the tile
 lattice is then centred on it, and a tile is kept only when its *sight* (the mask positions
