@@ -12,6 +12,10 @@ the dot images' windows is linear in the region's field, so
 few levels give the region's scale ``s`` (a fit of four numbers; no quadrature pair needed).
 The map is fitted through the regions' scales at their centres.
 
+Input SLM (phase): the phase-contrast routine's dots (:func:`calibration.phase_contrast.
+input_phase_lut`) each give their own curve; their ranges over the mean's, at the dots'
+positions, are the map (:func:`dots_panel`).
+
 Input SLM (amplitude): after the registration, the camera images the input SLM shown uniformly
 at a few levels; at each registered input point the power ratio to the top level is
 ``A(g)^(2 m)``, so ``m = log(ratio) / log(A(g)^2)`` against the global curve ``A``.
@@ -164,6 +168,21 @@ def input_panel(
     coef = fit_panel(y[lit], x[lit], m[lit], p_top[lit])
     raw = {"panel_levels": levels, "panel_points": pts[:2].T, "panel_scale": m, "lit": lit}
     return coef, raw
+
+
+def dots_panel(
+    points: np.ndarray, shape: tuple[int, int], scale: np.ndarray, weight: np.ndarray
+) -> np.ndarray | None:
+    """A phase SLM's panel map (6,) through dots' scales: ``scale`` (n,) each dot's phase
+    range over the panel's mean curve's (its ``m``) at input pixel ``points`` (n, 2) (row,
+    col) of a panel of ``shape``, weighted by ``weight`` (n,) >= 0 (the dot's modulation: a dot
+    in the beam's tail counts little); None with fewer than six dots (the map's terms)."""
+    if len(scale) < 6:
+        return None
+    h, w = shape
+    y = np.asarray(points, np.float64)[:, 0] / max(h - 1, 1) * 2 - 1
+    x = np.asarray(points, np.float64)[:, 1] / max(w - 1, 1) * 2 - 1
+    return fit_panel(y, x, scale, np.maximum(np.asarray(weight, np.float64), 0.0))
 
 
 def panel_error(

@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from calibration.errors import CalibrationError
 from calibration.lut import SLMResponse, quadrature_phase, sampled_phase_response
+from calibration.panel import dots_panel
 from calibration.patterns import (  # noqa: F401  (re-exported: the filter and its dots)
     DOT_PHASE,
     ZERNIKE_RADIUS,
@@ -102,7 +103,9 @@ def input_phase_lut(
     edges, which mixes phases, weighs little). Each dot's image gives its own curve (the
     panel's response varies across it, :mod:`fouroptics.optics.panel`); the curve is their
     mean, every dot weighing the same whatever the beam's intensity there (the panel's mean
-    response), and ``raw["dot_scale"]`` each dot's range over the mean's. Frames:
+    response), and ``raw["dot_scale"]`` each dot's range over the mean's; those scales at the
+    dots' positions give the panel map (``panel``: ``m(y, x) curve(l)``,
+    :func:`calibration.panel.dots_panel`; None with fewer than six dots). Frames:
     ``4 L / step`` plus exposure, dark and window frames.
 
     Raises:
@@ -147,7 +150,7 @@ def input_phase_lut(
             power[i, j] = ndimage.sum(session.capture(n_frames), win, index)
     # per dot, two sinusoids in phi(g) whatever the filter's true phases: the quadrature
     # method's ellipse (the Fourier LUT, if not yet measured, only skews it)
-    curves, fits = [], []
+    curves, fits, used = [], [], []
     for k in range(n_win):
         try:
             got, params = quadrature_phase(power[2, :, k] - power[0, :, k],
@@ -156,13 +159,21 @@ def input_phase_lut(
             continue  # no modulation in this window
         curves.append(got)
         fits.append(params)
+        used.append(k)
     if not curves:
         raise CalibrationError("lut: the input SLM's phase does not change with its level")
     curves_a = np.array(curves)
     phase = curves_a.mean(axis=0)
     scale = curves_a[:, -1] / phase[-1]
     params = {"dots_used": float(len(curves)), "dot_scale_rms": float(np.std(scale))}
-    return sampled_phase_response(
+    # where each dot sits on the input SLM (its image's centre through the nominal imaging,
+    # a few pixels off at most: the map is smooth) and the panel map through the dots' scales
+    at = np.array(ndimage.center_of_mass(diff, win, index))[used]
+    m0 = session.bench.system.imaging_affine()
+    points = np.linalg.solve(m0[:, :2], (at - m0[:, 2]).T).T
+    modulation = np.ptp(power[0][:, used], axis=0)
+    panel = dots_panel(points, (h, w), scale, modulation)
+    response = sampled_phase_response(
         "input_slm",
         measured,
         phase,
@@ -173,6 +184,9 @@ def input_phase_lut(
             "phase_measured": phase,
             "dot_spacing": np.array([spacing]),
             "dot_scale": scale,
+            "dot_points": points,
             **{k: np.array([v]) for k, v in params.items()},
         },
     )
+    response.panel = panel
+    return response

@@ -31,7 +31,8 @@ class RunCalibration:
     camera: dict[str, float] | None = None
     beam: dict[str, Any] | None = None
     #: (6,) coefficients of the input SLM's gamma map across its panel
-    #: (:mod:`fouroptics.optics.panel`: it shows ``A(g) ** m(y, x)``), or None
+    #: (:mod:`fouroptics.optics.panel`: an amplitude SLM shows ``A(g) ** m(y, x)``, a phase
+    #: one ``m(y, x) curve(g)``), or None
     input_panel: np.ndarray | None = None
 
     def input_exponent(self, shape: tuple[int, int]) -> np.ndarray | None:

@@ -21,6 +21,7 @@ def input_levels(
     floor: float = 0.0,
     encoding: str = "amplitude",
     checkerboard_gain: float = 1.0,
+    surround: input_phase.Surround | None = None,
 ) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
     inverse LUT when given, else the SLM's believed LUT (``levels_for``).
@@ -37,7 +38,10 @@ def input_levels(
     (:mod:`fouroptics.compiler.input_phase`), through the calibration's inverse phase LUT
     when measured, over the whole panel (a zero transmission is a checkerboard too), its
     checkerboard driven ``1 / checkerboard_gain`` harder (the bundle's belief of how much the
-    SLM's fringing damps it)."""
+    SLM's fringing damps it), the pixels outside the image blocks the bundle's blazed grating
+    (``surround``: :func:`fouroptics.compiler.input_phase.surround`), each pixel's phase
+    divided by the measured panel map ``m`` (the panel shows ``m curve(l)``) when the
+    calibration has one."""
     if flat is not None:
         transmission = floor + (np.asarray(transmission) - np.float32(floor)) * flat
     if encoding == "double-phase":
@@ -49,7 +53,10 @@ def input_levels(
                 "recompile with --input-encoding amplitude"
             )
         inv = cal.input_inverse_lut
-        phase = input_phase.double_phase(transmission, checkerboard_gain)
+        phase = input_phase.double_phase(transmission, checkerboard_gain, surround)
+        scale = cal.input_exponent(tuple(slm.shape))  # a phase panel's m: it shows m curve(l)
+        if scale is not None:
+            phase = (phase / scale).astype(np.float32)
         if inv is None and slm.lut is not None:  # the believed LUT: the nearest level
             return slm.levels_for(phase)
         if cal.input_curve is not None and len(cal.input_curve) == slm.levels:

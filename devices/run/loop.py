@@ -50,6 +50,7 @@ from devices.run.photometry import (
 )
 from devices.run.shard import Shard, skip_batch
 from devices.run.streams import IMAGES, PROBE, REFERENCE, ImageStreams
+from fouroptics.compiler import input_phase
 from fouroptics.errors import ConfigError
 
 #: The camera readouts (:mod:`devices.run.geometry`).
@@ -157,11 +158,13 @@ def run_bundle(
     floor = bundle.meta.get("input_leak", 0.0)
     encoding = bundle.meta.get("input_encoding", "amplitude")
     cb_gain = float(bundle.meta.get("input_checkerboard_gain", 1.0))
+    surround = input_phase.surround(bundle) if encoding == "double-phase" else None
     ref_levels = None
     if exposure is None or photometry is None:
         ref_levels = input_levels(
-            bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding, cb_gain
-        )
+            bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding, cb_gain,
+            surround,
+        )  # fmt: skip
     windows = bundle.window_mask()
     resample = None
     if cal.registration is not None:
@@ -229,6 +232,7 @@ def run_bundle(
             floor,
             encoding,
             cb_gain,
+            surround,
         )
         want_first = example_frame and i == 0
         vals, first = grab(levels, i, first=want_first)

@@ -182,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         slm, cal = slm_from_calibration(args.calibration, slm, args.system, args.allow_other_bench)
         frame = fourier_frame(cal, args.calibration, system.fourier_shape)
     opts = {"max_frames": args.max_frames, "upsample": args.upsample, "refine": args.refine}
+    # a phase-only input lights its whole panel: windows off its unmodulated image
+    opts["lit_panel"] = input_encoding == "double-phase"
     if args.encoding == "phase-multi":
         opts.update(max_tiles=args.tiles_per_frame, robust=args.robust)
     if frame is not None and not frame.is_nominal:

@@ -110,8 +110,10 @@ def _labels(module: Any, x: Any, chunk: int = 256) -> np.ndarray:
 
 
 def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> Any:
-    """The model's kernels compiled as the bundle was (encoding, SLM table, layout)."""
-    from fouroptics.compiler import SLMModel, compile_model
+    """The model's kernels compiled as the bundle was (encoding, SLM table, layout; a
+    phase-only input's double-phase images and windows off its lit panel)."""
+    from fouroptics.commands.compile_input import apply_input_encoding
+    from fouroptics.compiler import SLMModel, compile_model, input_phase
     from fouroptics.nn.train import TrainConfig, save_model
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,7 +130,8 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
             **SLMModel.crosstalk_fields(info),
         )
     m = bundle.meta
-    return compile_model(
+    phase_input = m.get(input_phase.META_KEY) == "double-phase"
+    new = compile_model(
         folder,
         bundle.system,
         encoding=bundle.encoding,
@@ -138,7 +141,13 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
         max_frames=max(16, bundle.n_frames),
         # phase-multi: the tiles per frame the bundle has (no new search for them)
         max_tiles=len(bundle.arrays["tiles"]) if bundle.encoding == "phase-multi" else None,
+        lit_panel=phase_input,  # a phase-only input's windows stay off its panel's image
     )
+    if phase_input:  # its images shown as compile showed them (carrier stop, fringing)
+        gain = float(m.get("input_checkerboard_gain", 1.0))
+        flat = np.full((1, *new.image_shape), 0.5, np.float32)  # (its fidelity is not kept)
+        apply_input_encoding(new, "double-phase", flat, (1.0 - np.sqrt(gain)) / 4.0)
+    return new
 
 
 def run(args: argparse.Namespace) -> int:

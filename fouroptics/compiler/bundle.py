@@ -296,13 +296,16 @@ class MaskBundle:
         believes it: ``t``, or with a measured phase coupling (``arrays["input_coupling"]``:
         (L,) radians of the level the run shows for ``t = k / (L - 1)``, relative to the top
         level) ``t exp(i phi(t))``, complex64; on a phase-only input SLM
-        (``meta["input_encoding"] == "double-phase"``) the double-phase field of ``t``
-        (:mod:`fouroptics.compiler.input_phase`)."""
+        (``meta["input_encoding"] == "double-phase"``) the double-phase field of ``t``, the
+        pixels outside the image blocks a blazed grating (:mod:`fouroptics.compiler.input_phase`:
+        :func:`~fouroptics.compiler.input_phase.surround`)."""
         if (
             getattr(self, "meta", {}).get(input_phase.META_KEY) == "double-phase"
         ):  # phase-only input
             gain = float(self.meta.get("input_checkerboard_gain", 1.0))
-            return input_phase.double_phase_field(t, gain, self.arrays.get("input_crosstalk"))
+            return input_phase.double_phase_field(
+                t, gain, self.arrays.get("input_crosstalk"), input_phase.surround(self)
+            )
         kernel = self.arrays.get("input_crosstalk")
         if kernel is not None:  # what the input SLM's believed crosstalk shows
             t = pixels.crosstalk(np.asarray(t, dtype=np.float32), kernel)

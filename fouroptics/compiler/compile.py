@@ -356,6 +356,7 @@ def compile_program(
     leak_block: bool = False,
     robust: float | None = None,
     input_crosstalk: np.ndarray | None = None,
+    lit_panel: bool = False,
 ) -> Any:
     """Lay out, synthesise, compensate, scale and encode; returns a MaskBundle.
 
@@ -403,6 +404,10 @@ def compile_program(
         robust: ``phase-multi``: relative spread of the crosstalk coupling the drive is made
             robust to (:func:`fouroptics.compiler.multiplex.crosstalk_variants`; default
             :data:`fouroptics.compiler.multiplex.ROBUST_SPREAD`, 0: the belief only).
+        lit_panel: the input SLM lights its whole panel (a phase-only input, double-phase
+            images): the readout windows are placed off the panel's unmodulated image
+            (:func:`fouroptics.compiler.layout.place`), where the Fourier SLM's gap light and
+            whatever its masks do not deflect cannot reach them.
     """
     from fouroptics.compiler.bundle import MaskBundle
 
@@ -421,6 +426,7 @@ def compile_program(
             max_tiles=max_tiles, guard_px=guard_px, input_amplitude=input_amplitude,
             refine=refine, source=source, head=head, frame=frame, input_leak=input_leak,
             leak_block=leak_block, robust=robust, input_crosstalk=input_crosstalk,
+            lit_panel=lit_panel,
         )  # fmt: skip
         try:
             return compile_program(program, system, order=3, **args)
@@ -508,7 +514,9 @@ def compile_program(
             ghosts=ghosts_for(encoding, system),
             zero_order=_has_zero_order(encoding, system),
             iris=iris,
-            max_tiles=max_tiles,
+            # one double-phase tile per frame (below): the layout nearest the axis for it
+            max_tiles=1 if lit_panel and encoding.startswith("double-phase") else max_tiles,
+            lit_panel=lit_panel,
         )
 
     try:
@@ -527,6 +535,7 @@ def compile_program(
             encoding=encoding, slm=slm, upsample=upsample, order=order, guard_px=guard_px,
             input_amplitude=input_amplitude, refine=refine, source=source, head=head,
             frame=frame, input_leak=input_leak, robust=robust, max_frames=max_frames,
+            lit_panel=lit_panel,
         )  # fmt: skip
         if ideal:  # the reference dominates each tile's field: I+ - I- needs one tile a frame
             bundle = compile_program(program, system, max_tiles=1, **args)
@@ -560,6 +569,14 @@ def compile_program(
                 f"{order}); ask for at most {len(placement.tiles)} or leave it to the compiler"
             )
         placement = placement.first(max_tiles)
+    if lit_panel:
+        r = np.hypot(*placement.tile_centre.T) * 1e3
+        reach = f"{r.min():.3g}" + ("" if np.ptp(r) < 5e-3 else f"-{r.max():.3g}")
+        warnings.append(
+            f"phase-only input (its whole panel lit): readout windows off the panel's "
+            f"unmodulated image ({reach} mm from the axis), where the "
+            "Fourier SLM's gap light and the light its masks do not deflect cannot reach them"
+        )
     per_frame = len(placement.tiles)
     groups = math.ceil(c_opt / per_frame)
     if multi:  # the same number of tiles in every frame: the fewest per frame for these frames

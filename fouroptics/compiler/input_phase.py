@@ -35,7 +35,9 @@ def checkerboard(shape: tuple[int, int]) -> np.ndarray:
     return np.where((r + c) % 2 == 0, 1.0, -1.0).astype(np.float32)
 
 
-def double_phase(transmission: np.ndarray, gain: float = 1.0) -> np.ndarray:
+def double_phase(
+    transmission: np.ndarray, gain: float = 1.0, surround: Surround | None = None
+) -> np.ndarray:
     """Input-SLM phases (radians, float32, same shape (..., H, W)) showing ``transmission``
     (clipped to [0, 1]) by the double-phase checkerboard ``pi +- arccos(t) / gain`` (the
     field ``-t``: a global sign): ``gain`` is how much the SLM's believed fringing damps a
@@ -43,19 +45,70 @@ def double_phase(transmission: np.ndarray, gain: float = 1.0) -> np.ndarray:
     :func:`fouroptics.optics.pixels.fringing_kernel`), divided out in advance. The pair sits
     about mid-range, ``pi``, so neither wraps (``|offset| <= pi`` for ``gain >= 1/2``): an
     LCoS's fringing blurs its drive, not the phase modulo 2 pi, and a pair about 0 would be
-    drawn to ``pi`` by it (a checkerboard of levels at both ends of the range)."""
+    drawn to ``pi`` by it (a checkerboard of levels at both ends of the range).
+
+    ``surround``: (mask (H, W) bool, phases (H, W)): the pixels outside the image blocks
+    show the blazed grating of :func:`surround` instead (their transmission is 0)."""
     t = np.clip(np.asarray(transmission, dtype=np.float32), 0.0, 1.0)
     offset = np.arccos(t) / np.float32(gain) * checkerboard(t.shape[-2:])
-    return (np.float32(np.pi) + offset).astype(np.float32)
+    theta = (np.float32(np.pi) + offset).astype(np.float32)
+    if surround is not None:
+        mask, phase = surround
+        theta[..., mask] = phase[mask]
+    return theta
+
+
+#: (mask (H, W) bool: the input pixels outside every image block, phases (H, W) radians)
+Surround = tuple[np.ndarray, np.ndarray]
+
+
+def surround(bundle: Any) -> Surround:
+    """The input SLM's pixels outside the bundle's image blocks and the blazed grating they
+    show: ``2 pi nu (row + col)`` (mod 2 pi), ``nu`` from :func:`surround_cycles` (0.378
+    cycles per pixel for an MNIST SCLC at one input pixel per image pixel on
+    two_phase_slms.yaml). A zero transmission's checkerboard there put
+    most of the panel's light on the Fourier SLM's corners, a few pixels from its edges,
+    whose truncation spread it over the camera beside the panel's image, where the windows
+    are (the run against its twin: 0.57 -> 0.22 rms in the features on two_phase seed
+    4431); the grating's light lies well inside the Fourier SLM, on the carrier's cells
+    (:func:`carrier_stop`), which send it off the windows."""
+    h, w = bundle.system.input_shape
+    m = bundle.meta
+    size = m["period"] * m["upsample"] * m["tiles"]
+    mask = np.ones((h, w), dtype=bool)
+    for r, c in np.asarray(bundle.arrays["block_start"]):
+        mask[r : r + size, c : c + size] = False
+    nu = surround_cycles(bundle.system, band_cycles(bundle))
+    rows, cols = np.indices((h, w))
+    phase = np.mod(2 * np.pi * nu * (rows + cols), 2 * np.pi).astype(np.float32)
+    return mask, phase
+
+
+def surround_cycles(system: Any, band: float) -> float:
+    """The surround grating's frequency (cycles per input pixel, both axes) in ``(band,
+    1/2]``: the farthest, in the Fourier plane, from the kernels' band and from the Fourier
+    SLM's edges, for its order and the order's copy one cycle away (the input pixels' grid):
+    an order a few pixels from an edge is truncated there and spreads its light over the
+    camera. The SLM's half extent in those units is ``e = (N_F p_F / 2) p_in / (lambda f1)``;
+    on two_phase_slms.yaml (``e = 0.513``, ``band = 0.268``) 0.378, where a checkerboard (1/2)
+    lies 7 Fourier pixels from the edges; a longer ``e`` (0.616) gives 1/2."""
+    half = min(system.fourier_shape) * system.fourier_pitch / 2
+    e = half * system.input_pitch / (system.wavelength * system.f1)
+    nu = np.linspace(band, 0.5, 513)[1:]
+    score = np.minimum(np.minimum(np.abs(nu - e), np.abs(1.0 - nu - e)), nu - band)
+    return float(nu[int(np.argmax(score))])
 
 
 def double_phase_field(
-    transmission: np.ndarray, gain: float = 1.0, kernel: np.ndarray | None = None
+    transmission: np.ndarray,
+    gain: float = 1.0,
+    kernel: np.ndarray | None = None,
+    surround: Surround | None = None,
 ) -> np.ndarray:
     """The encoded field ``exp(i theta)`` (..., H, W) complex64, unit amplitude, with the
-    phases ``theta`` of :func:`double_phase` blurred by the SLM's believed crosstalk
-    ``kernel`` (phase domain) when given."""
-    theta = double_phase(transmission, gain)
+    phases ``theta`` of :func:`double_phase` (``surround``: see there) blurred by the SLM's
+    believed crosstalk ``kernel`` (phase domain) when given."""
+    theta = double_phase(transmission, gain, surround)
     if kernel is not None:
         from fouroptics.optics import pixels
 
@@ -149,19 +202,35 @@ def carrier_stop(system: Any, band: float) -> np.ndarray:
 
 def stop_carrier(bundle: Any) -> int:
     """Keep the double-phase carrier's light out of the readout: on the carrier's cells
-    (:func:`carrier_stop`) the bundle's masks become zero (complex masks) or, on a phase
-    Fourier SLM, a checkerboard of two levels half a wave apart (the double-phase of zero:
-    it throws that light ``lambda f2 / (2 p_F)`` off the axis on the camera). The realised
-    masks (the twin's) follow. Returns the number of Fourier pixels changed per frame."""
+    (:func:`carrier_stop`) the bundle's masks become the compensated zero
+    (:func:`fouroptics.optics.pixels.compensate`: the pixels cancel the Fourier SLM's gap
+    light there, as the compiled masks do elsewhere; complex masks) or, on a phase Fourier
+    SLM, its double phase: a checkerboard of two levels ``phi +- a`` (``cos a = |m0|``, ``phi``
+    its phase, ``a`` driven harder by the believed fringing) that throws the rest of that light
+    ``lambda f2 / (2 p_F)`` off the axis on the camera. The realised masks (the twin's)
+    follow. Returns the number of Fourier pixels changed per frame."""
+    from fouroptics.optics.pixels import compensate
+
     stop = carrier_stop(bundle.system, band_cycles(bundle))
+    grid = bundle.system.fourier_slm
+    m0 = complex(compensate(0.0, grid.fill_factor, grid.gap_transmission))
     if bundle.fourier_levels is None:
-        bundle.fourier_masks[:, stop] = 0
+        bundle.fourier_masks[:, stop] = m0
         return int(stop.sum())
     resp = np.asarray(bundle.slm_table, dtype=np.complex128).reshape(-1)
-    ref = np.angle(resp[0]) + np.pi  # mid-range: the pair does not wrap (see double_phase)
-    amp = 0.5 * np.pi / checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
-    amp = min(amp, np.pi)  # the believed fringing damps the checkerboard: drive it harder
-    pair = [int(np.argmin(np.abs(resp - np.exp(1j * (ref + s * amp))))) for s in (1, -1)]
+    gain = checkerboard_gain(float((bundle.slm or {}).get("fringing", 0.0)))
+    amp = min(np.arccos(min(abs(m0), 1.0)) / gain, np.pi)  # fringing damps the checkerboard
+    # phi +- amp from level 0 (phi = pi for no gap light: mid-range), both on the response's
+    # first cycle (see double_phase): a panel whose range passes 2 pi has a second level for
+    # a phase near 0, and a pair drawn from both ends of the cycle (levels a few dozen apart)
+    # is what its fringing, which blurs the drive, smooths into undeflected light (0.9 of the
+    # field on two_phase seed 4432)
+    curve = np.unwrap(np.angle(resp))
+    sign = 1.0 if curve[-1] >= curve[0] else -1.0  # a response falling with the level
+    curve = sign * (curve - curve[0])
+    centre = np.angle(m0) - np.angle(resp[0]) if abs(m0) > 1e-9 else np.pi
+    want = np.mod(sign * (centre + np.array([amp, -amp])), 2 * np.pi)
+    pair = [int(v) for v in first_cycle_levels(want, curve)]
     board = checkerboard(stop.shape) > 0
     lv = np.where(board, pair[0], pair[1]).astype(bundle.fourier_levels.dtype)
     bundle.fourier_levels[:, stop] = lv[stop]

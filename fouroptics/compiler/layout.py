@@ -7,6 +7,15 @@ same term moves every other block i to ``Y_o - M (c_i - c_i')``; the unmodulated
 each block at ``-M c_i``. A tile is kept only when no light but its own lands on its readout
 window (modulo the camera-plane alias period ``lambda f2 / p_F`` of the Fourier SLM's sampling).
 
+A phase-only input SLM lights its whole panel (``lit_panel``: a double-phase input's carrier
+holds most of a digit's light, the pixels outside the blocks show a grating): the light no mask
+deflects (the Fourier SLM's gap light, a stop's residual, the zero order) images the *whole
+panel* at ``-M x``, and the light the carrier stop sends half the Fourier SLM's alias period
+away images it there too. The windows are then kept clear of those panel images, off-axis (the
+lab's way to separate a phase SLM's diffracted light from its undiffracted light); the tile
+lattice is tried at eighths of its spacing, so a window fits the camera's margin beyond the
+panel's image.
+
 A binary (DMD) encoding adds an iris (:func:`fouroptics.compiler.encodings.iris_for`): the tile
 lattice is then centred on it, and a tile is kept only when its *sight* (the mask positions
 ``Y_o + M c_i``, give or take the window and the block image, from which block i's light can
@@ -52,6 +61,30 @@ def _wrap(d: np.ndarray, period: float) -> np.ndarray:
     return (d + period / 2) % period - period / 2
 
 
+def _panel_images(
+    system: FourFSystem, ghosts: list[tuple[tuple[float, float], bool]] | None
+) -> np.ndarray:
+    """(K, 2) camera-plane centres (m) of the whole input panel's unmodulated image and its
+    "zero" ghosts: the panel's centre lies ``((N - 1) / 2 - N // 2) p_in`` from the axis
+    (pixel ``N // 2``), its image at ``-M`` times that."""
+    n = np.array(system.input_shape)
+    centre = -system.magnification * ((n - 1) / 2 - n // 2) * system.input_pitch
+    shifts = [np.asarray(s, float) for s, kind in ghosts or [] if kind == "zero"]
+    return np.array([centre, *(centre + s for s in shifts)])
+
+
+def _in_boxes(y: np.ndarray, centres: np.ndarray, half: np.ndarray, alias: float) -> bool:
+    """Whether a window centred at ``y`` (2,) overlaps any box centred at ``centres`` (K, 2)
+    (``half``: the two half-widths summed, (2,)), modulo the alias period."""
+    return bool(np.any(np.all(np.abs(_wrap(y[None, :] - centres, alias)) < half, axis=-1)))
+
+
+def _reach(tile_cands: list, chosen: list[int], cap: int) -> float:
+    """Summed distance from the axis (m) of the first ``cap`` chosen tiles (the steepest
+    ramps cost the Fourier pixels' envelope and the encoding's fidelity)."""
+    return float(sum(np.hypot(*tile_cands[j][2]) for j in chosen[:cap]))
+
+
 def place(
     system: FourFSystem,
     n_blocks: int,
@@ -63,6 +96,7 @@ def place(
     zero_order: bool = True,
     iris: tuple[np.ndarray, np.ndarray] | None = None,
     max_tiles: int | None = None,
+    lit_panel: bool = False,
 ) -> Placement:
     """Choose block and tile positions that maximise the tiles per frame.
 
@@ -80,6 +114,10 @@ def place(
             lie inside it (binary encodings), or None.
         max_tiles: tiles wanted at most (layouts holding more count as holding this many, so
             a single tile stays at the iris centre).
+        lit_panel: the input SLM lights its whole panel (phase-only): keep every window clear
+            of the panel's unmodulated image (and of its "zero" ghosts), give or take the
+            guard; candidate tiles on the lattice shifted by eighths of its spacing, the
+            layout nearest the axis among those holding the most tiles.
 
     Raises:
         ConfigError: when the blocks do not fit the input SLM, or no tile fits the camera.
@@ -140,6 +178,9 @@ def place(
     if iris is not None:
         iris_c, iris_h = (np.asarray(v, dtype=np.float64) for v in iris)
         offsets = [iris_c + mag * lattice * np.array(o) for o in ((0, 0), (0.5, 0.5))]
+    elif lit_panel:  # off-axis windows beside the panel's image: a finer choice of positions
+        eighths = itertools.product(np.arange(8) / 8, repeat=2)
+        offsets = [mag * lattice * np.array(o) for o in eighths]
     else:
         offsets = [np.zeros(2)]
 
@@ -163,6 +204,23 @@ def place(
             f"no readout window of {2 * half_win * 1e3:.3f} mm fits the camera "
             f"({hc}x{wc} x {gcam.pitch * 1e6:.3g} um): use a smaller image or upsampling"
         )
+    # the panel's image, the guard and two camera pixels (the readout filter's reach)
+    half_panel = mag * (np.array([h_in, w_in]) * p_in / 2 + guard_m) + 2 * system.camera_pitch
+    panel_refusal = ConfigError(
+        "no camera tile is clear of the input panel's unmodulated image (a phase-only input "
+        f"lights its whole panel, {2 * half_panel[0] * 1e3:.3f} mm on the camera with the "
+        f"guard) and the other channels' light: a window of {2 * half_win * 1e3:.3f} mm must "
+        f"fit between it and the camera's edge ({hc}x{wc} x {gcam.pitch * 1e6:.3g} um); use "
+        "a smaller upsampling or image, a larger camera or a shorter f2"
+    )
+    if lit_panel:  # only the candidates clear of the panel's images (one test for all blocks)
+        boxes = _panel_images(system, ghosts)
+        tile_sets = [
+            [t for t in cands if not _in_boxes(t[2], boxes, half_win + half_panel, alias)]
+            for cands in tile_sets
+        ]
+        if not any(tile_sets):
+            raise panel_refusal
 
     def hits(a: np.ndarray, ha: float, b: np.ndarray, hb: float) -> bool:
         """Any of the boxes centred at ``a`` (K, 2) overlaps any centred at ``b`` (L, 2)."""
@@ -237,6 +295,11 @@ def place(
             chosen = tiles_for(centres, tile_cands)
             if best is None or min(len(chosen), cap) > min(len(best[2]), cap):
                 best = (len(chosen), blocks, chosen, tile_cands)
+            elif lit_panel and min(len(chosen), cap) == min(len(best[2]), cap) and chosen:
+                if _reach(tile_cands, chosen, cap) < _reach(best[3], best[2], cap):
+                    best = (len(chosen), blocks, chosen, tile_cands)
+        if lit_panel and len(best[2]) >= cap:  # 64 lattices a combination: the first will do
+            break
     assert best is not None
     _, blocks, chosen, tile_cands = best
     if not chosen:
@@ -247,6 +310,8 @@ def place(
                 f"from each of {n_blocks} block(s), the iris is {2 * iris_h[0] * 1e3:.3f} mm "
                 f"wide; use fewer input channels, a smaller image or upsampling, or a longer f1"
             )
+        if lit_panel:
+            raise panel_refusal
         raise ConfigError(
             "no camera tile is clear of the other channels' light and the unmodulated light: "
             "the camera or the Fourier SLM's alias period is too small for this image size"
