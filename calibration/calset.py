@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.crosstalk import hedge_domain
 from calibration.errors import CalibrationWarning
 from calibration.fingerprint import (
     bench_fingerprint,
@@ -119,9 +120,19 @@ class CalibrationSet:
         return None if c is None else np.asarray(c, np.float64)
 
     def crosstalk(self) -> dict[str, Any]:
-        """The Fourier SLM's measured crosstalk: ``{"kernel": (k, k) float64, "domain": str}``."""
+        """The Fourier SLM's measured crosstalk: ``{"kernel": (k, k) float64, "domain": str,
+        "other": None or {"kernel", "domain"}}``, ``other`` the domain the gratings could not
+        rule out and its kernel (:func:`calibration.crosstalk.hedge_domain`)."""
         x = self._section("crosstalk")
-        return {"kernel": np.asarray(x["kernel"], np.float64), "domain": str(x["domain"])}
+        out = {"kernel": np.asarray(x["kernel"], np.float64), "domain": str(x["domain"])}
+        other = hedge_domain(x.get("axes") or {})
+        kernel = (x.get("raw") or {}).get(f"kernel_{other}")
+        out["other"] = (
+            None
+            if other is None or kernel is None
+            else {"kernel": np.asarray(kernel, np.float64), "domain": other}
+        )
+        return out
 
     @property
     def registration(self) -> np.ndarray:

@@ -138,6 +138,9 @@ def slm_from_calibration(
                 "crosstalk": measured["kernel"],
                 "crosstalk_domain": measured["domain"],
                 "crosstalk_source": "calibration",
+                "crosstalk_hedge": None
+                if measured.get("other") is None
+                else measured["other"]["kernel"],
             }
         ),
     )

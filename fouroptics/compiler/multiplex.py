@@ -39,7 +39,7 @@ import dataclasses
 import numpy as np
 import scipy.fft
 
-from fouroptics.compiler.refine import GAIN_SLACK, DriveModel, adam_step
+from fouroptics.compiler.refine import GAIN_SLACK, DriveModel, adam_step, share_weighted
 from fouroptics.compiler.slm import SLMModel
 
 #: Relative spread of the crosstalk's off-centre coupling the drive is made robust to (0.2:
@@ -395,7 +395,6 @@ def _adam(
     fids: list[list[float]] = []
     for it in range(iters + 1):  # optimiser steps
         last = it == iters
-        grad = np.zeros_like(d)
         parts = []
         for k, model in enumerate(models):  # the belief and its variants
             fid, g, gr = objective(
@@ -406,13 +405,8 @@ def _adam(
                 if last or it == 0:
                     fids.append(fid.tolist())
             parts.append((1.0 - fid, gr))
-        if not last:  # each model weighted by its share of the loss: the worst pulls hardest
-            loss = np.maximum(np.stack([p[0] for p in parts]), 1e-12)  # (K, F)
-            share = (loss / loss.sum(axis=0)).astype(np.float32)
-            for (_, gr), wk in zip(parts, share, strict=True):
-                grad += gr * wk[:, None, None]
         if last:
             break
-        adam_step(d, grad, m1, m2, it + 1, step, bounds)
+        adam_step(d, share_weighted(parts), m1, m2, it + 1, step, bounds)
     del fid0
     return fids, g0.tolist()

@@ -26,11 +26,16 @@ per frame (``psi`` each frame's best phase; ``g`` free in a first stage, then co
 frames). The gradient is analytic (``P`` is self-adjoint, ``K``'s adjoint the flipped kernel);
 Adam steps on the continuous drive (the phase, or in the voltage domain the level in units of
 the mean phase step) within the SLM's range, then each pixel takes the nearest gray level.
+
+When the calibration could not tell whether the crosstalk mixes the phase or the voltage
+(:attr:`SLMModel.crosstalk_hedge`), the drive is the level for both (:meth:`DriveModel.hedged`)
+and the loss is both models' (each model's gradient weighted by its share of the loss, as the
+multiplexed frames' crosstalk variants are: :func:`share_weighted`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.fft
@@ -53,6 +58,9 @@ class DriveModel:
         panel: (H, W) the SLM's map across its panel (:attr:`SLMModel.panel`), or None: the
             drive phase of level l at pixel (y, x) is ``panel * curve[l]`` (phase domain), and
             the voltage domain's realised phase is ``panel * curve(K d / step)``.
+        by_level: in the phase domain, ``d`` is the level times ``step`` as in the voltage
+            domain, and ``r = K (panel * curve(d / step))``: a drive two domains share
+            (:meth:`hedged`).
     """
 
     kernel: np.ndarray | None
@@ -60,6 +68,7 @@ class DriveModel:
     curve: np.ndarray | None = None
     step: float = 1.0
     panel: np.ndarray | None = None
+    by_level: bool = False
 
     @classmethod
     def of(cls, slm: SLMModel) -> DriveModel:
@@ -70,19 +79,36 @@ class DriveModel:
         panel = None if slm.panel is None else slm.panel.astype(np.float32)
         return cls(kernel, slm.crosstalk_domain, curve, step, panel)
 
+    @classmethod
+    def hedged(cls, slm: SLMModel) -> list[DriveModel]:
+        """The models a phase SLM's drive is refined through: its own (:meth:`of`), and with a
+        :attr:`SLMModel.crosstalk_hedge` the other domain's too, both driven by the level."""
+        own = cls.of(slm)
+        if slm.crosstalk_hedge is None or own.kernel is None:
+            return [own]
+        other = cls(slm.crosstalk_hedge, slm.hedge_domain, own.curve, own.step, own.panel)
+        return [replace(m, by_level=True) for m in (own, other)]
+
     @property
     def voltage(self) -> bool:
-        """Whether the drive is a level (the crosstalk mixes the voltage)."""
-        return self.domain == "voltage" and self.kernel is not None
+        """Whether the drive is a level (the crosstalk mixes the voltage, or :attr:`by_level`)."""
+        return self.kernel is not None and (self.domain == "voltage" or self.by_level)
 
     def phase(self, d: np.ndarray) -> np.ndarray:
         """Realised phase (F, H, W) of the drive ``d``."""
         if self.kernel is None:
             return d
         if self.domain == "phase":
-            return crosstalk(d, self.kernel)
+            return crosstalk(self._level_phase(d) if self.by_level else d, self.kernel)
         v = crosstalk(d, self.kernel) * np.float32(1.0 / self.step)
         r = interp_curve(self.curve, v)
+        return r if self.panel is None else r * self.panel
+
+    def _level_phase(self, d: np.ndarray, slope: bool = False) -> np.ndarray:
+        """The drive phase ``panel * curve(d / step)`` of a level drive (or its slope in d)."""
+        r = interp_curve(self.curve, d * np.float32(1.0 / self.step), slope=slope)
+        if slope:
+            r = r * np.float32(1.0 / self.step)
         return r if self.panel is None else r * self.panel
 
     def adjoint(self, d: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -90,7 +116,8 @@ class DriveModel:
         if self.kernel is None:
             return g
         if self.domain == "phase":
-            return crosstalk(g, self.kernel, adjoint=True)
+            back = crosstalk(g, self.kernel, adjoint=True)
+            return back * self._level_phase(d, slope=True) if self.by_level else back
         v = crosstalk(d, self.kernel) * np.float32(1.0 / self.step)
         slope = interp_curve(self.curve, v, slope=True) * np.float32(1.0 / self.step)
         if self.panel is not None:
@@ -189,7 +216,8 @@ def refine_phase_levels(
         (levels (F, H, W) uint16, {"fidelity_start", "fidelity_end", "gain_free", "gain_end"}
         per frame, weighted, before quantisation of the end point; "gain" the common one).
     """
-    model = DriveModel.of(slm)
+    models = DriveModel.hedged(slm)
+    model = models[0]
     bounds = model.bounds()
     d = model.start(levels)
     top = max(float(weight.max()), 1e-300)
@@ -203,13 +231,13 @@ def refine_phase_levels(
         return [(_project(m, r[sl]), (w / top).astype(np.float32), r[sl]) for r, w in terms]
 
     for sl in chunks:  # a few frames at a time: cache-friendly
-        fid, gain = _adam(d[sl], term(sl), model, bounds, first, step, None)
+        fid, gain = _adam(d[sl], term(sl), models, bounds, first, step, None)
         hist["fidelity_start"] += fid[0]
         hist["gain_free"] += gain
     common = GAIN_SLACK * float(min(hist["gain_free"])) if iters else 1.0
     hist.update(fidelity_end=[], gain_end=[], gain=[common])
     for sl in chunks:
-        fid, gain = _adam(d[sl], term(sl), model, bounds, iters - first, step, common)
+        fid, gain = _adam(d[sl], term(sl), models, bounds, iters - first, step, common)
         hist["fidelity_end"] += fid[-1]
         hist["gain_end"] += gain
     return model.levels(d, slm), hist
@@ -231,29 +259,46 @@ def _project(x: np.ndarray, region: np.ndarray) -> np.ndarray:
 def _adam(
     d: np.ndarray,
     terms: list[Term],
-    c: float | DriveModel,
+    models: list[DriveModel],
     bounds: tuple[float | np.ndarray, float | np.ndarray],
     iters: int,
     step: float,
     gain: float | None,
 ) -> tuple[list[list[float]], list[float]]:
-    """Adam on the drive phase ``d`` (F, H, W) radians, in place.
+    """Adam on the drive ``d`` (F, H, W) in place, through every model (:func:`share_weighted`).
 
     Returns:
-        ([fidelity at the start, at the end] per frame, the gain magnitude per frame at the end).
+        ([fidelity at the start, at the end] per frame, the gain magnitude per frame at the end),
+        each the models' mean.
     """
     m1 = np.zeros_like(d)
     m2 = np.zeros_like(d)
     fids: list[list[float]] = []
     for it in range(iters + 1):
-        fid, g, grad = objective(d, terms, c=c, gain=gain, with_grad=it < iters)
+        parts = [objective(d, terms, c=m, gain=gain, with_grad=it < iters) for m in models]
+        fid = np.mean([p[0] for p in parts], axis=0)
         if it == 0:
             fids.append(fid.tolist())
         if it == iters:
             break
+        grad = share_weighted([(1.0 - p[0], p[2]) for p in parts])
         adam_step(d, grad, m1, m2, it + 1, step, bounds)
     fids.append(fid.tolist())
-    return fids, g.tolist()
+    return fids, np.mean([p[1] for p in parts], axis=0).tolist()
+
+
+def share_weighted(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The gradient of ``sum_k L_k^2 / sum_k L_k`` over models k (shares held fixed): each
+    model's gradient (F, H, W) weighted per frame by its share of the summed loss (F,), so the
+    drive does not trade the worst model away (a soft minimax); one model: its gradient."""
+    if len(parts) == 1:
+        return parts[0][1]
+    loss = np.maximum(np.stack([p[0] for p in parts]), 1e-12)  # (K, F)
+    share = (loss / loss.sum(axis=0)).astype(np.float32)
+    grad = np.zeros_like(parts[0][1])
+    for (_, gr), wk in zip(parts, share, strict=True):
+        grad += gr * wk[:, None, None]
+    return grad
 
 
 def adam_step(

@@ -49,6 +49,10 @@ class SLMModel:
             response interpolated between levels); see
             :func:`fouroptics.optics.pixels.crosstalk_response`.
         crosstalk_source: "profile" (the nominal ``fringing``) or "calibration" (measured).
+        crosstalk_hedge: a measured kernel (kh, kw) in the other domain than
+            ``crosstalk_domain``, which the measurement could not rule out: a phase SLM's
+            drive is then refined through both (:class:`fouroptics.compiler.refine.DriveModel`);
+            None: the one domain.
         panel: (H, W) how a phase SLM's response varies across its panel (a calibration's
             :func:`fouroptics.optics.panel.panel_map`): pixel (y, x) at level l realises the
             phase ``panel[y, x] * phase_curve()[l]``; None: the same on every pixel.
@@ -64,6 +68,7 @@ class SLMModel:
     crosstalk_domain: str = "phase"
     crosstalk_source: str = "profile"
     panel: np.ndarray | None = field(default=None, repr=False, compare=False)
+    crosstalk_hedge: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.modulation not in MODULATIONS:
@@ -109,6 +114,17 @@ class SLMModel:
             if self.modulation == "complex":
                 raise ConfigError("slm.crosstalk: a two-SLM complex modulator has no crosstalk")
             object.__setattr__(self, "crosstalk", kernel)
+        if self.crosstalk_hedge is not None:
+            if self.crosstalk is None or self.modulation != "phase":
+                raise ConfigError(
+                    "slm.crosstalk_hedge: a second domain's kernel needs a measured crosstalk "
+                    "on a phase SLM"
+                )
+            try:
+                hedge = check_kernel(self.crosstalk_hedge, "slm.crosstalk_hedge")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            object.__setattr__(self, "crosstalk_hedge", hedge)
         if self.crosstalk_domain not in DOMAINS:
             raise ConfigError(
                 f"slm.crosstalk_domain: got {self.crosstalk_domain!r}; allowed: "
@@ -137,6 +153,13 @@ class SLMModel:
         return fringing_kernel(self.fringing) if self.fringing else None
 
     @property
+    def hedge_domain(self) -> str | None:
+        """The domain of :attr:`crosstalk_hedge` (the other one), or None without a hedge."""
+        if self.crosstalk_hedge is None:
+            return None
+        return next(d for d in DOMAINS if d != self.crosstalk_domain)
+
+    @property
     def has_crosstalk(self) -> bool:
         """Whether neighbouring pixels couple (a kernel other than the identity)."""
         k = self.kernel
@@ -154,6 +177,8 @@ class SLMModel:
                 crosstalk_domain=str(x.get("domain", "phase")),
                 crosstalk_source="calibration",
             )
+            if x.get("hedge") is not None:
+                out["crosstalk_hedge"] = np.asarray(x["hedge"]["kernel"], dtype=np.float64)
         return out
 
     @property
@@ -259,5 +284,8 @@ class SLMModel:
                 "source": self.crosstalk_source,
                 "domain": self.crosstalk_domain,
                 "kernel": None if self.kernel is None else self.kernel.tolist(),
+                "hedge": None
+                if self.crosstalk_hedge is None
+                else {"domain": self.hedge_domain, "kernel": self.crosstalk_hedge.tolist()},
             },
         }

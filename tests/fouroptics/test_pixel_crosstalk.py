@@ -71,13 +71,18 @@ def test_voltage_domain_mixes_the_drive_before_the_lut() -> None:
     np.testing.assert_allclose(crosstalk_response(lv, curve, None), curve[lv])
 
 
-@pytest.mark.parametrize("domain", ["phase", "voltage"])
-def test_refinement_gradient_through_an_asymmetric_kernel(domain) -> None:
+@pytest.mark.parametrize(
+    ("domain", "by_level"), [("phase", False), ("voltage", False), ("phase", True)]
+)
+def test_refinement_gradient_through_an_asymmetric_kernel(domain, by_level) -> None:
+    """The analytic gradient against torch's autograd of an independent chain; ``by_level``:
+    the phase domain driven by the level (the hedge's shared drive), the LUT interpolated
+    before the phase is mixed."""
     torch = pytest.importorskip("torch")
     f, h, w = 2, 10, 9
     curve = 6.6 * (np.arange(256) / 255) ** 1.4
     k = KERNELS["asymmetric 5x5"]
-    model = DriveModel(k, domain, curve, float(curve[-1] / 255))
+    model = DriveModel(k, domain, curve, float(curve[-1] / 255), by_level=by_level)
     d = RNG.uniform(0.3, 6.2, (f, h, w)).astype(np.float32)
     region = RNG.random((f, h, w)) < 0.5
     weight = RNG.random((h, w)).astype(np.float32)
@@ -87,8 +92,16 @@ def test_refinement_gradient_through_an_asymmetric_kernel(domain) -> None:
 
     dt = torch.tensor(d, dtype=torch.float64, requires_grad=True)
     kt = torch.tensor(k, dtype=torch.float64)
+    c = torch.tensor(curve, dtype=torch.float64)
+
+    def lut(v):  # the curve linear between levels
+        i = v.detach().clamp(0, 254).floor().long()
+        return c[i] + (v - i) * (c[i + 1] - c[i])
+
     if domain == "voltage":
         x = dt / model.step
+    elif by_level:
+        x = lut(dt / model.step)
     else:
         x = dt
     pad = torch.nn.functional.pad(x[None], (2, 2, 2, 2), mode="replicate")[0]
@@ -96,9 +109,7 @@ def test_refinement_gradient_through_an_asymmetric_kernel(domain) -> None:
         kt[a, b] * pad[:, 4 - a : 4 - a + h, 4 - b : 4 - b + w] for a in range(5) for b in range(5)
     )
     if domain == "voltage":
-        c = torch.tensor(curve, dtype=torch.float64)
-        i = mixed.detach().clamp(0, 254).floor().long()
-        r = c[i] + (mixed - i) * (c[i + 1] - c[i])
+        r = lut(mixed)
     else:
         r = mixed
     a = torch.fft.ifft2(torch.fft.fft2(torch.exp(1j * r)) * torch.tensor(region))
