@@ -333,10 +333,14 @@ def optimise(
     Returns:
         (levels (F, H, W) uint16, info: per frame "fidelity_start", "fidelity_end" (weighted,
         the belief's, before quantisation), "gain"; "alphas" of the crosstalk variants and
-        "fidelity_variants" (variant, frame)).
+        "fidelity_variants" (variant, frame), the other crosstalk domain's last when
+        "hedge_domain" is not None).
     """
     variants = crosstalk_variants(slm, spread)
     models = [DriveModel.of(s) for _, s in variants]
+    hedge = DriveModel.hedged(slm)[1:]  # the other crosstalk domain, when it was not ruled out
+    if hedge:  # every model then driven by the level
+        models = [dataclasses.replace(m, by_level=True) for m in models] + hedge
     belief = models[0]
     top = max(float(weight.max()), 1e-300)
     w = (weight / top).astype(np.float32)
@@ -365,11 +369,8 @@ def optimise(
             fid, _, _ = objective(d, t, w, model, with_grad=False, floor=w_f)
             info["fidelity_variants"][k] += fid.tolist()
     info["fidelity_end"] = list(info["fidelity_variants"][0])
-    d = np.concatenate(drives)
-    if belief.domain == "voltage" and belief.kernel is not None:
-        top = len(belief.curve) - 1
-        return np.clip(np.rint(d / belief.step), 0, top).astype(np.uint16), info
-    return slm.nearest_phase_level(d), info
+    info["hedge_domain"] = slm.hedge_domain  # the last of fidelity_variants, when not None
+    return belief.levels(np.concatenate(drives), slm), info
 
 
 def _adam(

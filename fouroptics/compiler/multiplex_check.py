@@ -128,6 +128,7 @@ def report(
             "weighted_fidelity_end": [round(v, 5) for v in info["fidelity_end"]],
             "gain": info["gain"],
             "coupling_scales": info["alphas"],
+            "crosstalk_hedge": info.get("hedge_domain"),
         },
     }
 
