@@ -227,3 +227,32 @@ def test_panel_map_divides_the_double_phase_so_a_zero_stays_dark():
             leak[name] = float(np.sqrt(np.mean(np.abs(local) ** 2)))
     assert leak["uniform"] > 0.05
     assert leak["map"] < 0.01
+
+
+def test_truth_calibration_of_a_phase_only_input_shows_the_double_phase():
+    """``--calibration truth`` on a phase-only input SLM (its panel 5 % rms off uniform): the
+    response from level 0 and the panel map, not an amplitude inverse LUT (flat on a phase
+    panel), so a zero's checkerboard stays dark in the simulated SLM's own true fields (2 x 2
+    local mean under 0.01; the amplitude inverse, the response over its maximum read as an
+    amplitude, scaled the phases by 2 pi / range and left more)."""
+    from devices.simulated.bench import truth_calibration
+
+    d = _phase_bench()
+    d["imperfections"] = {"lut": {"panel_spread": 0.05}}
+    with load_bench(d) as bench:
+        slm = bench.input_slm
+        truth = truth_calibration(bench)
+        zero = np.zeros((1, *slm.shape), np.float32)
+        leak = {}
+        amplitude = {k: v for k, v in truth.items() if k not in ("input_curve", "input_panel")}
+        resp = np.asarray(bench.truth()["input_slm"]["response"], float)  # as truth read it:
+        rel = resp / resp.max()  # the level whose "relative amplitude" is nearest k / (L - 1)
+        want = np.arange(len(resp)) / (len(resp) - 1)
+        amplitude["input_inverse_lut"] = np.abs(rel[None, :] - want[:, None]).argmin(axis=1)
+        for name, cal in (("truth", truth), ("amplitude", amplitude)):
+            lv = input_levels(bench, zero, RunCalibration.from_any(cal), encoding="double-phase")
+            f = slm.fields(lv, False)[0]
+            local = f.reshape(f.shape[0] // 2, 2, f.shape[1] // 2, 2).mean(axis=(1, 3))
+            leak[name] = float(np.sqrt(np.mean(np.abs(local) ** 2)))
+    assert leak["truth"] < 0.01
+    assert leak["amplitude"] > 0.05
