@@ -22,6 +22,7 @@ def input_levels(
     encoding: str = "amplitude",
     checkerboard_gain: float = 1.0,
     surround: input_phase.Surround | None = None,
+    kernel: np.ndarray | None = None,
 ) -> np.ndarray:
     """Input-SLM gray levels for transmissions in [0, 1] (B, H_in, W_in): the calibration's
     inverse LUT when given, else the SLM's believed LUT (``levels_for``).
@@ -38,7 +39,9 @@ def input_levels(
     (:mod:`fouroptics.compiler.input_phase`), through the calibration's inverse phase LUT
     when measured, over the whole panel (a zero transmission is a checkerboard too), its
     checkerboard driven ``1 / checkerboard_gain`` harder (the bundle's belief of how much the
-    SLM's fringing damps it), the pixels outside the image blocks the bundle's blazed grating
+    SLM's fringing damps it; with ``kernel``, the bundle's believed crosstalk, the drive
+    predistorted for it instead: :func:`fouroptics.compiler.input_phase.predistort`), the
+    pixels outside the image blocks the bundle's blazed grating
     (``surround``: :func:`fouroptics.compiler.input_phase.surround`), each pixel's phase
     divided by the measured panel map ``m`` (the panel shows ``m curve(l)``) when the
     calibration has one."""
@@ -53,7 +56,7 @@ def input_levels(
                 "recompile with --input-encoding amplitude"
             )
         inv = cal.input_inverse_lut
-        phase = input_phase.double_phase(transmission, checkerboard_gain, surround)
+        phase = input_phase.double_phase(transmission, checkerboard_gain, surround, kernel)
         scale = cal.input_exponent(tuple(slm.shape))  # a phase panel's m: it shows m curve(l)
         if scale is not None:
             phase = (phase / scale).astype(np.float32)

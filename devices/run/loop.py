@@ -159,11 +159,12 @@ def run_bundle(
     encoding = bundle.meta.get("input_encoding", "amplitude")
     cb_gain = float(bundle.meta.get("input_checkerboard_gain", 1.0))
     surround = input_phase.surround(bundle) if encoding == "double-phase" else None
+    believed = bundle.arrays.get("input_crosstalk") if encoding == "double-phase" else None
     ref_levels = None
     if exposure is None or photometry is None:
         ref_levels = input_levels(
             bench, bundle.input_transmission(ref), cal, support, flat, floor, encoding, cb_gain,
-            surround,
+            surround, believed,
         )  # fmt: skip
     windows = bundle.window_mask()
     resample = None
@@ -233,6 +234,7 @@ def run_bundle(
             encoding,
             cb_gain,
             surround,
+            believed,
         )
         want_first = example_frame and i == 0
         vals, first = grab(levels, i, first=want_first)

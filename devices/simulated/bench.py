@@ -543,9 +543,37 @@ def truth_calibration(bench: SimulatedBench) -> dict[str, Any]:
         n // 2 + b / pitch for n, b in zip(bench.system.input_shape, t["beam_centre"], strict=True)
     ]
     waist = t["beam_waist"]
-    return {
+    out = {
         "registration": np.asarray(t["registration"]),
         "input_inverse_lut": inverse,
         "beam": {"centre_px": centre, "waist_px": np.inf if waist is None else waist / pitch},
         "source": "truth (by hand)",
     }
+    if t["input_slm"].get("modulation") == "phase":
+        out.update(_phase_input_truth(t["input_slm"], len(resp)))
+    return out
+
+
+def _phase_input_truth(truth: dict[str, Any], levels: int) -> dict[str, Any]:
+    """A phase-only input SLM's truth as its phase-contrast calibration gives it: the phase
+    response from level 0 (``input_curve``, radians), its inverse (the first cycle's level
+    nearest each ``2 pi k / L``) and the panel map's fit (``input_panel``), where the
+    amplitude inverse LUT of :func:`truth_calibration` means nothing (its amplitude is flat:
+    the double-phase run read it as levels 0..L-1 for 0..2 pi, 0.79 rms off the twin's input
+    field, low-passed, on two_phase seed 4451)."""
+    from fouroptics.optics.panel import fit_panel, panel_coords
+
+    resp = np.asarray(truth["response"])
+    curve = np.unwrap(np.angle(resp)) if np.iscomplexobj(resp) else resp.astype(np.float64)
+    curve = curve - curve[0]
+    first = curve[: max(int(np.searchsorted(np.abs(curve), 2 * np.pi, side="right")), 2)]
+    bins = 2 * np.pi * np.arange(levels) / levels
+    out: dict[str, Any] = {
+        "input_curve": curve,
+        "input_inverse_lut": np.abs(np.abs(first)[None, :] - bins[:, None]).argmin(axis=1),
+    }
+    panel = truth.get("panel")
+    if panel is not None and np.ndim(panel) == 2:
+        m = np.asarray(panel, dtype=np.float64)
+        out["input_panel"] = fit_panel(*np.broadcast_arrays(*panel_coords(m.shape)), m, ridge=0.0)
+    return out

@@ -28,6 +28,9 @@ import numpy as np
 META_KEY = "input_encoding"
 ENCODINGS = ("amplitude", "double-phase")
 
+#: (mask (H, W) bool: the input pixels outside every image block, phases (H, W) radians)
+Surround = tuple[np.ndarray, np.ndarray]
+
 
 def checkerboard(shape: tuple[int, int]) -> np.ndarray:
     """(H, W) float32: +1 where ``row + col`` is even, -1 where odd."""
@@ -36,7 +39,10 @@ def checkerboard(shape: tuple[int, int]) -> np.ndarray:
 
 
 def double_phase(
-    transmission: np.ndarray, gain: float = 1.0, surround: Surround | None = None
+    transmission: np.ndarray,
+    gain: float = 1.0,
+    surround: Surround | None = None,
+    kernel: np.ndarray | None = None,
 ) -> np.ndarray:
     """Input-SLM phases (radians, float32, same shape (..., H, W)) showing ``transmission``
     (clipped to [0, 1]) by the double-phase checkerboard ``pi +- arccos(t) / gain`` (the
@@ -48,53 +54,95 @@ def double_phase(
     drawn to ``pi`` by it (a checkerboard of levels at both ends of the range).
 
     ``surround``: (mask (H, W) bool, phases (H, W)): the pixels outside the image blocks
-    show the blazed grating of :func:`surround` instead (their transmission is 0)."""
+    show the blazed grating of :func:`surround` instead (their transmission is 0).
+
+    ``kernel``: the SLM's believed crosstalk (phase domain,
+    :func:`fouroptics.optics.pixels.crosstalk`); when given it replaces ``gain``: the drive
+    is the one whose blur by ``kernel`` is the pair ``pi +- arccos(t)`` on every image pixel
+    and the surround's grating on the others (:func:`predistort`), not only where ``t`` is
+    uniform: the gain's ``(1 - 4c)^2`` holds for a checkerboard of one amplitude, and a digit
+    at one input pixel per image pixel changes its amplitude from pixel to pixel."""
     t = np.clip(np.asarray(transmission, dtype=np.float32), 0.0, 1.0)
-    offset = np.arccos(t) / np.float32(gain) * checkerboard(t.shape[-2:])
+    g = np.float32(1.0 if kernel is not None else gain)
+    offset = np.arccos(t) / g * checkerboard(t.shape[-2:])
     theta = (np.float32(np.pi) + offset).astype(np.float32)
     if surround is not None:
         mask, phase = surround
         theta[..., mask] = phase[mask]
+    if kernel is not None:
+        theta = predistort(theta, kernel)
     return theta
 
 
-#: (mask (H, W) bool: the input pixels outside every image block, phases (H, W) radians)
-Surround = tuple[np.ndarray, np.ndarray]
+#: fixed-point steps of :func:`predistort` (0.38 of the error left per step at c = 0.05: 12
+#: steps leave ~1e-5 of it)
+PREDISTORT_STEPS = 12
+
+
+def predistort(theta: np.ndarray, kernel: np.ndarray, steps: int = PREDISTORT_STEPS) -> np.ndarray:
+    """The drive ``d`` (..., H, W) float32 whose crosstalk ``K * d``
+    (:func:`fouroptics.optics.pixels.crosstalk`) is the phases ``theta`` (which must not
+    wrap: a 2 pi jump no drive keeps through the blur): ``d <- d + (theta - K * d)``, clipped
+    to ``[0, 2 pi]`` (one cycle of the response). A contraction where the kernel's centre
+    exceeds half of it (``(1 - 2c)^2`` for :func:`fringing_kernel`: factor 0.38 a step at
+    c = 0.05)."""
+    from fouroptics.optics import pixels
+
+    target = np.asarray(theta, dtype=np.float32)
+    d = target.copy()
+    for _ in range(steps):
+        d += target - pixels.crosstalk(d, kernel)
+        np.clip(d, 0.0, np.float32(2 * np.pi), out=d)
+    return d
 
 
 def surround(bundle: Any) -> Surround:
     """The input SLM's pixels outside the bundle's image blocks and the blazed grating they
-    show: ``2 pi nu (row + col)`` (mod 2 pi), ``nu`` from :func:`surround_cycles` (0.378
-    cycles per pixel for an MNIST SCLC at one input pixel per image pixel on
-    two_phase_slms.yaml). A zero transmission's checkerboard there put
-    most of the panel's light on the Fourier SLM's corners, a few pixels from its edges,
-    whose truncation spread it over the camera beside the panel's image, where the windows
-    are (the run against its twin: 0.57 -> 0.22 rms in the features on two_phase seed
-    4431); the grating's light lies well inside the Fourier SLM, on the carrier's cells
-    (:func:`carrier_stop`), which send it off the windows."""
+    show: ``P`` levels ``pi + (2 pi / P) (k - (P - 1) / 2)``, ``k = (row + col) mod P``, a
+    pure tone at ``1 / P`` cycles per pixel on both axes (:func:`surround_cycles`: ``P = 3``,
+    0.333, for an MNIST SCLC at one input pixel per image pixel on two_phase_slms.yaml;
+    ``P = 2``, the double phase of a zero, where the kernels' band reaches 1/3). A zero
+    transmission's checkerboard there put most of the panel's light on the Fourier SLM's
+    corners, a few pixels from its edges, whose truncation spread it over the camera beside
+    the panel's image, where the windows are (the run against its twin: 0.57 -> 0.22 rms in
+    the features on two_phase seed 4431); the grating's light lies well inside the Fourier
+    SLM, on the carrier's cells (:func:`carrier_stop`), which send it off the windows.
+
+    Its levels span ``(P - 1) 2 pi / P`` about ``pi`` without a wrap, so a drive predistorted
+    for the SLM's fringing (:func:`predistort`) keeps the tone through the blur: a wrapped
+    grating (0.378 cycles per pixel, before) lost 22 % of its light to the blur of its 2 pi
+    jumps, inside the kernels' band, through the masks into every window (the twin's
+    features 0.98 rms from the model's on two_phase seed 4451; 0.15 with the surround
+    dark)."""
     h, w = bundle.system.input_shape
     m = bundle.meta
     size = m["period"] * m["upsample"] * m["tiles"]
     mask = np.ones((h, w), dtype=bool)
     for r, c in np.asarray(bundle.arrays["block_start"]):
         mask[r : r + size, c : c + size] = False
-    nu = surround_cycles(bundle.system, band_cycles(bundle))
+    period = int(round(1.0 / surround_cycles(bundle.system, band_cycles(bundle))))
     rows, cols = np.indices((h, w))
-    phase = np.mod(2 * np.pi * nu * (rows + cols), 2 * np.pi).astype(np.float32)
+    k = np.mod(rows + cols, period) - (period - 1) / 2
+    phase = (np.pi + 2 * np.pi / period * k).astype(np.float32)
     return mask, phase
 
 
+#: the surround's tones, cycles per input pixel: blazes of 3 and 2 levels (no wrap)
+SURROUND_TONES = (1.0 / 3.0, 0.5)
+
+
 def surround_cycles(system: Any, band: float) -> float:
-    """The surround grating's frequency (cycles per input pixel, both axes) in ``(band,
-    1/2]``: the farthest, in the Fourier plane, from the kernels' band and from the Fourier
-    SLM's edges, for its order and the order's copy one cycle away (the input pixels' grid):
-    an order a few pixels from an edge is truncated there and spreads its light over the
-    camera. The SLM's half extent in those units is ``e = (N_F p_F / 2) p_in / (lambda f1)``;
-    on two_phase_slms.yaml (``e = 0.513``, ``band = 0.268``) 0.378, where a checkerboard (1/2)
-    lies 7 Fourier pixels from the edges; a longer ``e`` (0.616) gives 1/2."""
+    """The surround grating's frequency (cycles per input pixel, both axes): of
+    :data:`SURROUND_TONES` above ``band``, the farthest, in the Fourier plane, from the
+    kernels' band and from the Fourier SLM's edges, for its order and the order's copy one
+    cycle away (the input pixels' grid): an order a few pixels from an edge is truncated there
+    and spreads its light over the camera. The SLM's half extent in those units is
+    ``e = (N_F p_F / 2) p_in / (lambda f1)``; on two_phase_slms.yaml (``e = 0.513``,
+    ``band = 0.268``) 1/3 (0.065 from the band, 0.18 from the edges), where the checkerboard
+    (1/2) lies 7 Fourier pixels from the edges. 1/2 when the band reaches 1/3."""
     half = min(system.fourier_shape) * system.fourier_pitch / 2
     e = half * system.input_pitch / (system.wavelength * system.f1)
-    nu = np.linspace(band, 0.5, 513)[1:]
+    nu = np.array([v for v in SURROUND_TONES if v > band] or [0.5])
     score = np.minimum(np.minimum(np.abs(nu - e), np.abs(1.0 - nu - e)), nu - band)
     return float(nu[int(np.argmax(score))])
 
@@ -106,9 +154,10 @@ def double_phase_field(
     surround: Surround | None = None,
 ) -> np.ndarray:
     """The encoded field ``exp(i theta)`` (..., H, W) complex64, unit amplitude, with the
-    phases ``theta`` of :func:`double_phase` (``surround``: see there) blurred by the SLM's
-    believed crosstalk ``kernel`` (phase domain) when given."""
-    theta = double_phase(transmission, gain, surround)
+    phases ``theta`` of :func:`double_phase` (``surround``: see there; predistorted for
+    ``kernel``) blurred by the SLM's believed crosstalk ``kernel`` (phase domain) when
+    given."""
+    theta = double_phase(transmission, gain, surround, kernel)
     if kernel is not None:
         from fouroptics.optics import pixels
 
