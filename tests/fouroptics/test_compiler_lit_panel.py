@@ -7,6 +7,8 @@ against the bundle's own signal there."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -54,8 +56,14 @@ def _axis(n: int, pitch: float) -> np.ndarray:
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> MaskBundle:
     tmp = tmp_path_factory.mktemp("lit_panel")
+    return compile_cli(BENCH, tmp)
+
+
+def compile_cli(bench_dict: dict, tmp: Path) -> MaskBundle:
+    """``fouroptics compile`` (double-phase, intensity, no refinement) of :data:`KERNELS` on
+    ``bench_dict`` written to ``tmp``; the bundle it wrote."""
     bench = tmp / "bench.yaml"
-    bench.write_text(yaml.safe_dump(BENCH))
+    bench.write_text(yaml.safe_dump(bench_dict))
     np.save(tmp / "k.npy", KERNELS)
     rc = main(
         ["compile", "--kernels", str(tmp / "k.npy"), "--image-size", "8", "--system",
@@ -115,16 +123,7 @@ def test_surround_grating_keeps_the_panels_light_out_of_the_windows(tmp_path) ->
     (input_phase.surround: 1/3 cycle per pixel) under 1 %, the checkerboard
     0.14-0.40."""
     d = {**BENCH, "system": {**BENCH["system"], "f1": "30 mm", "f2": "30 mm"}}
-    bench = tmp_path / "bench.yaml"
-    bench.write_text(yaml.safe_dump(d))
-    np.save(tmp_path / "k.npy", KERNELS)
-    rc = main(
-        ["compile", "--kernels", str(tmp_path / "k.npy"), "--image-size", "8", "--system",
-         str(bench), "--detection", "intensity", "--encoding", "double-phase", "--refine",
-         "0", "--no-progress", "--out", str(tmp_path / "o")]
-    )  # fmt: skip
-    assert rc == 0
-    b = MaskBundle.load(tmp_path / "o" / "bundle.h5")
+    b = compile_cli(d, tmp_path)
     s = b.system
     a = np.exp(
         -2j
