@@ -3,11 +3,11 @@
 The laser's power during one exposure is ``P (1 + rin * n)`` with ``n`` a standard normal
 drawn per exposure (clipped at 0): ``rin`` is the rms relative power fluctuation integrated
 over an exposure (a datasheet's RIN in dB/Hz integrated over the camera's bandwidth
-``1 / (2 T)``: ``rin = sqrt(10^(RIN/10) / (2 T))``; e.g. -140 dB/Hz at 1 ms: 0.22 %). A capture
-of several averaged frames (``capture(n)``) is one exposure of the laser here (its frames share
-the draw); a batched capture draws one per image and bundle frame. The draws come from the
-bench's own stream (seeded after every draw of its imperfections and drift), or from the
-batch's ``rng`` in the fast path.
+``1 / (2 T)``: ``rin = sqrt(10^(RIN/10) / (2 T))``; e.g. -80 dB/Hz at 1 ms: 0.22 %, a quiet
+diode's -140 dB/Hz at 1 ms: 2.2e-6). A capture of several averaged frames (``capture(n)``) is
+one exposure of the laser here (its frames share the draw); a batched capture draws one per
+image and bundle frame. The draws come from the bench's own stream (seeded after every draw of
+its imperfections and drift), or from the batch's ``rng`` in the fast path.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ PHOTONS = (1.0, 3.0, 1e1, 3e1, 1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5)
 SLM_BITS = (2, 3, 4, 5, 6, 8)
 ADC_BITS = (4, 5, 6, 8, 10, 12)
 SCALES = (0.0, 0.5, 1.0, 1.5, 2.0)
-#: rad rms: off, the holoeye_pluto2 profile's 0.03 rad, and on to where a double-phase MNIST
-#: SCLC loses a point (README "Time and drift")
+#: rad rms: off, the holoeye_pluto2 profile's representative 0.03 rad, and on to 1 rad (README
+#: "Time and drift": a double-phase MNIST SCLC on all_noise.yaml loses no point up to 1 rad)
 FLICKER = (0.0, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0)
 #: fraction rms per exposure: off, drifting.yaml's 0.2 %, a DPSS laser's 0.5-1 %, and beyond
 RIN = (0.0, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1)
