@@ -733,12 +733,19 @@ def compile_program(
 
 def _crosstalk_words(slm: SLMModel) -> str:
     """``fringing (c = 0.05)`` (the profile's belief) or ``measured crosstalk (voltage
-    domain, centre tap 0.81)`` (a calibration's kernel)."""
+    domain, centre tap 0.81)`` (a calibration's kernel, and the other domain's with a
+    hedge)."""
     if slm.crosstalk_source == "calibration":
         k = slm.kernel
+        hedge = (
+            ""
+            if slm.hedge_domain is None
+            else f"; hedged: also through the {slm.hedge_domain} domain's kernel, which the "
+            "gratings fit as well"
+        )
         return (
             f"measured crosstalk ({slm.crosstalk_domain} domain, centre tap "
-            f"{k[k.shape[0] // 2, k.shape[1] // 2]:.3f})"
+            f"{k[k.shape[0] // 2, k.shape[1] // 2]:.3f}{hedge})"
         )
     return f"fringing (c = {slm.fringing:g})"
 

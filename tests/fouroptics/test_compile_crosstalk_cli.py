@@ -20,13 +20,46 @@ CURVE = 2.1 * np.pi * (np.arange(256) / 255) ** 1.3
 KERNEL = np.outer(axis_kernel(0.07, 0.02, 0.4), axis_kernel(0.03, 0.06, 0.3))
 
 
-def _calibration(path: Path, crosstalk: bool) -> Path:
+OTHER = np.outer(axis_kernel(0.05, 0.04, 0.3), axis_kernel(0.04, 0.05, 0.3))
+
+
+def _calibration(path: Path, crosstalk: bool, tie: float = 3.0) -> Path:
+    """A calibration with the Fourier LUT and, with ``crosstalk``, a voltage-domain kernel
+    whose phase-domain fit (:data:`OTHER`) had ``tie`` times the residual."""
     from calibration.calset import CalibrationSet
 
     sections = {"lut": {"fourier_slm": {"curve": CURVE, "inverse": np.arange(256)}}}
     if crosstalk:
-        sections["crosstalk"] = {"kernel": KERNEL, "domain": "voltage", "axes": {}, "raw": {}}
+        axes = {a: {"residual_voltage": 0.1, "residual_phase": 0.1 * tie} for a in ("rows", "c")}
+        raw = {"kernel_voltage": KERNEL, "kernel_phase": OTHER}
+        sections["crosstalk"] = {"kernel": KERNEL, "domain": "voltage", "axes": axes, "raw": raw}
     return CalibrationSet(bench_name="test", sections=sections).save(path)
+
+
+def test_a_tie_between_the_domains_hedges_the_compile(tmp_path, capsys) -> None:
+    """Residuals within calibration.crosstalk.HEDGE_RATIO: compile.json keeps the other
+    domain's kernel, and the refinement goes through both (the warning says so)."""
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.random.default_rng(1).standard_normal((1, 5, 5)))
+    for tie, hedged in ((1.05, True), (3.0, False)):
+        cal = _calibration(tmp_path / f"cal{tie}.h5", True, tie=tie)
+        out = tmp_path / f"out{tie}"
+        rc = main(
+            ["compile", "--kernels", str(kernels), "--image-size", "16", "--system", MATCHED,
+             "--detection", "intensity", "--encoding", "double-phase", "--slm",
+             "holoeye_pluto2", "--calibration", str(cal), "--refine", "5", "--out", str(out),
+             "--no-progress"]
+        )  # fmt: skip
+        assert rc == 0, capsys.readouterr().err
+        report = json.loads((out / "compile.json").read_text())
+        hedge = report["slm"]["crosstalk"]["hedge"]
+        said = any("hedged: also through the phase domain" in w for w in report["warnings"])
+        assert said == hedged
+        if hedged:
+            assert hedge["domain"] == "phase"
+            np.testing.assert_allclose(hedge["kernel"], OTHER)
+        else:
+            assert hedge is None
 
 
 @pytest.mark.parametrize("measured", [True, False], ids=["calibration", "profile"])
@@ -65,11 +98,13 @@ def test_a_bundles_record_rebuilds_the_crosstalk_it_was_compiled_through() -> No
 
     slm = SLMModel(
         8, "phase", fringing=0.05, crosstalk=KERNEL, crosstalk_domain="voltage",
-        crosstalk_source="calibration",
+        crosstalk_source="calibration", crosstalk_hedge=OTHER,
     )  # fmt: skip
     info = json.loads(json.dumps(slm.describe()))
     again = SLMModel(8, "phase", **SLMModel.crosstalk_fields(info))
     np.testing.assert_allclose(again.kernel, KERNEL)
     assert again.crosstalk_domain == "voltage" and again.crosstalk_source == "calibration"
+    np.testing.assert_allclose(again.crosstalk_hedge, OTHER)
+    assert again.hedge_domain == "phase"
     plain = SLMModel(8, "phase", **SLMModel.crosstalk_fields(SLMModel(8, fringing=0.05).describe()))
     assert plain.crosstalk is None and plain.fringing == 0.05
