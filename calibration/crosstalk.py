@@ -51,8 +51,10 @@ CROSSTALK_LIMIT = LIMITS["crosstalk"].value
 DUMP_RADIUS = 10
 DUMP_PERIOD = 4
 #: The other domain is kept as a hedge when its fit's summed squared residual is within this
-#: factor of the chosen one's (seed 2033 of misaligned_noisy.yaml: 1.004, the truth the other).
-HEDGE_RATIO = 1.5
+#: factor of the chosen one's. On misaligned_noisy.yaml (domain drawn at random): the wrong domain
+#: was chosen at ratios 1.004 (seed 2033, an earlier calibration) and 1.015 (2037); the right
+#: one at 1.002 (2033) and 1.44 (2038).
+HEDGE_RATIO = 1.1
 
 
 @dataclass
