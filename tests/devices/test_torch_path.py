@@ -52,9 +52,9 @@ def test_torch_path_noise_is_the_numpy_streams_on_its_mean():
     quiet = _features(src, None, False, 4, "phase")
     noise = np.sqrt(np.mean((ref - quiet) ** 2))
     assert noise > 1e-3 * np.abs(ref).max()  # the draws are noise
-    # the same draws: measured 0.2 % of the features moved (a float32 last bit crossing a
-    # Poisson step: one electron), rms 0.45 % of the noise's
-    assert np.mean(out != ref) < 0.01
+    # the same draws: measured 0.2 % of the features moved by more than float32 rounding (a
+    # last bit crossing a Poisson step: one electron), rms 0.45 % of the noise's
+    assert np.mean(np.abs(out - ref) > 1e-3 * noise) < 0.01
     assert np.sqrt(np.mean((out - ref) ** 2)) < 0.02 * noise
 
 

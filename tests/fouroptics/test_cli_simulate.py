@@ -123,7 +123,7 @@ def test_photon_sweep_scales_the_stray_light_in_the_offset(setup):
     cfg["imperfections"] = {"noise": {"stray_light": "2 %"}}
     bench = setup["tmp"] / "stray.yaml"
     bench.write_text(yaml.safe_dump(cfg))
-    out = setup["tmp"] / "sweep_stray"
+    out = setup["tmp"] / "sweep_stray_offset"
     argv = ["simulate", "--bundle", str(setup["bundle"]), "--bench", str(bench)]
     argv += ["--dataset", setup["data"], "--out", str(out), "--limit", "4", "--no-progress"]
     assert main([*argv, "--sweep", "photons", "--seeds", "0"]) == 0

@@ -134,13 +134,16 @@ def _simulate(setup, out: Path, *extra: str) -> list[str]:
 
 
 def _same(a, b, path: str = "") -> list[str]:
-    """The leaves where two results.json differ, but for timings and the process count."""
+    """The leaves where two results.json differ, but for timings and the process count
+    (numbers to 1e-5 relative: the ranks sum in another order, float32 features)."""
     if isinstance(a, dict):
         keys = set(a) | set(b)
         skip = {"wall_s", "frames_per_s", "processes"}
         return [d for k in sorted(keys - skip) for d in _same(a.get(k), b.get(k), f"{path}.{k}")]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         return [d for i, (u, v) in enumerate(zip(a, b, strict=True)) for d in _same(u, v, path)]
+    if isinstance(a, float) and isinstance(b, float):
+        return [] if abs(a - b) <= 1e-5 * max(abs(a), abs(b)) else [f"{path}: {a!r} != {b!r}"]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
