@@ -29,7 +29,7 @@ from scipy import ndimage, optimize
 from calibration.errors import CalibrationError
 from calibration.patterns import bright_windows, dot_grid
 from calibration.session import Session
-from fouroptics.optics.panel import fit_panel
+from fouroptics.optics.panel import fit_panel, normalised_coords
 
 #: regions per side of the Fourier SLM, levels per region, and the scales searched
 REGIONS = 3
@@ -107,8 +107,9 @@ def fourier_regions(
             "lut: the Fourier SLM's regions do not follow the global curve (fit residual "
             f"{resid.min():.2f} of the signal at best): is the panel lit?"
         )
-    centre_y = (edges_y[:-1] + edges_y[1:] - 1) / 2 / max(hf - 1, 1) * 2 - 1
-    centre_x = (edges_x[:-1] + edges_x[1:] - 1) / 2 / max(wf - 1, 1) * 2 - 1
+    centre_y, centre_x = normalised_coords(
+        (edges_y[:-1] + edges_y[1:] - 1) / 2, (edges_x[:-1] + edges_x[1:] - 1) / 2, (hf, wf)
+    )
     yy, xx = np.meshgrid(centre_y, centre_x, indexing="ij")
     coef = fit_panel(yy, xx, scale, weight)
     raw = {
@@ -163,8 +164,7 @@ def input_panel(
         raise CalibrationError("lut: too little of the input SLM is lit to map its panel")
     log_a2 = np.log(np.maximum(curve[levels], 1e-6) ** 2)[:, None]
     m = np.sum(np.log(np.clip(ratio, 1e-6, None)) * log_a2, axis=0) / np.sum(log_a2**2)
-    y = rows.ravel() / max(h - 1, 1) * 2 - 1
-    x = cols.ravel() / max(w - 1, 1) * 2 - 1
+    y, x = normalised_coords(rows.ravel(), cols.ravel(), (h, w))
     coef = fit_panel(y[lit], x[lit], m[lit], p_top[lit])
     raw = {"panel_levels": levels, "panel_points": pts[:2].T, "panel_scale": m, "lit": lit}
     return coef, raw
@@ -179,9 +179,8 @@ def dots_panel(
     in the beam's tail counts little); None with fewer than six dots (the map's terms)."""
     if len(scale) < 6:
         return None
-    h, w = shape
-    y = np.asarray(points, np.float64)[:, 0] / max(h - 1, 1) * 2 - 1
-    x = np.asarray(points, np.float64)[:, 1] / max(w - 1, 1) * 2 - 1
+    pts = np.asarray(points, np.float64)
+    y, x = normalised_coords(pts[:, 0], pts[:, 1], shape)
     return fit_panel(y, x, scale, np.maximum(np.asarray(weight, np.float64), 0.0))
 
 

@@ -42,6 +42,18 @@ def panel_map(coefficients: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.tensordot(c, panel_basis(y, x), axes=1)
 
 
+def normalised_coords(
+    rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel positions ``rows``, ``cols`` (any shape, fractional allowed) of a panel of
+    ``shape`` in the map's normalised coordinates (``-1`` and ``1`` at the first and last
+    pixel, as :func:`panel_coords` on the grid), float64."""
+    h, w = shape
+    y = np.asarray(rows, np.float64) / max(h - 1, 1) * 2 - 1
+    x = np.asarray(cols, np.float64) / max(w - 1, 1) * 2 - 1
+    return y, x
+
+
 def fit_panel(
     y: np.ndarray,
     x: np.ndarray,
