@@ -146,7 +146,7 @@ def _recompile(model: Any, cfg: dict[str, Any], bundle: Any, folder: Path) -> An
     if phase_input:  # its images shown as compile showed them (carrier stop, fringing)
         gain = float(m.get("input_checkerboard_gain", 1.0))
         flat = np.full((1, *new.image_shape), 0.5, np.float32)  # (its fidelity is not kept)
-        apply_input_encoding(new, "double-phase", flat, (1.0 - np.sqrt(gain)) / 4.0)
+        apply_input_encoding(new, "double-phase", flat, input_phase.checkerboard_coupling(gain))
     return new
 
 

@@ -170,6 +170,12 @@ def checkerboard_gain(coupling: float) -> float:
     return float((1.0 - 4.0 * coupling) ** 2)
 
 
+def checkerboard_coupling(gain: float) -> float:
+    """The fringing coupling ``c`` in [0, 1/4] of a checkerboard ``gain``: the inverse of
+    :func:`checkerboard_gain`."""
+    return float((1.0 - np.sqrt(gain)) / 4.0)
+
+
 def phase_to_levels(phase: np.ndarray, levels: int, inverse_lut: np.ndarray | None) -> np.ndarray:
     """Gray levels (int64) of phases (radians, any range): the bin ``2 pi k / L`` nearest each
     phase modulo 2 pi, through a measured inverse LUT (``(L,)`` levels per bin) when given,
