@@ -73,10 +73,15 @@ def _panel_images(
     return np.array([centre, *(centre + s for s in shifts)])
 
 
-def _in_boxes(y: np.ndarray, centres: np.ndarray, half: np.ndarray, alias: float) -> bool:
-    """Whether a window centred at ``y`` (2,) overlaps any box centred at ``centres`` (K, 2)
-    (``half``: the two half-widths summed, (2,)), modulo the alias period."""
-    return bool(np.any(np.all(np.abs(_wrap(y[None, :] - centres, alias)) < half, axis=-1)))
+def _hits(
+    a: np.ndarray, ha: float | np.ndarray, b: np.ndarray, hb: float | np.ndarray, alias: float
+) -> bool:
+    """Any of the boxes centred at ``a`` (K, 2) overlaps any centred at ``b`` (L, 2), of
+    half-widths ``ha`` and ``hb`` (numbers, or (2,) per axis), modulo the alias period."""
+    if len(a) == 0 or len(b) == 0:
+        return False
+    d = np.abs(_wrap(a[:, None, :] - b[None, :, :], alias))
+    return bool(np.any(np.all(d < ha + hb, axis=-1)))
 
 
 def _reach(tile_cands: list, chosen: list[int], cap: int) -> float:
@@ -216,18 +221,11 @@ def place(
     if lit_panel:  # only the candidates clear of the panel's images (one test for all blocks)
         boxes = _panel_images(system, ghosts)
         tile_sets = [
-            [t for t in cands if not _in_boxes(t[2], boxes, half_win + half_panel, alias)]
+            [t for t in cands if not _hits(t[2][None], half_win, boxes, half_panel, alias)]
             for cands in tile_sets
         ]
         if not any(tile_sets):
             raise panel_refusal
-
-    def hits(a: np.ndarray, ha: float, b: np.ndarray, hb: float) -> bool:
-        """Any of the boxes centred at ``a`` (K, 2) overlaps any centred at ``b`` (L, 2)."""
-        if len(a) == 0 or len(b) == 0:
-            return False
-        d = np.abs(_wrap(a[:, None, :] - b[None, :, :], alias))
-        return bool(np.any(np.all(d < ha + hb, axis=-1)))
 
     def in_iris(w: np.ndarray, c: np.ndarray) -> bool:
         """Window ``w`` (2,) sees only mask positions inside the iris, for blocks ``c``."""
@@ -266,15 +264,15 @@ def place(
             w = yc[None, :]
             if not in_iris(yc, c):
                 continue
-            if (zero_order or len(unmod) > len(c)) and hits(
-                w, half_win, unmod if zero_order else unmod[len(c) :], half_block
+            if (zero_order or len(unmod) > len(c)) and _hits(
+                w, half_win, unmod if zero_order else unmod[len(c) :], half_block, alias
             ):
                 continue
-            if hits(lights(w, own=False), half_spread, w, half_win):
+            if _hits(lights(w, own=False), half_spread, w, half_win, alias):
                 continue
             if len(wins) and (
-                hits(lights(wins, own=True), half_spread, w, half_win)
-                or hits(lights(w, own=True), half_spread, wins, half_win)
+                _hits(lights(wins, own=True), half_spread, w, half_win, alias)
+                or _hits(lights(w, own=True), half_spread, wins, half_win, alias)
             ):
                 continue
             chosen.append(j)
