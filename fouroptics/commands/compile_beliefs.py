@@ -123,27 +123,28 @@ def slm_from_calibration(
         from fouroptics.optics.panel import panel_map
 
         panel = panel_map(panel, FourFSystem.from_yaml(system_yaml).fourier_shape)
-    slm = SLMModel(
-        base.bit_depth,
-        base.modulation,
-        response=table,
-        name=name,
-        source="calibration",
-        fringing=base.fringing,
-        panel=panel,
-        **(
-            {}
-            if measured is None
-            else {
-                "crosstalk": measured["kernel"],
-                "crosstalk_domain": measured["domain"],
-                "crosstalk_source": "calibration",
-                "crosstalk_hedge": None
-                if measured.get("other") is None
-                else measured["other"]["kernel"],
-            }
-        ),
-    )
+    crosstalk = {}
+    if measured is not None:
+        other = measured.get("other")
+        crosstalk = {
+            "crosstalk": measured["kernel"],
+            "crosstalk_domain": measured["domain"],
+            "crosstalk_source": "calibration",
+            "crosstalk_hedge": None if other is None else other["kernel"],
+        }
+    try:
+        slm = SLMModel(
+            base.bit_depth,
+            base.modulation,
+            response=table,
+            name=name,
+            source="calibration",
+            fringing=base.fringing,
+            panel=panel,
+            **crosstalk,
+        )
+    except ConfigError as exc:  # a measured quantity the model refuses: name the file
+        raise ConfigError(f"--calibration {path}: {exc}") from None
     return slm, cal
 
 

@@ -23,15 +23,15 @@ KERNEL = np.outer(axis_kernel(0.07, 0.02, 0.4), axis_kernel(0.03, 0.06, 0.3))
 OTHER = np.outer(axis_kernel(0.05, 0.04, 0.3), axis_kernel(0.04, 0.05, 0.3))
 
 
-def _calibration(path: Path, crosstalk: bool, tie: float = 3.0) -> Path:
+def _calibration(path: Path, crosstalk: bool, tie: float = 3.0, other=OTHER) -> Path:
     """A calibration with the Fourier LUT and, with ``crosstalk``, a voltage-domain kernel
-    whose phase-domain fit (:data:`OTHER`) had ``tie`` times the residual."""
+    whose phase-domain fit (``other``) had ``tie`` times the residual."""
     from calibration.calset import CalibrationSet
 
     sections = {"lut": {"fourier_slm": {"curve": CURVE, "inverse": np.arange(256)}}}
     if crosstalk:
         axes = {a: {"residual_voltage": 0.1, "residual_phase": 0.1 * tie} for a in ("rows", "c")}
-        raw = {"kernel_voltage": KERNEL, "kernel_phase": OTHER}
+        raw = {"kernel_voltage": KERNEL, "kernel_phase": other}
         sections["crosstalk"] = {"kernel": KERNEL, "domain": "voltage", "axes": axes, "raw": raw}
     return CalibrationSet(bench_name="test", sections=sections).save(path)
 
@@ -109,3 +109,19 @@ def test_a_bundles_record_rebuilds_the_crosstalk_it_was_compiled_through() -> No
     assert again.hedge_domain == "phase"
     plain = SLMModel(8, "phase", **SLMModel.crosstalk_fields(SLMModel(8, fringing=0.05).describe()))
     assert plain.crosstalk is None and plain.fringing == 0.05
+
+
+def test_a_malformed_hedge_kernel_is_one_line_naming_the_file(tmp_path, capsys) -> None:
+    kernels = tmp_path / "k.npy"
+    np.save(kernels, np.random.default_rng(1).standard_normal((1, 5, 5)))
+    cal = _calibration(tmp_path / "cal.h5", True, tie=1.01, other=np.full((4, 4), 1 / 16))
+    out = tmp_path / "out"
+    rc = main(
+        ["compile", "--kernels", str(kernels), "--image-size", "16", "--system", MATCHED,
+         "--encoding", "double-phase", "--slm", "holoeye_pluto2", "--calibration", str(cal),
+         "--out", str(out), "--no-progress"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err
+    assert f"--calibration {cal}" in err and "crosstalk_hedge" in err
+    assert not out.exists()
